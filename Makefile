@@ -1,0 +1,28 @@
+# The README's two commands. `make demo` sets up and runs the main job; `make test` sets up and runs the tests.
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: setup demo test bench clean
+
+$(BIN)/seqlab: pyproject.toml requirements/cpu.txt requirements/test.txt
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements/cpu.txt
+	$(BIN)/python -m pip install -q -r requirements/test.txt
+	$(BIN)/python -m pip install -q -e '.[plots]'
+	touch $(BIN)/seqlab
+
+setup: $(BIN)/seqlab
+
+demo: setup
+	$(BIN)/seqlab quickstart
+
+test: setup
+	SEQLAB_DATA_DIR=$${SEQLAB_DATA_DIR:-$(abspath ../shared/datasets)} $(BIN)/python -m pytest
+
+bench: setup
+	SEQLAB_DATA_DIR=$${SEQLAB_DATA_DIR:-$(abspath ../shared/datasets)} $(BIN)/python benchmarks/classification_epoch.py
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

@@ -1,0 +1,1 @@
+"""The ``seqlab`` command line: one small module per command, listed in ``main.COMMANDS``."""

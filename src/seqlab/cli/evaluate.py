@@ -1,0 +1,29 @@
+"""seqlab evaluate DIR [--data FILE] [--split test]"""
+
+from __future__ import annotations
+
+import argparse
+
+from ..evaluation.evaluate import evaluate_dir
+from .output import add_json_flag, emit_json
+
+HELP = "evaluate a saved model on a split of its data or on a labelled file"
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("evaluate", help=HELP, description=HELP + ".")
+    p.add_argument("model_dir", metavar="DIR", help="run directory or model directory")
+    p.add_argument("--split", default="test", choices=["train", "dev", "test"], help="split of the recipe's data (default test)")
+    p.add_argument("--data", help="a labelled file instead (tsv, csv, jsonl with text/label columns, or a folder)")
+    p.add_argument("--format", dest="data_format", choices=["tsv", "csv", "jsonl", "folder"], help="format of --data (default: from its suffix)")
+    add_json_flag(p)
+
+
+def run(args: argparse.Namespace) -> int:
+    scores = evaluate_dir(args.model_dir, args.split, args.data, args.data_format)
+    if args.json:
+        emit_json(scores)
+    else:
+        for key, value in scores.items():
+            print(f"{key:>10}  {value:.4f}" if isinstance(value, float) else f"{key:>10}  {value}")
+    return 0

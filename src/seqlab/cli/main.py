@@ -1,0 +1,59 @@
+"""``seqlab`` entry point: a table of subcommands, each a small module with ``add_parser`` and ``run``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .. import __version__, runtime
+from ..artifact import ArtifactError
+from ..config import ConfigError
+from ..data.datasets import DatasetError
+from ..data.readers import DataFormatError
+from ..training.loop import TrainingDiverged
+from . import data, evaluate, predict, quickstart, summary, train
+
+COMMANDS = {
+    "quickstart": quickstart,
+    "train": train,
+    "evaluate": evaluate,
+    "predict": predict,
+    "summary": summary,
+    "data": data,
+}
+USER_ERRORS = (ConfigError, DataFormatError, DatasetError, ArtifactError, FileNotFoundError, ValueError)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="seqlab",
+        description="Sequence models for NLP: train, evaluate and use RNN/LSTM/GRU, TextCNN and baseline models.",
+        epilog="Run `seqlab COMMAND --help` for a command's options. Start with `seqlab quickstart`.",
+    )
+    parser.add_argument("--version", action="version", version=f"seqlab {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in COMMANDS.values():
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command].run(args)
+    except TrainingDiverged as err:
+        print(f"seqlab {args.command}: training stopped: {err}", file=sys.stderr)
+        return 3
+    except USER_ERRORS as err:
+        message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        print(f"seqlab {args.command}: error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"seqlab {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+def run() -> None:
+    """Console-script entry: tune the allocator for training speed, then run ``main``."""
+    runtime.tune_allocator()
+    sys.exit(main())

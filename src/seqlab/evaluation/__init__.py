@@ -1,0 +1,1 @@
+"""Evaluating saved models on registry splits or local files."""

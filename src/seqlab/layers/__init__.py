@@ -1,0 +1,1 @@
+"""Neural building blocks: pooling over time, convolution blocks; recurrent cells come with the layers issue."""

@@ -1,0 +1,1 @@
+"""Models: pure ``nn.Module``s built from a config dataclass by ``models.registry``."""

@@ -1,0 +1,94 @@
+"""Text classifiers (N → 1): a recurrent classifier and TextCNN (Kim 2014). Both map
+(ids [B, T], lengths [B]) → logits [B, C] and are pure: no device, loss or randomness beyond dropout."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from ..data.batching import lengths_to_mask
+from ..layers.conv import ConvMaxPool
+from ..layers.pooling import POOLINGS, AttentionPooling, masked_max, masked_mean
+from .encoders import RecurrentEncoder
+
+
+@dataclass
+class RecurrentClassifierConfig:
+    """Embedding → (Bi)RNN/LSTM/GRU → pooling over time → dropout → linear."""
+
+    name: str = "rnn_classifier"
+    vocab_size: int = 0  # filled from the vocabulary
+    num_classes: int = 0  # filled from the labels
+    padding_idx: int = 0
+    embed_dim: int = 128
+    hidden_size: int = 128
+    num_layers: int = 1
+    cell: str = "lstm"  # lstm, gru, rnn
+    bidirectional: bool = True
+    pooling: str = "max"  # last, mean, max, attention
+    dropout: float = 0.5  # before the output layer (and between stacked layers)
+    embed_dropout: float = 0.0
+
+
+class RecurrentClassifier(nn.Module):
+    def __init__(self, cfg: RecurrentClassifierConfig):
+        super().__init__()
+        if cfg.pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {', '.join(POOLINGS)}, got {cfg.pooling!r}")
+        self.pooling = cfg.pooling
+        self.encoder = RecurrentEncoder(
+            cfg.vocab_size, cfg.embed_dim, cfg.hidden_size, cfg.num_layers, cfg.cell,
+            cfg.bidirectional, cfg.dropout, cfg.embed_dropout, cfg.padding_idx,
+        )
+        d = self.encoder.output_size
+        self.attention = AttentionPooling(d) if cfg.pooling == "attention" else None
+        self.dropout = nn.Dropout(cfg.dropout)
+        self.head = nn.Linear(d, cfg.num_classes)
+
+    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        out, final = self.encoder(ids, lengths)  # [B, T, D], [B, D]
+        mask = lengths_to_mask(lengths.clamp_min(1), ids.size(1))
+        if self.pooling == "last":
+            pooled = final
+        elif self.pooling == "mean":
+            pooled = masked_mean(out, mask)
+        elif self.pooling == "max":
+            pooled = masked_max(out, mask)
+        else:
+            pooled = self.attention(out, mask)
+        return self.head(self.dropout(pooled))  # [B, C]
+
+
+@dataclass
+class TextCNNConfig:
+    """Kim (2014) CNN-rand: embedding 300, widths 3/4/5 × 100 maps, ReLU, max-over-time, dropout 0.5.
+
+    Kim's l2 max-norm 3 on the output weights is a training option (``train.max_norm: 3``,
+    ``train.max_norm_params: [head.weight]``), applied by the loop after each update.
+    """
+
+    name: str = "textcnn"
+    vocab_size: int = 0
+    num_classes: int = 0
+    padding_idx: int = 0
+    embed_dim: int = 300
+    widths: list[int] = field(default_factory=lambda: [3, 4, 5])
+    maps: int = 100
+    dropout: float = 0.5
+
+
+class TextCNN(nn.Module):
+    def __init__(self, cfg: TextCNNConfig):
+        super().__init__()
+        self.embedding = nn.Embedding(cfg.vocab_size, cfg.embed_dim, padding_idx=cfg.padding_idx)
+        self.conv = ConvMaxPool(cfg.embed_dim, tuple(cfg.widths), cfg.maps)
+        self.dropout = nn.Dropout(cfg.dropout)
+        self.head = nn.Linear(self.conv.output_size, cfg.num_classes)
+
+    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        lengths = lengths.clamp_min(1)
+        mask = lengths_to_mask(lengths, ids.size(1))
+        features = self.conv(self.embedding(ids), lengths, mask)  # [B, maps · widths]
+        return self.head(self.dropout(features))  # [B, C]

@@ -1,0 +1,50 @@
+"""Embedding + recurrent encoder over a padded batch with lengths.
+
+Outputs [B, T, D] with D = H · directions (padding positions are zero) and the final state [B, D]:
+the forward direction's state after each sequence's last real token, concatenated (bidirectional) with
+the backward direction's state after its first token. Variable lengths are handled exactly through
+torch's packed sequences for now; seqlab's own recurrent layers (the layers issue) replace ``nn.LSTM``.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
+
+
+class RecurrentEncoder(nn.Module):
+    def __init__(
+        self,
+        vocab_size: int,
+        embed_dim: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        cell: str = "lstm",
+        bidirectional: bool = True,
+        dropout: float = 0.0,
+        embed_dropout: float = 0.0,
+        padding_idx: int = 0,
+    ):
+        super().__init__()
+        if cell not in CELLS:
+            raise ValueError(f"cell must be one of {', '.join(CELLS)}, got {cell!r}")
+        self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=padding_idx)
+        self.embed_dropout = nn.Dropout(embed_dropout)
+        self.rnn = CELLS[cell](
+            embed_dim, hidden_size, num_layers=num_layers, batch_first=True,
+            bidirectional=bidirectional, dropout=dropout if num_layers > 1 else 0.0,
+        )
+        self.output_size = hidden_size * (2 if bidirectional else 1)
+
+    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x = self.embed_dropout(self.embedding(ids))  # [B, T, E]
+        packed = pack_padded_sequence(x, lengths.clamp_min(1).cpu(), batch_first=True, enforce_sorted=False)
+        out, state = self.rnn(packed)
+        out, _ = pad_packed_sequence(out, batch_first=True, total_length=ids.size(1))  # [B, T, D]
+        h = state[0] if isinstance(state, tuple) else state  # [layers · dirs, B, H]
+        dirs = 2 if self.rnn.bidirectional else 1
+        final = torch.cat([h[-dirs + d] for d in range(dirs)], dim=-1)  # [B, D]
+        return out, final

@@ -1,0 +1,37 @@
+"""Model registry: a plain dict name → (config dataclass, builder). ``build(model_section, source)``
+validates a recipe's ``model:`` mapping against the dataclass (errors name field and file) and builds."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+from torch import nn
+
+from ..config import ConfigError, from_dict
+from .bow import BagOfWords, BagOfWordsConfig
+from .classifier import RecurrentClassifier, RecurrentClassifierConfig, TextCNN, TextCNNConfig
+
+MODELS: dict[str, tuple[type, Callable[[Any], nn.Module]]] = {
+    "rnn_classifier": (RecurrentClassifierConfig, RecurrentClassifier),
+    "textcnn": (TextCNNConfig, TextCNN),
+    "bow": (BagOfWordsConfig, BagOfWords),
+}
+
+
+def model_config(section: dict[str, Any], source: str = "<recipe>") -> Any:
+    name = section.get("name")
+    if name not in MODELS:
+        raise ConfigError(f"{source}: model.name: unknown model {name!r} (known: {', '.join(MODELS)})")
+    return from_dict(MODELS[name][0], section, "model", source)
+
+
+def build(section: dict[str, Any], source: str = "<recipe>") -> tuple[nn.Module, dict[str, Any]]:
+    """The model and its complete config (every default filled in), ready to save in an artifact."""
+    cfg = model_config(section, source)
+    try:
+        model = MODELS[cfg.name][1](cfg)
+    except (ValueError, TypeError) as err:
+        raise ConfigError(f"{source}: model: {err}") from None
+    return model, dataclasses.asdict(cfg)

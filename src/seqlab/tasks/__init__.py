@@ -1,0 +1,16 @@
+"""Tasks own data preparation, loss, prediction and metrics, so the training loop never asks which model
+it has. ``get_task(name)`` returns a fresh Task for a recipe's ``task:`` field."""
+
+from __future__ import annotations
+
+from .base import Task
+from .classification import ClassificationTask
+
+TASKS: dict[str, type[Task]] = {"classification": ClassificationTask}
+
+
+def get_task(name: str) -> type[Task]:
+    try:
+        return TASKS[name]
+    except KeyError:
+        raise ValueError(f"unknown task {name!r} (known: {', '.join(TASKS)})") from None

@@ -1,0 +1,60 @@
+"""The Task contract that the training loop, evaluation and serving are written against.
+
+A task is built from a recipe (``Task.from_recipe``, which reads data and builds the vocabulary) or from
+a saved artifact's JSON files (``Task.from_files``). Then:
+
+* ``encode(examples)`` → an encoded split, ``batches(split, batch_size, generator, shuffle, bucket)`` →
+  batches, each with ``n_tokens``;
+* ``loss(model, batch)`` → a scalar tensor (mean over the batch's units: examples, tokens…);
+* ``predict(model, batch)`` → one prediction per example;
+* ``evaluate(model, split, batch_size)`` → a dict of metrics (higher-is-better names documented by task);
+* ``files()`` → JSON-serialisable state saved in the artifact next to the weights.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+
+class Task(ABC):
+    name: ClassVar[str]
+
+    @abstractmethod
+    def encode(self, examples: list) -> Any:
+        ...
+
+    @abstractmethod
+    def batches(self, split: Any, batch_size: int, generator: torch.Generator | None = None,
+                shuffle: bool = False, bucket: bool = True) -> Iterator[Any]:
+        ...
+
+    @abstractmethod
+    def batch_lengths(self, split: Any) -> list[int]:
+        """Length in tokens of each example, for bucketing and the pad-fraction report."""
+        ...
+
+    @abstractmethod
+    def model_section(self, section: dict[str, Any]) -> dict[str, Any]:
+        """The recipe's model mapping with the data-dependent sizes filled in."""
+        ...
+
+    @abstractmethod
+    def loss(self, model: nn.Module, batch: Any) -> torch.Tensor:
+        ...
+
+    @abstractmethod
+    def predict(self, model: nn.Module, batch: Any) -> list:
+        ...
+
+    @abstractmethod
+    def evaluate(self, model: nn.Module, split: Any, batch_size: int = 256) -> dict[str, Any]:
+        ...
+
+    @abstractmethod
+    def files(self) -> dict[str, Any]:
+        ...

@@ -1,0 +1,153 @@
+"""Text classification (N → 1): one label per text; loss = mean cross-entropy over the batch;
+metrics = accuracy and macro F1 (plus per-class precision/recall/F1 in ``report``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .. import metrics
+from ..config import ConfigError, DataConfig
+from ..data.batching import bucket_batches, pad
+from ..data.datasets import Splits, load_splits
+from ..data.readers import TextExample, read_examples
+from ..data.tokenizers import Tokenizer
+from ..data.vocab import Vocab
+from .base import Task
+
+
+@dataclass
+class EncodedSplit:
+    texts: list[str]
+    ids: list[list[int]]
+    labels: list[int]  # -1 where the example has no label
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+@dataclass
+class ClassificationBatch:
+    ids: torch.Tensor  # [B, T]
+    lengths: torch.Tensor  # [B]
+    labels: torch.Tensor  # [B]
+    index: list[int]  # positions in the split
+
+    @property
+    def n_tokens(self) -> int:
+        return int(self.lengths.sum())
+
+
+def read_splits(cfg: DataConfig, source: str = "<recipe>") -> Splits:
+    """Registry dataset or local files, as the data section says."""
+    if cfg.dataset:
+        return load_splits(cfg.dataset, cfg)
+    if not cfg.train:
+        raise ConfigError(f"{source}: data: give either dataset (see `seqlab data list`) or a train file")
+    from ..data.datasets import holdout
+
+    read = lambda p: read_examples(p, cfg.format, cfg.text_field, cfg.label_field)  # noqa: E731
+    train = read(cfg.train)
+    dev = read(cfg.dev) if cfg.dev else None
+    if dev is None:
+        train, dev = holdout(train, cfg.dev_fraction, cfg.split_seed)
+    test = read(cfg.test) if cfg.test else []
+    labels = sorted({ex.label for ex in train})
+    return Splits(train, dev, test, labels)
+
+
+class ClassificationTask(Task):
+    name = "classification"
+
+    def __init__(self, tokenizer: Tokenizer, vocab: Vocab, labels: list[str], max_length: int | None = None):
+        self.tokenizer = tokenizer
+        self.vocab = vocab
+        self.labels = list(labels)
+        self.label_ids = {name: i for i, name in enumerate(self.labels)}
+        self.max_length = max_length
+
+    # ---------------------------------------------------------------- construction
+    @classmethod
+    def from_recipe(cls, cfg: DataConfig, source: str = "<recipe>") -> tuple["ClassificationTask", Splits]:
+        splits = read_splits(cfg, source)
+        train = splits.train[: cfg.limit] if cfg.limit else splits.train
+        if cfg.tokenizer == "bpe":
+            tokenizer = Tokenizer.train_bpe((ex.text for ex in train), cfg.bpe_vocab_size, cfg.lowercase)
+        else:
+            tokenizer = Tokenizer(cfg.tokenizer, cfg.lowercase)
+        vocab = Vocab.build((tokenizer(ex.text) for ex in train), cfg.min_freq, cfg.max_size)
+        task = cls(tokenizer, vocab, splits.labels, cfg.max_length)
+        return task, Splits(train, splits.dev, splits.test, splits.labels)
+
+    @classmethod
+    def from_files(cls, files: dict[str, Any], recipe: dict[str, Any]) -> "ClassificationTask":
+        max_length = (recipe.get("data") or {}).get("max_length")
+        return cls(Tokenizer.from_dict(files["tokenizer"]), Vocab.from_dict(files["vocab"]), files["labels"], max_length)
+
+    def files(self) -> dict[str, Any]:
+        return {"tokenizer": self.tokenizer.to_dict(), "vocab": self.vocab.to_dict(), "labels": self.labels}
+
+    def model_section(self, section: dict[str, Any]) -> dict[str, Any]:
+        return {**section, "vocab_size": len(self.vocab), "num_classes": len(self.labels),
+                "padding_idx": self.vocab.pad_id}
+
+    # ---------------------------------------------------------------- data
+    def encode_text(self, text: str) -> list[int]:
+        """Token ids, truncated to ``max_length``; an empty text becomes one ``<unk>``."""
+        ids = self.vocab.encode(self.tokenizer(text))
+        if self.max_length:
+            ids = ids[: self.max_length]
+        return ids or [self.vocab.unk_id]
+
+    def encode(self, examples: list[TextExample]) -> EncodedSplit:
+        labels = []
+        for ex in examples:
+            if ex.label is None:
+                labels.append(-1)
+            elif ex.label in self.label_ids:
+                labels.append(self.label_ids[ex.label])
+            else:
+                raise ValueError(f"label {ex.label!r} was not seen in training (known: {', '.join(self.labels)})")
+        return EncodedSplit([ex.text for ex in examples], [self.encode_text(ex.text) for ex in examples], labels)
+
+    def batches(self, split: EncodedSplit, batch_size: int, generator: torch.Generator | None = None,
+                shuffle: bool = False, bucket: bool = True) -> Iterator[ClassificationBatch]:
+        lengths = [len(s) for s in split.ids]
+        for index in bucket_batches(lengths, batch_size, generator, shuffle, bucket):
+            ids, lens = pad([split.ids[i] for i in index], self.vocab.pad_id)
+            yield ClassificationBatch(ids, lens, torch.tensor([split.labels[i] for i in index]), index)
+
+    def batch_lengths(self, split: EncodedSplit) -> list[int]:
+        return [len(s) for s in split.ids]
+
+    # ---------------------------------------------------------------- model
+    def loss(self, model: nn.Module, batch: ClassificationBatch) -> torch.Tensor:
+        return F.cross_entropy(model(batch.ids, batch.lengths), batch.labels)
+
+    @torch.no_grad()
+    def probabilities(self, model: nn.Module, split: EncodedSplit, batch_size: int = 256) -> torch.Tensor:
+        """Class probabilities [N, C] in split order."""
+        model.eval()
+        out = torch.zeros(len(split), len(self.labels))
+        for batch in self.batches(split, batch_size, shuffle=False, bucket=True):
+            out[batch.index] = model(batch.ids, batch.lengths).float().softmax(-1)
+        return out
+
+    def predict(self, model: nn.Module, batch: ClassificationBatch) -> list[int]:
+        with torch.no_grad():
+            return model(batch.ids, batch.lengths).argmax(-1).tolist()
+
+    def evaluate(self, model: nn.Module, split: EncodedSplit, batch_size: int = 256) -> dict[str, Any]:
+        predicted = self.probabilities(model, split, batch_size).argmax(-1).tolist()
+        report = metrics.classification_report(split.labels, predicted, self.labels)
+        return {"accuracy": report["accuracy"], "macro_f1": report["macro_f1"], "n": len(split)}
+
+    def fit_closed_form(self, model: nn.Module, split: EncodedSplit) -> dict[str, Any] | None:
+        """Models fitted without gradient descent (the BoW baseline) are fitted here; others return None."""
+        fit = getattr(model, "fit_closed_form", None)
+        return fit(self.vocab.itos, split.ids, split.labels) if fit is not None else None

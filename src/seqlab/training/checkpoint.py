@@ -1,0 +1,87 @@
+"""Resumable training checkpoints, without pickle.
+
+A checkpoint directory is a model artifact (``seqlab.artifact``) plus
+
+* ``trainer.safetensors`` — every tensor of the optimiser state, and torch's global RNG state;
+* ``trainer.json`` — the optimiser's non-tensor state and param groups, the schedule, and the loop's
+  position (epoch, batch within the epoch, step, best dev metric, epochs without improvement).
+
+The whole directory is written atomically, so an interrupted write keeps the previous checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from .. import artifact
+
+
+@dataclass
+class LoopState:
+    epoch: int = 0  # epochs completed
+    batch_in_epoch: int = 0  # batches of the current epoch already trained
+    step: int = 0  # optimiser updates so far
+    best: float | None = None
+    best_epoch: int | None = None
+    bad_epochs: int = 0
+    tokens: int = 0
+    train_seconds: float = 0.0
+    history: list[dict] = field(default_factory=list)
+
+
+def _flatten_optimizer(state: dict) -> tuple[dict[str, torch.Tensor], dict]:
+    tensors, meta = {}, {"param_groups": state["param_groups"], "state": {}}
+    for pid, entries in state["state"].items():
+        slot = meta["state"][str(pid)] = {}
+        for key, value in entries.items():
+            if torch.is_tensor(value):
+                name = f"optimizer.{pid}.{key}"
+                tensors[name] = value.detach().cpu().contiguous()
+                slot[key] = {"tensor": name}
+            else:
+                slot[key] = {"value": value}
+    return tensors, meta
+
+
+def _unflatten_optimizer(tensors: dict[str, torch.Tensor], meta: dict) -> dict:
+    state = {}
+    for pid, entries in meta["state"].items():
+        state[int(pid)] = {k: tensors[v["tensor"]] if "tensor" in v else v["value"] for k, v in entries.items()}
+    return {"state": state, "param_groups": meta["param_groups"]}
+
+
+def save(directory: Path, model: nn.Module, model_config: dict, task_name: str, recipe: dict,
+         files: dict, optimizer: torch.optim.Optimizer, schedule_state: dict, loop: LoopState) -> None:
+    tensors, meta = _flatten_optimizer(optimizer.state_dict())
+    tensors["rng.torch"] = torch.get_rng_state()
+    with artifact.atomic_directory(directory) as tmp:
+        artifact.write(tmp, model, model_config, task_name, recipe, files)
+        save_file(tensors, str(tmp / "trainer.safetensors"))
+        artifact.write_json(tmp / "trainer.json", {"optimizer": meta, "schedule": schedule_state, "loop": asdict(loop)})
+
+
+@dataclass
+class Restored:
+    files: dict[str, Any]
+    recipe: dict[str, Any]
+    loop: LoopState
+    optimizer_state: dict
+    schedule_state: dict
+    rng: torch.Tensor
+    weights: Path
+
+
+def load(directory: Path) -> Restored:
+    config = artifact.read_config(directory)
+    meta = json.loads((directory / "trainer.json").read_text(encoding="utf-8"))
+    tensors = load_file(str(directory / "trainer.safetensors"))
+    files = {n: json.loads((directory / f"{n}.json").read_text(encoding="utf-8")) for n in config["files"]}
+    return Restored(files, config["recipe"], LoopState(**meta["loop"]), _unflatten_optimizer(tensors, meta["optimizer"]),
+                    meta["schedule"], tensors["rng.torch"], directory / artifact.WEIGHTS)

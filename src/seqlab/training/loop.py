@@ -1,0 +1,151 @@
+"""The one training loop. It knows the Task contract, never the model:
+
+    for each epoch:  for each batch (order fixed by seed and epoch):
+        loss = task.loss(model, batch)            — stop if not finite
+        backward; clip gradients by norm           — stop if the norm is not finite
+        optimiser step; schedule; max-norm constraint
+        every ``checkpoint_every`` steps: checkpoint
+    evaluate on dev; keep the best model (``monitor``); checkpoint; stop early after ``patience`` bad epochs
+
+Outputs in ``out_dir``: ``model/`` (best artifact), ``checkpoint/`` (resumable), ``metrics.jsonl``
+(one JSON object per log line). A stop on a non-finite value raises ``TrainingDiverged`` before the
+update is applied, so the weights and the last checkpoint stay good.
+
+Resuming restores weights, optimiser, schedule, torch's RNG and the loop position, then skips the
+batches of the current epoch already trained: the result equals an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import torch
+from rich.console import Console
+from safetensors.torch import load_model
+from torch import nn
+
+from .. import artifact
+from ..config import Recipe
+from ..tasks.base import Task
+from . import checkpoint
+from .checkpoint import LoopState
+from .optim import Schedule, apply_max_norm, build_optimizer
+from .progress import EpochProgress
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss or gradient norm became NaN or infinite."""
+
+
+def _better(value: float, best: float | None, mode: str) -> bool:
+    if best is None:
+        return True
+    return value > best if mode == "max" else value < best
+
+
+def _log(path: Path, record: dict) -> None:
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(record) + "\n")
+
+
+def fit(task: Task, model: nn.Module, model_config: dict, recipe: Recipe, train, dev, out_dir: Path,
+        out: Console, resume: bool = False, progress: bool = True) -> LoopState:
+    """Train ``model`` on ``train``, selecting by ``dev``; return the final loop state."""
+    cfg = recipe.train
+    out_dir.mkdir(parents=True, exist_ok=True)
+    log_path, ckpt_dir = out_dir / "metrics.jsonl", out_dir / "checkpoint"
+    named = dict(model.named_parameters())
+    for name in cfg.max_norm_params:
+        if name not in named:
+            raise ValueError(f"{recipe.source}: train.max_norm_params: no parameter {name!r} (have: {', '.join(named)})")
+    optimizer = build_optimizer(model.parameters(), cfg, recipe.source)
+    steps_per_epoch = math.ceil(len(train) / cfg.batch_size)
+    schedule = Schedule(optimizer, cfg, steps_per_epoch * cfg.epochs, recipe.source)
+    state = LoopState()
+    if resume:
+        restored = checkpoint.load(ckpt_dir)
+        load_model(model, str(restored.weights))
+        optimizer.load_state_dict(restored.optimizer_state)
+        schedule.load_state_dict(restored.schedule_state)
+        torch.set_rng_state(restored.rng)
+        state = restored.loop
+        out.print(f"resumed from {ckpt_dir}: epoch {state.epoch + 1}, batch {state.batch_in_epoch}, step {state.step}")
+    elif log_path.exists():
+        log_path.unlink()
+
+    def save_checkpoint() -> None:
+        checkpoint.save(ckpt_dir, model, model_config, task.name, recipe.to_dict(), task.files(),
+                        optimizer, schedule.state_dict(), state)
+
+    for epoch in range(state.epoch, cfg.epochs):
+        generator = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)
+        batches = list(task.batches(train, cfg.batch_size, generator, shuffle=True, bucket=cfg.bucket))
+        first = state.batch_in_epoch  # > 0 only when resuming mid-epoch
+        bar = EpochProgress(len(batches) - first, f"epoch {epoch + 1}/{cfg.epochs}", out, progress)
+        model.train()
+        for i, batch in enumerate(batches[first:], start=first):
+            loss = task.loss(model, batch)
+            if not torch.isfinite(loss):
+                bar.close()
+                raise TrainingDiverged(
+                    f"loss is {loss.item()} at epoch {epoch + 1}, step {state.step + 1}; stopped before the update "
+                    f"(last good checkpoint: {ckpt_dir if ckpt_dir.exists() else 'none yet'}); try a lower train.lr"
+                )
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_norm or float("inf"))
+            if not torch.isfinite(norm):
+                bar.close()
+                raise TrainingDiverged(
+                    f"gradient norm is {norm.item()} at epoch {epoch + 1}, step {state.step + 1}; stopped before the "
+                    f"update (last good checkpoint: {ckpt_dir if ckpt_dir.exists() else 'none yet'}); try train.clip_norm"
+                )
+            optimizer.step()
+            schedule.after_batch()
+            if cfg.max_norm:
+                apply_max_norm(named, cfg.max_norm_params, cfg.max_norm)
+            state.step += 1
+            state.batch_in_epoch = i + 1
+            state.tokens += batch.n_tokens
+            bar.update(loss.item(), batch.n_tokens)
+            if cfg.log_every and state.step % cfg.log_every == 0:
+                _log(log_path, {"step": state.step, "epoch": epoch + 1, "loss": loss.item(), "lr": schedule.lr})
+            if cfg.checkpoint_every and state.step % cfg.checkpoint_every == 0:
+                save_checkpoint()
+        bar.close()
+        state.train_seconds += bar.elapsed
+        scores = task.evaluate(model, dev, cfg.eval_batch_size)
+        if cfg.monitor not in scores:
+            raise ValueError(f"{recipe.source}: train.monitor: {cfg.monitor!r} is not a dev metric (have: {', '.join(scores)})")
+        improved = _better(scores[cfg.monitor], state.best, cfg.monitor_mode)
+        state.epoch, state.batch_in_epoch = epoch + 1, 0
+        if improved:
+            state.best, state.best_epoch, state.bad_epochs = scores[cfg.monitor], epoch + 1, 0
+            artifact.save(out_dir / "model", model, model_config, task.name, recipe.to_dict(), task.files())
+        else:
+            state.bad_epochs += 1
+        schedule.after_epoch(epoch + 1, improved)
+        record = {"epoch": epoch + 1, "step": state.step, "train_loss": bar.mean_loss,
+                  "tokens_per_s": bar.tokens_per_s, "lr": schedule.lr,
+                  **{f"dev_{k}": v for k, v in scores.items() if isinstance(v, (int, float))}}
+        state.history.append(record)
+        _log(log_path, record)
+        save_checkpoint()
+        mark = " *" if improved else ""
+        out.print(f"epoch {epoch + 1:>3}  loss {bar.mean_loss:.4f}  dev {cfg.monitor} {scores[cfg.monitor]:.4f}{mark}  "
+                  f"{bar.tokens_per_s:,.0f} tok/s  {bar.elapsed:.1f}s")
+        if cfg.patience is not None and state.bad_epochs >= cfg.patience:
+            out.print(f"early stop: no dev improvement in {cfg.patience} epochs (best epoch {state.best_epoch})")
+            break
+    return state
+
+
+def describe(state: LoopState) -> dict[str, Any]:
+    data = asdict(state)
+    data.pop("history")
+    return data

@@ -1,0 +1,103 @@
+"""From a recipe to a finished run directory:
+
+    out_dir/
+      recipe.yaml      the resolved recipe (defaults and --set overrides applied)
+      model/           the best model artifact (load with ``seqlab.artifact.load``)
+      checkpoint/      the last state, for ``--resume``
+      metrics.jsonl    training log
+      results.json     dev and test metrics, timing, sizes
+
+Gradient-trained models go through ``loop.fit``; a model fitted in closed form (the BoW baseline's
+scikit-learn fit) is fitted once and then saved and evaluated the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+from rich.console import Console
+
+from .. import __version__, artifact, runtime
+from ..config import Recipe
+from ..data.batching import bucket_batches, pad_fraction
+from ..models import registry
+from ..tasks import get_task
+from . import checkpoint
+from .loop import describe, fit
+from .progress import console as make_console
+
+
+def count_parameters(model: torch.nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def train(recipe: Recipe, out_dir: str | Path, resume: bool = False, out: Console | None = None,
+          progress: bool = True) -> dict[str, Any]:
+    """Run ``recipe`` into ``out_dir``; return the results (also written to results.json)."""
+    out = out or make_console()
+    out_dir = Path(out_dir)
+    started = time.perf_counter()
+    cfg = recipe.train
+    threads = runtime.set_threads(cfg.threads)
+    runtime.seed_everything(cfg.seed)
+    task_cls = get_task(recipe.task)
+    task, splits = task_cls.from_recipe(recipe.data, recipe.source)
+    if resume:
+        ckpt = out_dir / "checkpoint"
+        if not (ckpt / "trainer.json").is_file():
+            raise FileNotFoundError(f"{ckpt}: no checkpoint to resume from (train without --resume first)")
+        task = task_cls.from_files(checkpoint.load(ckpt).files, recipe.to_dict())
+    train_split, dev_split, test_split = (task.encode(s) for s in (splits.train, splits.dev, splits.test))
+    model, model_config = registry.build(task.model_section(recipe.model), recipe.source)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "recipe.yaml").write_text(yaml.safe_dump(recipe.to_dict(), sort_keys=False), encoding="utf-8")
+    lengths = task.batch_lengths(train_split)
+    pads = pad_fraction(bucket_batches(lengths, cfg.batch_size, torch.Generator().manual_seed(cfg.seed), True, cfg.bucket), lengths)
+    out.print(f"[bold]{recipe.source}[/]: {recipe.task}, model {model_config['name']} "
+              f"({count_parameters(model):,} parameters), vocabulary {len(task.vocab):,}, "
+              f"train/dev/test {len(train_split)}/{len(dev_split)}/{len(test_split)}, "
+              f"pad fraction {pads:.3f}, {threads} threads")
+
+    closed = task.fit_closed_form(model, train_split)
+    if closed is not None:
+        t0 = time.perf_counter()
+        dev_scores = task.evaluate(model, dev_split, cfg.eval_batch_size)
+        artifact.save(out_dir / "model", model, model_config, task.name, recipe.to_dict(), task.files())
+        loop_info = {"fit": "closed form (scikit-learn)", **closed, "train_seconds": time.perf_counter() - t0,
+                     "best": dev_scores.get(cfg.monitor), "best_epoch": None}
+    else:
+        state = fit(task, model, model_config, recipe, train_split, dev_split, out_dir, out, resume, progress)
+        loop_info = describe(state)
+        loop_info["train_tokens_per_s"] = state.tokens / max(state.train_seconds, 1e-9) if state.tokens else None
+
+    best = artifact.load(out_dir / "model")
+    results = {
+        "recipe": recipe.source,
+        "task": recipe.task,
+        "model": model_config["name"],
+        "parameters": count_parameters(model),
+        "vocab_size": len(task.vocab),
+        "sizes": {"train": len(train_split), "dev": len(dev_split), "test": len(test_split)},
+        "pad_fraction": pads,
+        "dev": task.evaluate(best.model, dev_split, cfg.eval_batch_size),
+        "test": task.evaluate(best.model, test_split, cfg.eval_batch_size) if len(test_split) else None,
+        "training": loop_info,
+        "wall_seconds": time.perf_counter() - started,
+        "threads": threads,
+        "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
+        "torch": torch.__version__,
+        "seqlab": __version__,
+        "date": time.strftime("%Y-%m-%d"),
+    }
+    artifact.write_json(out_dir / "results.json", results)
+    return results
+
+
+def load_results(out_dir: str | Path) -> dict[str, Any]:
+    return json.loads((Path(out_dir) / "results.json").read_text(encoding="utf-8"))
