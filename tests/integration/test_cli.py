@@ -1,0 +1,105 @@
+"""Every CLI command end to end on tiny data: --help, --json (one JSON object as the last line), errors."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from seqlab.cli.main import COMMANDS, main
+
+
+def run_cli(capsys, *argv) -> tuple[int, str, str]:
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def last_json(out: str) -> dict:
+    return json.loads(out.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_every_command_has_help(command, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main([command, "--help"])
+    assert exit_.value.code == 0
+    assert "usage: seqlab " + command in capsys.readouterr().out
+
+
+def test_console_script_runs():
+    proc = subprocess.run([sys.executable, "-m", "seqlab", "--help"], capture_output=True, text=True, check=True)
+    assert "quickstart" in proc.stdout and "train" in proc.stdout
+
+
+def test_train_evaluate_predict_summary_json(write_recipe, tmp_path, capsys):
+    recipe = write_recipe(epochs=3)
+    run_dir = tmp_path / "run"
+    code, out, _ = run_cli(capsys, "train", recipe, "--out", run_dir, "--no-progress", "--json", "--set", "train.epochs=2")
+    assert code == 0
+    results = last_json(out)
+    assert results["training"]["epoch"] == 2 and 0 <= results["test"]["accuracy"] <= 1
+
+    code, out, _ = run_cli(capsys, "evaluate", run_dir, "--json")
+    assert code == 0 and last_json(out)["accuracy"] == results["test"]["accuracy"]
+    code, out, _ = run_cli(capsys, "evaluate", run_dir, "--split", "dev", "--json")
+    assert last_json(out)["accuracy"] == results["dev"]["accuracy"]
+    code, out, _ = run_cli(capsys, "evaluate", run_dir, "--data", tmp_path / "test.tsv", "--json")
+    assert last_json(out)["accuracy"] == results["test"]["accuracy"]
+
+    texts = tmp_path / "texts.txt"
+    texts.write_text("the film was great\n\nawful plot\n", encoding="utf-8")
+    code, out, _ = run_cli(capsys, "predict", run_dir, "a superb story", "--file", texts, "--json")
+    predictions = last_json(out)["predictions"]
+    assert [p["text"] for p in predictions] == ["a superb story", "the film was great", "", "awful plot"]
+    assert all(p["label"] in ("neg", "pos") and abs(sum(p["probabilities"].values()) - 1) < 1e-5 for p in predictions)
+    code, out, _ = run_cli(capsys, "predict", run_dir, "fine")
+    assert code == 0 and out.split("\t")[0] in ("neg", "pos")
+
+    code, out, _ = run_cli(capsys, "summary", run_dir, "--json")
+    summary = last_json(out)
+    assert summary["total_parameters"] == results["parameters"]
+    assert {r["layer"] for r in summary["layers"]} >= {"encoder.embedding", "encoder.rnn", "head"}
+    code, out, _ = run_cli(capsys, "summary", recipe, "--json")
+    assert last_json(out)["total_parameters"] == results["parameters"]
+    code, out, _ = run_cli(capsys, "summary", run_dir)
+    assert "encoder.rnn" in out and f"{results['parameters']:,}" in out
+
+
+def test_resume_from_cli(write_recipe, tmp_path, capsys):
+    recipe = write_recipe(epochs=2)
+    assert run_cli(capsys, "train", recipe, "--out", tmp_path / "r", "--no-progress", "--set", "train.epochs=1")[0] == 0
+    code, out, err = run_cli(capsys, "train", recipe, "--out", tmp_path / "r", "--no-progress", "--resume", "--json")
+    assert code == 0 and "resumed from" in err and last_json(out)["training"]["epoch"] == 2
+
+
+def test_data_list_and_verify(capsys, shared_data):
+    code, out, _ = run_cli(capsys, "data", "list", "--json")
+    names = {d["name"] for d in last_json(out)["datasets"]}
+    assert names >= {"mr", "sst2", "sst1", "subj", "trec", "cr", "mpqa", "imdb"}
+    code, out, _ = run_cli(capsys, "data", "verify", "mr", "trec", "--json")
+    assert code == 0 and last_json(out)["ok"] is True
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["train", "missing.yaml"], "missing.yaml: no such recipe file"),
+    (["evaluate", "."], "not a seqlab model directory"),
+    (["data", "verify", "nope"], "unknown dataset 'nope'"),
+])
+def test_errors_are_one_line(argv, message, capsys):
+    code, out, err = run_cli(capsys, *argv)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_bad_recipe_field_error(write_recipe, capsys):
+    recipe = write_recipe(epochs=1)
+    code, _, err = run_cli(capsys, "train", recipe, "--set", "train.optimizer=adamax")
+    assert code == 2 and f"{recipe}: train.optimizer: unknown optimizer 'adamax'" in err
+
+
+def test_malformed_data_error(write_recipe, tmp_path, capsys):
+    recipe = write_recipe(epochs=1)
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("text\tlabel\nfine\tpos\nno label here\n", encoding="utf-8")
+    code, _, err = run_cli(capsys, "train", recipe, "--set", f"data.train={bad}", "--out", tmp_path / "x")
+    assert code == 2 and f"{bad}:3: expected 2 tab-separated fields" in err

@@ -1,0 +1,39 @@
+import random
+
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from seqlab.data.batching import bucket_batches, lengths_to_mask, pad, pad_fraction, unpad
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.integers(1, 50), min_size=0, max_size=20), min_size=1, max_size=12))
+def test_pad_round_trip_every_token_in_place(seqs):
+    ids, lengths = pad(seqs, pad_id=0)
+    assert unpad(ids, lengths) == seqs
+    mask = lengths_to_mask(lengths, ids.size(1))
+    assert (ids[~mask] == 0).all()
+    assert mask.sum().item() == sum(map(len, seqs))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(1, 80), min_size=1, max_size=300), st.integers(1, 17), st.booleans())
+def test_bucket_batches_cover_every_index_once(lengths, batch_size, shuffle):
+    g = torch.Generator().manual_seed(0)
+    batches = bucket_batches(lengths, batch_size, g, shuffle=shuffle)
+    flat = [i for b in batches for i in b]
+    assert sorted(flat) == list(range(len(lengths)))
+    assert all(1 <= len(b) <= batch_size for b in batches)
+
+
+def test_bucketing_reduces_padding_and_is_seeded():
+    rng = random.Random(0)
+    lengths = [rng.randint(1, 60) for _ in range(2000)]
+    plain = bucket_batches(lengths, 32, torch.Generator().manual_seed(1), bucket=False)
+    bucketed = bucket_batches(lengths, 32, torch.Generator().manual_seed(1), bucket=True)
+    assert pad_fraction(bucketed, lengths) < 0.1 < pad_fraction(plain, lengths)
+    again = bucket_batches(lengths, 32, torch.Generator().manual_seed(1), bucket=True)
+    assert again == bucketed
+    other = bucket_batches(lengths, 32, torch.Generator().manual_seed(2), bucket=True)
+    assert other != bucketed

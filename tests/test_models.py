@@ -1,0 +1,54 @@
+import numpy as np
+import pytest
+import torch
+
+from seqlab.data.batching import pad
+from seqlab.models.registry import MODELS, build
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_registry_builds_every_entry(name):
+    model, cfg = build({"name": name, "vocab_size": 30, "num_classes": 3})
+    assert cfg["name"] == name and cfg["vocab_size"] == 30
+    ids, lengths = pad([[5, 6, 7], [8]], 0)
+    assert model(ids, lengths).shape == (2, 3)
+
+
+@pytest.mark.parametrize("section", [
+    {"name": "rnn_classifier", "pooling": p, "cell": c, "bidirectional": b, "num_layers": 2}
+    for p in ("last", "mean", "max", "attention") for c, b in (("lstm", True), ("gru", False), ("rnn", True))
+] + [{"name": "textcnn", "embed_dim": 8, "maps": 4}, {"name": "bow"}])
+def test_padding_does_not_change_an_example(section):
+    """An example's logits are the same alone and padded in a batch with a longer one."""
+    torch.manual_seed(0)
+    model, _ = build({**section, "vocab_size": 40, "num_classes": 2})
+    model.eval()
+    short, long = [4, 9, 13], [5, 6, 7, 8, 9, 10, 11, 12, 30, 31]
+    alone = model(*pad([short], 0))
+    ids, lengths = pad([long, short], 0)
+    together = model(ids, lengths)
+    assert torch.allclose(alone[0], together[1], atol=1e-6)
+
+
+def test_textcnn_short_sentence_and_empty():
+    model, _ = build({"name": "textcnn", "vocab_size": 20, "num_classes": 2, "embed_dim": 8, "maps": 3})
+    ids, lengths = pad([[4], []], 0)
+    assert torch.isfinite(model(ids, lengths)).all()
+
+
+def test_bow_matches_scikit_learn():
+    rng = np.random.default_rng(0)
+    itos = ["<pad>", "<unk>", "<bos>", "<eos>"] + [f"w{i}" for i in range(30)]
+    docs = [list(rng.integers(1, len(itos), size=rng.integers(1, 15))) for _ in range(120)]
+    for n_classes in (2, 3):
+        labels = [int(d[0]) % n_classes for d in docs]
+        model, _ = build({"name": "bow", "vocab_size": len(itos), "num_classes": n_classes, "sublinear_tf": True})
+        model.fit_closed_form(itos, docs, labels)
+        vectorizer, classifier = model.sklearn
+        expected = classifier.decision_function(vectorizer.transform(docs))
+        logits = model(*pad(docs, 0)).detach().double().numpy()
+        if n_classes == 2:
+            np.testing.assert_allclose(logits[:, 1] - logits[:, 0], expected, atol=1e-4)
+        else:
+            np.testing.assert_allclose(logits, expected, atol=1e-4)
+        assert (logits.argmax(1) == classifier.predict(vectorizer.transform(docs))).all()

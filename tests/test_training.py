@@ -1,0 +1,102 @@
+import json
+
+import pytest
+import torch
+
+from seqlab import artifact
+from seqlab.config import load_recipe
+from seqlab.tasks.classification import ClassificationTask
+from seqlab.training.loop import TrainingDiverged
+from seqlab.training.run import train
+
+
+def weights(path):
+    from safetensors.torch import load_file
+
+    return load_file(str(path / "model.safetensors"))
+
+
+def test_trains_logs_and_reports(write_recipe, tmp_path):
+    results = train(load_recipe(write_recipe(epochs=4)), tmp_path / "run", progress=False)
+    assert results["test"]["accuracy"] > 0.8  # the tiny data is learnable
+    lines = [json.loads(l) for l in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [l["epoch"] for l in lines if "dev_accuracy" in l] == [1, 2, 3, 4]
+    assert any("loss" in l and "step" in l for l in lines)
+    saved = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert saved["test"] == results["test"] and saved["training"]["best_epoch"] >= 1
+    assert (tmp_path / "run" / "recipe.yaml").is_file()
+
+
+@pytest.mark.parametrize("checkpoint_every", [None, 7])
+def test_resume_equals_uninterrupted(write_recipe, tmp_path, checkpoint_every):
+    extra = {"checkpoint_every": checkpoint_every} if checkpoint_every else {}
+    recipe = write_recipe(epochs=3, **extra)
+    full = train(load_recipe(recipe), tmp_path / "full", progress=False)
+    # stop after one epoch, then continue to three
+    train(load_recipe(recipe, ["train.epochs=1"]), tmp_path / "part", progress=False)
+    resumed = train(load_recipe(recipe), tmp_path / "part", resume=True, progress=False)
+    a, b = weights(tmp_path / "full" / "checkpoint"), weights(tmp_path / "part" / "checkpoint")
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    assert resumed["test"] == full["test"]
+    assert resumed["training"]["step"] == full["training"]["step"]
+
+
+def test_resume_mid_epoch(write_recipe, tmp_path, monkeypatch):
+    recipe = write_recipe(epochs=2, checkpoint_every=4)
+    full = train(load_recipe(recipe), tmp_path / "full", progress=False)
+    calls = {"n": 0}
+    original = ClassificationTask.loss
+
+    def crash_at_step_10(self, model, batch):
+        calls["n"] += 1
+        if calls["n"] == 10:
+            raise KeyboardInterrupt
+        return original(self, model, batch)
+
+    monkeypatch.setattr(ClassificationTask, "loss", crash_at_step_10)
+    with pytest.raises(KeyboardInterrupt):
+        train(load_recipe(recipe), tmp_path / "part", progress=False)
+    monkeypatch.setattr(ClassificationTask, "loss", original)
+    state = json.loads((tmp_path / "part" / "checkpoint" / "trainer.json").read_text())["loop"]
+    assert state["step"] == 8 and state["epoch"] == 0 and state["batch_in_epoch"] == 8
+    resumed = train(load_recipe(recipe), tmp_path / "part", resume=True, progress=False)
+    a, b = weights(tmp_path / "full" / "checkpoint"), weights(tmp_path / "part" / "checkpoint")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert resumed["training"]["step"] == full["training"]["step"]
+
+
+def test_non_finite_loss_stops_and_keeps_checkpoint(write_recipe, tmp_path, monkeypatch):
+    recipe = write_recipe(epochs=3)
+    original = ClassificationTask.loss
+    calls = {"n": 0}
+
+    def nan_in_epoch_two(self, model, batch):
+        calls["n"] += 1
+        loss = original(self, model, batch)
+        return loss * float("nan") if calls["n"] == 20 else loss
+
+    monkeypatch.setattr(ClassificationTask, "loss", nan_in_epoch_two)
+    with pytest.raises(TrainingDiverged, match=r"loss is nan at epoch 2, step 20.*last good checkpoint"):
+        train(load_recipe(recipe), tmp_path / "run", progress=False)
+    ckpt = tmp_path / "run" / "checkpoint"
+    state = json.loads((ckpt / "trainer.json").read_text())["loop"]
+    assert state["epoch"] == 1
+    assert all(torch.isfinite(t).all() for t in weights(ckpt).values())
+    artifact.load(tmp_path / "run" / "model")
+
+
+def test_early_stopping_and_max_norm(write_recipe, tmp_path):
+    model = {"name": "textcnn", "embed_dim": 8, "maps": 4}
+    results = train(load_recipe(write_recipe(model, epochs=30, patience=1, max_norm=0.5, max_norm_params=["head.weight"])),
+                    tmp_path / "run", progress=False)
+    assert results["training"]["epoch"] < 30  # stopped early
+    w = artifact.load(tmp_path / "run").model.head.weight
+    assert (w.norm(dim=1) <= 0.5 + 1e-5).all()
+
+
+def test_bow_is_fitted_and_saved(write_recipe, tmp_path):
+    results = train(load_recipe(write_recipe({"name": "bow"})), tmp_path / "run", progress=False)
+    assert results["training"]["fit"].startswith("closed form")
+    assert results["test"]["accuracy"] > 0.8
