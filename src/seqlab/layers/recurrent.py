@@ -1,0 +1,317 @@
+"""Recurrent layers — RNN, LSTM, GRU — stacked and bidirectional, with torch.nn's calling convention and
+parameter names (``weight_ih_l0``, ``weight_hh_l1_reverse``…), so a torch.nn state_dict loads both ways.
+
+``forward(input, hx=None, lengths=None) -> (output, h_n)`` (LSTM: ``(output, (h_n, c_n))``). ``input`` is
+[T, B, I] ([B, T, I] with ``batch_first``) or a PackedSequence; ``lengths`` [B] (≥ 1) marks the real steps
+of a padded batch. Results equal torch.nn's on the packed batch: the output is zero after each sequence's
+end, the final state is taken at each sequence's last step, and the backward direction reads each sequence
+reversed within its own length.
+
+Two paths behind one module (``path="auto"`` picks):
+
+* **native** — the configuration torch's fused kernels express (any cell, projections, weight drop, locked
+  dropout): the weights are passed to ``torch._VF.lstm/gru/rnn_*``, which runs on oneDNN for a padded float
+  batch. Variable lengths stay on that kernel: the input gets one extra feature, 1 on padding steps, whose
+  fixed weight is +10⁴ into the forget gate (GRU: update gate) and −10⁴ into the input gate, so there
+  f = 1 and i = 0 exactly (z = 1 for a GRU) and the state passes through the padding unchanged, with zero
+  gradient. The backward direction is run on each sequence reversed within its length. A packed batch,
+  by contrast, drops torch.nn.LSTM off oneDNN onto a path 1.6–2.6× slower.
+* **equation** — in-cell variants (layer norm, recurrent dropout, reset-before GRU) run the cell equations of
+  ``seqlab.layers.cells`` in a Python time loop: the input projection for all steps is one matrix product,
+  the gates one recurrent product per step, and the loop iterates over ``unbind`` views (indexing a
+  precomputed tensor per step makes autograd build a full-size zero gradient per step).
+
+Regularisers, all options of this module rather than patches: ``dropout`` between layers (as torch.nn;
+``locked_dropout=True`` uses one mask per sequence for it), ``input_dropout`` / ``output_dropout`` —
+locked (variational) dropout with one mask per sequence over time (Gal & Ghahramani 2016), ``weight_drop``
+— DropConnect on ``weight_hh`` (Wan et al. 2013; AWD-LSTM), one mask per forward pass, passed to the native
+kernel as the dropped weight; ``recurrent_dropout`` and ``layer_norm`` in the cell (equation path).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
+
+from .cells import GATES, gru_step, layer_norms, lstm_step, rnn_step
+
+FREEZE = 1.0e4  # saturates σ to exactly 0 or 1 in float32 and float64
+
+
+def locked_dropout_mask(x: torch.Tensor, p: float) -> torch.Tensor:
+    """A mask [B, 1, D] with values in {0, 1/(1−p)}, shared by every time step of a sequence."""
+    return x.new_empty(x.size(0), 1, x.size(2)).bernoulli_(1 - p) / (1 - p)
+
+
+def reverse_padded(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Reverse each sequence of x [B, T, D] within its own length; padding stays in place."""
+    T = x.size(1)
+    t = torch.arange(T, device=x.device)[None, :]
+    idx = torch.where(t < lengths[:, None], lengths[:, None] - 1 - t, t)  # [B, T]
+    return x.gather(1, idx.unsqueeze(-1).expand(-1, -1, x.size(2)))
+
+
+def last_step(out: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """out[b, lengths[b] − 1] for each b: [B, D]."""
+    idx = (lengths - 1).view(-1, 1, 1).expand(-1, 1, out.size(2))
+    return out.gather(1, idx).squeeze(1)
+
+
+class RecurrentLayer(nn.Module):
+    """Shared machinery; use :class:`LSTM`, :class:`GRU` or :class:`RNN`."""
+
+    def __init__(self, mode: str, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, proj_size: int = 0,
+                 reset_after: bool = True, layer_norm: bool = False, recurrent_dropout: float = 0.0,
+                 weight_drop: float = 0.0, input_dropout: float = 0.0, output_dropout: float = 0.0,
+                 locked_dropout: bool = False, forget_bias: float = 0.0, path: str = "auto"):
+        super().__init__()
+        if mode not in GATES:
+            raise ValueError(f"unknown recurrent mode {mode!r}")
+        if proj_size and (mode != "lstm" or proj_size >= hidden_size):
+            raise ValueError("proj_size is for LSTMs and must be smaller than hidden_size")
+        for name, p in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout), ("weight_drop", weight_drop),
+                        ("input_dropout", input_dropout), ("output_dropout", output_dropout)):
+            if not 0.0 <= p < 1.0:
+                raise ValueError(f"{name} must be in [0, 1), got {p}")
+        if path not in ("auto", "native", "equation"):
+            raise ValueError(f"path must be auto, native or equation, got {path!r}")
+        self.mode, self.input_size, self.hidden_size = mode, input_size, hidden_size
+        self.num_layers, self.bias, self.batch_first = num_layers, bias, batch_first
+        self.dropout, self.bidirectional, self.proj_size = dropout, bidirectional, proj_size
+        self.reset_after, self.layer_norm, self.recurrent_dropout = reset_after, layer_norm, recurrent_dropout
+        self.weight_drop, self.input_dropout, self.output_dropout = weight_drop, input_dropout, output_dropout
+        self.locked_dropout, self.forget_bias = locked_dropout, forget_bias
+        needs_equation = layer_norm or recurrent_dropout > 0 or (mode == "gru" and not reset_after)
+        if path == "native" and needs_equation:
+            raise ValueError("layer_norm, recurrent_dropout and reset-before GRU need path='equation'")
+        self.native = path != "equation" and not needs_equation
+        self.num_directions = 2 if bidirectional else 1
+        gates = GATES[mode] * hidden_size
+        out_h = proj_size or hidden_size
+        self._weight_names: list[list[str]] = []  # per (layer, direction), in _VF order
+        for layer in range(num_layers):
+            layer_input = input_size if layer == 0 else out_h * self.num_directions
+            for direction in range(self.num_directions):
+                sfx = f"_l{layer}" + ("_reverse" if direction else "")
+                names = [f"weight_ih{sfx}", f"weight_hh{sfx}"]
+                self.register_parameter(names[0], nn.Parameter(torch.empty(gates, layer_input)))
+                self.register_parameter(names[1], nn.Parameter(torch.empty(gates, out_h)))
+                if bias:
+                    names += [f"bias_ih{sfx}", f"bias_hh{sfx}"]
+                    self.register_parameter(names[2], nn.Parameter(torch.empty(gates)))
+                    self.register_parameter(names[3], nn.Parameter(torch.empty(gates)))
+                if proj_size:
+                    names.append(f"weight_hr{sfx}")
+                    self.register_parameter(names[-1], nn.Parameter(torch.empty(proj_size, hidden_size)))
+                self._weight_names.append(names)
+        self.norms = (nn.ModuleList(layer_norms(mode, hidden_size) for _ in self._weight_names)
+                      if layer_norm else None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """U(−1/√H, 1/√H) for every weight and bias, as torch.nn; then ``forget_bias`` on b_hf."""
+        bound = 1.0 / math.sqrt(self.hidden_size)
+        with torch.no_grad():
+            for names in self._weight_names:
+                for name in names:
+                    nn.init.uniform_(getattr(self, name), -bound, bound)
+                if self.forget_bias and self.bias and self.mode == "lstm":
+                    getattr(self, names[3])[self.hidden_size : 2 * self.hidden_size] += self.forget_bias
+        if self.norms is not None:
+            for group in self.norms:
+                for norm in group:
+                    norm.reset_parameters()
+
+    # ------------------------------------------------------------------ helpers
+    def _weights(self, index: int) -> list[torch.Tensor]:
+        """The weights of one (layer, direction), with DropConnect applied to weight_hh in training."""
+        weights = [getattr(self, n) for n in self._weight_names[index]]
+        if self.weight_drop and self.training:
+            weights[1] = F.dropout(weights[1], self.weight_drop, True)
+        return weights
+
+    def _dropout(self, x: torch.Tensor, p: float, locked: bool) -> torch.Tensor:
+        if not p or not self.training:
+            return x
+        return x * locked_dropout_mask(x, p) if locked else F.dropout(x, p, True)
+
+    def _initial_state(self, x: torch.Tensor, hx):
+        L, B = self.num_layers * self.num_directions, x.size(0)
+        out_h = self.proj_size or self.hidden_size
+        if hx is None:
+            h0 = x.new_zeros(L, B, out_h)
+            return (h0, x.new_zeros(L, B, self.hidden_size)) if self.mode == "lstm" else h0
+        return hx
+
+    # ------------------------------------------------------------------ forward
+    def forward(self, input, hx=None, lengths: torch.Tensor | None = None):
+        packed = isinstance(input, PackedSequence)
+        if packed:
+            sorted_indices, unsorted_indices, batch_sizes = input.sorted_indices, input.unsorted_indices, input.batch_sizes
+            x, lengths = pad_packed_sequence(input, batch_first=True)
+            packed_lengths = lengths
+        else:
+            x = input if self.batch_first else input.transpose(0, 1)  # [B, T, I]
+        if lengths is not None:
+            lengths = torch.as_tensor(lengths, device=x.device).long()
+            if bool((lengths == x.size(1)).all()):
+                lengths = None  # every sequence fills the batch: nothing to mask
+        state = self._initial_state(x, hx)
+        out, state = self._run(x, state, lengths)
+        if packed:
+            if sorted_indices is not None:
+                out, packed_lengths = out.index_select(0, sorted_indices), packed_lengths[sorted_indices.cpu()]
+            data = pack_padded_sequence(out, packed_lengths.cpu(), batch_first=True).data
+            return PackedSequence(data, batch_sizes, sorted_indices, unsorted_indices), state
+        return (out if self.batch_first else out.transpose(0, 1)), state
+
+    def _run(self, x: torch.Tensor, state, lengths: torch.Tensor | None):
+        lstm = self.mode == "lstm"
+        h0, c0 = state if lstm else (state, None)
+        x = self._dropout(x, self.input_dropout, locked=True)
+        if self.native and lengths is None and not (self.locked_dropout and self.dropout):
+            out, h_n, c_n = self._native_all_layers(x, h0, c0)
+        else:
+            h_list, c_list = [], []
+            for layer in range(self.num_layers):
+                if layer:
+                    x = self._dropout(x, self.dropout, self.locked_dropout)
+                outs = []
+                for d in range(self.num_directions):
+                    i = layer * self.num_directions + d
+                    run = self._native_direction if self.native else self._equation_direction
+                    o, h, c = run(i, x, h0[i], c0[i] if lstm else None, lengths, reverse=bool(d))
+                    outs.append(o)
+                    h_list.append(h)
+                    c_list.append(c)
+                x = torch.cat(outs, -1) if len(outs) > 1 else outs[0]
+            out, h_n = x, torch.stack(h_list)
+            c_n = torch.stack(c_list) if lstm else None
+        out = self._dropout(out, self.output_dropout, locked=True)
+        return out, ((h_n, c_n) if lstm else h_n)
+
+    def _native_all_layers(self, x, h0, c0):
+        """Every layer and direction in one fused kernel call (all sequences of full length)."""
+        weights = [w for i in range(len(self._weight_names)) for w in self._weights(i)]
+        args = (weights, self.bias, self.num_layers, self.dropout, self.training, self.bidirectional, True)
+        if self.mode == "lstm":
+            out, h_n, c_n = torch._VF.lstm(x, (h0, c0), *args)
+            return out, h_n, c_n
+        out, h_n = getattr(torch._VF, self.mode)(x, h0, *args)
+        return out, h_n, None
+
+    def _native_direction(self, index, x, h0, c0, lengths, reverse):
+        """One layer, one direction through the fused kernel; padding frozen by the extra input feature."""
+        weights = self._weights(index)
+        if lengths is not None:
+            if reverse:
+                x = reverse_padded(x, lengths)
+            T, H = x.size(1), self.hidden_size
+            pad = (torch.arange(T, device=x.device)[None, :] >= lengths[:, None]).to(x.dtype)  # [B, T]
+            x = torch.cat([x, pad.unsqueeze(-1)], -1)
+            column = x.new_zeros(weights[0].size(0), 1)
+            if self.mode == "lstm":
+                column[:H] = -FREEZE  # input gate → 0
+                column[H : 2 * H] = FREEZE  # forget gate → 1
+            elif self.mode == "gru":
+                column[H : 2 * H] = FREEZE  # update gate → 1
+            weights[0] = torch.cat([weights[0], column], 1)
+        elif reverse:
+            x = x.flip(1)
+        args = (weights, self.bias, 1, 0.0, self.training, False, True)
+        if self.mode == "lstm":
+            out, h_n, c_n = torch._VF.lstm(x, (h0[None], c0[None]), *args)
+            c_n = c_n[0]
+        else:
+            out, h_n = getattr(torch._VF, self.mode)(x, h0[None], *args)
+            c_n = None
+        h_n = h_n[0]
+        if lengths is not None:
+            if self.mode != "gru":
+                h_n = last_step(out, lengths)  # LSTM h and RNN h are not frozen: take the last real step
+            out = out * (torch.arange(out.size(1), device=x.device)[None, :] < lengths[:, None]).unsqueeze(-1).to(out.dtype)
+            if reverse:
+                out = reverse_padded(out, lengths)
+        elif reverse:
+            out = out.flip(1)
+        return out, h_n, c_n
+
+    def _equation_direction(self, index, x, h, c, lengths, reverse):
+        """One layer, one direction as a Python time loop over the cell equations."""
+        weights = self._weights(index)
+        w_ih, w_hh = weights[0], weights[1]
+        b_ih, b_hh = (weights[2], weights[3]) if self.bias else (None, None)
+        w_hr = weights[-1] if self.proj_size else None
+        ln = self.norms[index] if self.norms is not None else None
+        if reverse:
+            x = reverse_padded(x, lengths) if lengths is not None else x.flip(1)
+        drop = None
+        if self.recurrent_dropout and self.training:
+            drop = x.new_empty(x.size(0), self.hidden_size).bernoulli_(1 - self.recurrent_dropout) / (1 - self.recurrent_dropout)
+        gi = F.linear(x, w_ih, b_ih)  # [B, T, G·H], the input projection of every step at once
+        T = x.size(1)
+        if lengths is not None:
+            valid = (torch.arange(T, device=x.device)[None, :] < lengths[:, None]).unsqueeze(-1)  # [B, T, 1]
+            first_ragged = int(lengths.min())
+            masks = valid.unbind(1)
+        outs = []
+        for t, g_t in enumerate(gi.unbind(1)):
+            if self.mode == "lstm":
+                h_new, c_new = lstm_step(g_t, h, c, w_hh, b_hh, w_hr, ln, drop)
+            elif self.mode == "gru":
+                h_new, c_new = gru_step(g_t, h, w_hh, b_hh, self.reset_after, ln, drop), None
+            else:
+                h_new, c_new = rnn_step(g_t, h, w_hh, b_hh, self.mode == "rnn_relu", ln), None
+            if lengths is not None and t >= first_ragged:
+                m = masks[t]
+                h_new = torch.where(m, h_new, h)
+                if c_new is not None:
+                    c_new = torch.where(m, c_new, c)
+                outs.append(h_new * m.to(h_new.dtype))
+            else:
+                outs.append(h_new)
+            h, c = h_new, c_new
+        out = torch.stack(outs, 1)  # [B, T, H]
+        if reverse:
+            out = reverse_padded(out, lengths) if lengths is not None else out.flip(1)
+        return out, h, c
+
+    def extra_repr(self) -> str:
+        s = f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}"
+        for name in ("bidirectional", "proj_size", "dropout", "weight_drop", "input_dropout", "output_dropout",
+                     "recurrent_dropout", "layer_norm"):
+            value = getattr(self, name)
+            if value:
+                s += f", {name}={value}"
+        if self.mode == "gru" and not self.reset_after:
+            s += ", reset_after=False"
+        return s + f", path={'native' if self.native else 'equation'}"
+
+
+class LSTM(RecurrentLayer):
+    """LSTM layer; see the module docstring and :mod:`seqlab.layers.cells` for the equations."""
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, **kwargs):
+        kwargs.pop("reset_after", None)
+        super().__init__("lstm", input_size, hidden_size, num_layers, **kwargs)
+
+
+class GRU(RecurrentLayer):
+    """GRU layer; ``reset_after=True`` (default) is torch.nn's form, ``False`` Cho et al.'s."""
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, **kwargs):
+        super().__init__("gru", input_size, hidden_size, num_layers, **kwargs)
+
+
+class RNN(RecurrentLayer):
+    """Elman RNN layer, ``nonlinearity`` tanh (default) or relu."""
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh", **kwargs):
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"nonlinearity must be tanh or relu, got {nonlinearity!r}")
+        super().__init__(f"rnn_{nonlinearity}", input_size, hidden_size, num_layers, **kwargs)

@@ -1,0 +1,25 @@
+"""Every recipe in recipes/ (and the quickstart's) is a valid recipe whose model section builds."""
+
+from pathlib import Path
+
+import pytest
+
+from seqlab.config import load_recipe
+from seqlab.data.datasets import REGISTRY, builtin_dir
+from seqlab.models.registry import build
+
+RECIPES = sorted(Path(__file__).parents[1].joinpath("recipes").glob("*.yaml")) + [builtin_dir() / "quickstart.yaml"]
+
+
+@pytest.mark.parametrize("path", RECIPES, ids=lambda p: p.name)
+def test_recipe_is_valid(path):
+    recipe = load_recipe(path)
+    assert recipe.data.dataset in REGISTRY
+    model, _ = build({**recipe.model, "vocab_size": 50, "num_classes": 3}, str(path))
+    named = dict(model.named_parameters())
+    assert all(name in named for name in recipe.train.max_norm_params)
+
+
+def test_issue_recipes_exist():
+    names = {p.stem for p in RECIPES}
+    assert {f"{d}-{m}" for d in ("mr", "sst2", "trec", "imdb") for m in ("bilstm", "textcnn", "bow")} <= names
