@@ -2,17 +2,18 @@
 
 Outputs [B, T, D] with D = H · directions (padding positions are zero) and the final state [B, D]:
 the forward direction's state after each sequence's last real token, concatenated (bidirectional) with
-the backward direction's state after its first token. Variable lengths are handled exactly through
-torch's packed sequences for now; seqlab's own recurrent layers (the layers issue) replace ``nn.LSTM``.
+the backward direction's state after its first token. The recurrent layer is seqlab's own
+(``seqlab.layers.recurrent``), which handles the lengths exactly on the fused kernel.
 """
 
 from __future__ import annotations
 
 import torch
 from torch import nn
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
+from ..layers.recurrent import GRU, LSTM, RNN
+
+CELLS = {"lstm": LSTM, "gru": GRU, "rnn": RNN}
 
 
 class RecurrentEncoder(nn.Module):
@@ -41,9 +42,7 @@ class RecurrentEncoder(nn.Module):
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x = self.embed_dropout(self.embedding(ids))  # [B, T, E]
-        packed = pack_padded_sequence(x, lengths.clamp_min(1).cpu(), batch_first=True, enforce_sorted=False)
-        out, state = self.rnn(packed)
-        out, _ = pad_packed_sequence(out, batch_first=True, total_length=ids.size(1))  # [B, T, D]
+        out, state = self.rnn(x, lengths=lengths.clamp_min(1))  # [B, T, D]
         h = state[0] if isinstance(state, tuple) else state  # [layers · dirs, B, H]
         dirs = 2 if self.rnn.bidirectional else 1
         final = torch.cat([h[-dirs + d] for d in range(dirs)], dim=-1)  # [B, D]

@@ -1,0 +1,170 @@
+"""Cells and the variants torch.nn lacks: gradcheck in float64, the reset-before GRU against a direct
+transcription of its equation, and the dropout variants tested statistically."""
+
+import pytest
+import torch
+
+from seqlab.layers import cells, recurrent
+from seqlab.layers.cells import GRUCell, LSTMCell, RNNCell
+from seqlab.layers.recurrent import GRU, LSTM, RNN, locked_dropout_mask
+
+torch.set_default_dtype(torch.float32)
+
+
+def f64(module):
+    return module.double()
+
+
+@pytest.mark.parametrize("make", [
+    lambda: LSTMCell(3, 4), lambda: LSTMCell(3, 4, layer_norm=True), lambda: LSTMCell(3, 4, forget_bias=1.0),
+    lambda: GRUCell(3, 4), lambda: GRUCell(3, 4, reset_after=False), lambda: GRUCell(3, 4, layer_norm=True),
+    lambda: RNNCell(3, 4), lambda: RNNCell(3, 4, nonlinearity="relu"), lambda: RNNCell(3, 4, bias=False),
+], ids=["lstm", "lstm-ln", "lstm-fb", "gru", "gru-before", "gru-ln", "rnn", "rnn-relu", "rnn-nobias"])
+def test_cells_gradcheck(make):
+    cell = f64(make())
+    x = torch.randn(2, 3, dtype=torch.float64, requires_grad=True)
+    h = torch.randn(2, 4, dtype=torch.float64, requires_grad=True)
+    if isinstance(cell, LSTMCell):
+        c = torch.randn(2, 4, dtype=torch.float64, requires_grad=True)
+        assert torch.autograd.gradcheck(lambda x, h, c, *p: cell(x, (h, c)), (x, h, c, *cell.parameters()))
+    else:
+        assert torch.autograd.gradcheck(lambda x, h, *p: cell(x, h), (x, h, *cell.parameters()))
+
+
+LAYER_VARIANTS = {
+    "lstm-native-lengths": lambda: LSTM(3, 4, 2, bidirectional=True, batch_first=True, path="native"),
+    "gru-native-lengths": lambda: GRU(3, 4, 1, bidirectional=True, batch_first=True, path="native"),
+    "lstm-proj": lambda: LSTM(3, 4, 1, proj_size=2, batch_first=True, path="equation"),
+    "lstm-layernorm": lambda: LSTM(3, 4, 2, layer_norm=True, bidirectional=True, batch_first=True),
+    "gru-reset-before": lambda: GRU(3, 4, 1, reset_after=False, bidirectional=True, batch_first=True),
+    "lstm-recurrent-dropout": lambda: LSTM(3, 4, 1, recurrent_dropout=0.3, batch_first=True),
+    "lstm-weight-drop-native": lambda: LSTM(3, 4, 1, weight_drop=0.4, batch_first=True),
+    "lstm-locked-dropout": lambda: LSTM(3, 4, 2, dropout=0.3, locked_dropout=True, input_dropout=0.2,
+                                        output_dropout=0.2, batch_first=True),
+    "rnn-relu-equation": lambda: RNN(3, 4, 1, nonlinearity="relu", batch_first=True, path="equation"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LAYER_VARIANTS))
+def test_layer_variants_gradcheck(name):
+    layer = f64(LAYER_VARIANTS[name]()).train()
+    x = torch.randn(3, 5, 3, dtype=torch.float64, requires_grad=True)
+    lengths = torch.tensor([5, 2, 4])
+
+    def run(x, *params):
+        torch.manual_seed(0)  # the same dropout masks on every evaluation
+        out, state = layer(x, lengths=lengths)
+        return out, *(state if isinstance(state, tuple) else (state,))
+
+    assert torch.autograd.gradcheck(run, (x, *layer.parameters()), atol=1e-6)
+
+
+def test_reset_before_gru_equals_its_equation():
+    """h' = tanh(W_in x + b_in + W_hn (r ⊙ h) + b_hn), transcribed directly in float64."""
+    torch.manual_seed(4)
+    layer = f64(GRU(3, 5, 1, reset_after=False, batch_first=True))
+    x = torch.randn(2, 6, 3, dtype=torch.float64)
+    out, h_n = layer(x)
+    W, U, b, bu = layer.weight_ih_l0, layer.weight_hh_l0, layer.bias_ih_l0, layer.bias_hh_l0
+    Wr, Wz, Wn = W.chunk(3)
+    Ur, Uz, Un = U.chunk(3)
+    br, bz, bn = b.chunk(3)
+    cr, cz, cn = bu.chunk(3)
+    h = torch.zeros(2, 5, dtype=torch.float64)
+    for t in range(6):
+        xt = x[:, t]
+        r = torch.sigmoid(xt @ Wr.T + br + h @ Ur.T + cr)
+        z = torch.sigmoid(xt @ Wz.T + bz + h @ Uz.T + cz)
+        n = torch.tanh(xt @ Wn.T + bn + (r * h) @ Un.T + cn)
+        h = (1 - z) * n + z * h
+        torch.testing.assert_close(out[:, t], h, atol=1e-12, rtol=0)
+    torch.testing.assert_close(h_n[0], h, atol=1e-12, rtol=0)
+    # and it is a different function from the reset-after form with the same weights
+    after = f64(GRU(3, 5, 1, batch_first=True))
+    after.load_state_dict(layer.state_dict())
+    assert not torch.allclose(after(x)[0], out)
+
+
+def identity_rnn(layers: int = 1, **kwargs) -> RNN:
+    """ReLU RNN with W_ih = I, W_hh = 0, no bias: h_t = relu(x_t), so the output shows the dropout masks."""
+    layer = RNN(6, 6, layers, nonlinearity="relu", bias=False, batch_first=True, **kwargs)
+    with torch.no_grad():
+        for name, p in layer.named_parameters():
+            p.copy_(torch.eye(6) if name.startswith("weight_ih") else torch.zeros_like(p))
+    return layer
+
+
+@pytest.mark.parametrize("path", ["native", "equation"])
+@pytest.mark.parametrize("where", ["input_dropout", "output_dropout"])
+def test_locked_dropout_one_mask_per_sequence(path, where):
+    p = 0.3
+    torch.manual_seed(1)
+    layer = identity_rnn(path=path, **{where: p}).train()
+    x = torch.ones(2000, 8, 6)  # 12,000 mask values: the tolerance below is about 5 standard deviations
+    out, _ = layer(x)
+    assert torch.unique(out).tolist() == pytest.approx([0.0, 1 / (1 - p)])
+    assert torch.equal(out, out[:, :1].expand_as(out))  # the same mask at every time step
+    assert abs((out == 0).float().mean().item() - p) < 0.02
+    layer.eval()
+    assert torch.equal(layer(x)[0], x)
+
+
+def test_locked_dropout_between_layers():
+    layer = identity_rnn(2, dropout=0.5, locked_dropout=True).train()
+    out, _ = layer(torch.ones(400, 7, 6))
+    assert torch.equal(out, out[:, :1].expand_as(out))
+    assert torch.unique(out).tolist() == pytest.approx([0.0, 2.0])
+    plain = identity_rnn(2, dropout=0.5).train()  # torch.nn's dropout: a new mask at every step
+    out, _ = plain(torch.ones(400, 7, 6))
+    assert not torch.equal(out, out[:, :1].expand_as(out))
+
+
+def test_locked_mask_values():
+    m = locked_dropout_mask(torch.zeros(1000, 3, 8), 0.25)
+    assert m.shape == (1000, 1, 8)
+    assert torch.unique(m).tolist() == pytest.approx([0.0, 1 / 0.75])
+    assert abs((m == 0).float().mean().item() - 0.25) < 0.02
+
+
+@pytest.mark.parametrize("path", ["native", "equation"])
+def test_weight_drop_reaches_raw_weights(path):
+    torch.manual_seed(0)
+    layer = LSTM(4, 32, 1, weight_drop=0.5, batch_first=True, path=path).train()
+    x = torch.randn(8, 10, 4)
+    out, _ = layer(x)
+    out.sum().backward()
+    g = layer.weight_hh_l0.grad
+    zero = (g == 0).float().mean().item()
+    assert 0.4 < zero < 0.6  # dropped connections get no gradient, the rest do
+    assert layer.weight_ih_l0.grad.abs().sum() > 0
+    layer.eval()  # no DropConnect at evaluation: deterministic
+    assert torch.equal(layer(x)[0], layer(x)[0])
+
+
+def test_recurrent_dropout_one_mask_over_time(monkeypatch):
+    seen = []
+    original = cells.lstm_step
+
+    def spy(gi, h, c, w_hh, b_hh, w_hr=None, ln=None, drop=None):
+        seen.append(drop)
+        return original(gi, h, c, w_hh, b_hh, w_hr, ln, drop)
+
+    monkeypatch.setattr(recurrent, "lstm_step", spy)
+    layer = LSTM(3, 16, 1, recurrent_dropout=0.4, batch_first=True).train()
+    layer(torch.randn(50, 6, 3))
+    assert len(seen) == 6 and all(d is seen[0] for d in seen)
+    assert torch.unique(seen[0]).tolist() == pytest.approx([0.0, 1 / 0.6])
+    seen.clear()
+    layer.eval()
+    layer(torch.randn(50, 6, 3))
+    assert all(d is None for d in seen)
+
+
+def test_forget_bias_and_paths():
+    layer = LSTM(3, 4, forget_bias=1.0)
+    fb = layer.bias_hh_l0[4:8]
+    assert (fb > 0.4).all()  # U(-0.5, 0.5) + 1
+    assert LSTM(3, 4).native and not LSTM(3, 4, layer_norm=True).native
+    assert not GRU(3, 4, reset_after=False).native
+    with pytest.raises(ValueError, match="need path='equation'"):
+        GRU(3, 4, reset_after=False, path="native")
