@@ -168,3 +168,19 @@ def test_forget_bias_and_paths():
     assert not GRU(3, 4, reset_after=False).native
     with pytest.raises(ValueError, match="need path='equation'"):
         GRU(3, 4, reset_after=False, path="native")
+
+
+def test_gradient_diagnostic_matches_autograd_on_the_layer():
+    """‖∂L/∂h_t‖ from the step-by-step diagnostic equals autograd through the layer's own outputs."""
+    from seqlab.evaluation.diagnostics import gradient_norms
+
+    torch.manual_seed(0)
+    layer = LSTM(3, 5, batch_first=True, path="equation").double()
+    x = torch.randn(2, 7, 3, dtype=torch.float64)
+    report = gradient_norms(layer, x)
+    # h_T's gradient is h_T / B for L = ½ mean_b ‖h_T‖²
+    out, _ = layer(x)
+    assert report["grad_norm"][-1] == pytest.approx(float((out[:, -1] / 2).norm(dim=1).mean().detach()), rel=1e-9)
+    # ∏ f over an empty range is 1 at the last step
+    assert report["forget_product"][-1] == pytest.approx(1.0)
+    assert all(0 < p <= 1 for p in report["forget_product"])

@@ -100,3 +100,19 @@ def test_bow_is_fitted_and_saved(write_recipe, tmp_path):
     results = train(load_recipe(write_recipe({"name": "bow"})), tmp_path / "run", progress=False)
     assert results["training"]["fit"].startswith("closed form")
     assert results["test"]["accuracy"] > 0.8
+
+
+def test_adding_problem_trains_through_the_loop(tmp_path):
+    from seqlab.config import recipe_from_dict
+
+    recipe = recipe_from_dict({
+        "task": "adding", "data": {"length": 12, "limit": 400},
+        "model": {"name": "rnn_regressor", "cell": "gru", "hidden_size": 16},
+        "train": {"epochs": 3, "batch_size": 20, "lr": 0.01, "monitor": "mse", "monitor_mode": "min", "patience": None},
+    })
+    results = train(recipe, tmp_path / "run", progress=False)
+    assert results["test"]["baseline_mse"] == pytest.approx(1 / 6)
+    assert results["test"]["mse"] < results["test"]["baseline_mse"]  # learned something in three short epochs
+    from seqlab.evaluation.evaluate import evaluate_dir
+
+    assert evaluate_dir(tmp_path / "run")["mse"] == pytest.approx(results["test"]["mse"])

@@ -55,7 +55,8 @@ class DataConfig:
     folds: int = 10  # datasets without a split: test = fold ``fold`` of ``folds`` (Kim 2014's 10-fold CV)
     fold: int = 0
     dev_fraction: float = 0.1  # held out of train when a dataset has no dev split
-    limit: int | None = None  # keep the first N training examples (smoke tests)
+    limit: int | None = None  # keep the first N training examples (smoke tests); synthetic tasks: train size
+    length: int = 100  # synthetic tasks (the adding problem): sequence length T
 
 
 @dataclass

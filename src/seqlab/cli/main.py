@@ -11,7 +11,7 @@ from ..config import ConfigError
 from ..data.datasets import DatasetError
 from ..data.readers import DataFormatError
 from ..training.loop import TrainingDiverged
-from . import data, evaluate, predict, quickstart, summary, train
+from . import data, diagnose, evaluate, predict, quickstart, summary, train
 
 COMMANDS = {
     "quickstart": quickstart,
@@ -20,6 +20,7 @@ COMMANDS = {
     "predict": predict,
     "summary": summary,
     "data": data,
+    "diagnose": diagnose,
 }
 USER_ERRORS = (ConfigError, DataFormatError, DatasetError, ArtifactError, FileNotFoundError, ValueError)
 

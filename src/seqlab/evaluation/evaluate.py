@@ -9,7 +9,6 @@ from .. import artifact
 from ..config import DataConfig, from_dict
 from ..data.readers import read_examples
 from ..tasks import get_task
-from ..tasks.classification import read_splits
 
 
 def guess_format(path: str | Path) -> str:
@@ -39,7 +38,7 @@ def evaluate_dir(model_dir: str | Path, split: str = "test", data: str | None = 
         source = str(data)
     else:
         cfg = from_dict(DataConfig, data_cfg, "data", str(art.path / artifact.CONFIG))
-        examples = read_splits(cfg, str(art.path)).get(split)
+        examples = type(task).load_split(cfg, split, str(art.path))
         source = f"{cfg.dataset or cfg.train}:{split}"
     scores = task.evaluate(art.model, task.encode(examples), batch_size)
     return {"model": str(art.path), "data": source, **scores}

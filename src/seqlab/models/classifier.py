@@ -1,5 +1,6 @@
-"""Text classifiers (N → 1): a recurrent classifier and TextCNN (Kim 2014). Both map
-(ids [B, T], lengths [B]) → logits [B, C] and are pure: no device, loss or randomness beyond dropout."""
+"""Sequence → one output (N → 1): a recurrent text classifier and TextCNN (Kim 2014), both mapping
+(ids [B, T], lengths [B]) → logits [B, C]; and a recurrent regressor over real-valued inputs. All are pure:
+no device, loss or randomness beyond dropout."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from torch import nn
 from ..data.batching import lengths_to_mask
 from ..layers.conv import ConvMaxPool
 from ..layers.pooling import POOLINGS, AttentionPooling, masked_max, masked_mean
+from .encoders import CELLS as RECURRENT
 from .encoders import RecurrentEncoder
 
 
@@ -30,6 +32,9 @@ class RecurrentClassifierConfig:
     pooling: str = "max"  # last, mean, max, attention
     dropout: float = 0.5  # before the output layer (and between stacked layers)
     embed_dropout: float = 0.0
+    word_dropout: float = 0.0  # probability that a token becomes <unk> during training
+    unk_idx: int = 1  # seqlab's Vocab always puts <unk> at 1
+    embed_init: float | None = 0.1  # embeddings start at U(-a, a); null keeps torch's N(0, 1)
 
 
 class RecurrentClassifier(nn.Module):
@@ -40,7 +45,7 @@ class RecurrentClassifier(nn.Module):
         self.pooling = cfg.pooling
         self.encoder = RecurrentEncoder(
             cfg.vocab_size, cfg.embed_dim, cfg.hidden_size, cfg.num_layers, cfg.cell,
-            cfg.bidirectional, cfg.dropout, cfg.embed_dropout, cfg.padding_idx,
+            cfg.bidirectional, cfg.dropout, cfg.embed_dropout, cfg.padding_idx, cfg.word_dropout, cfg.unk_idx, cfg.embed_init,
         )
         d = self.encoder.output_size
         self.attention = AttentionPooling(d) if cfg.pooling == "attention" else None
@@ -92,3 +97,31 @@ class TextCNN(nn.Module):
         mask = lengths_to_mask(lengths, ids.size(1))
         features = self.conv(self.embedding(ids), lengths, mask)  # [B, maps · widths]
         return self.head(self.dropout(features))  # [B, C]
+
+
+@dataclass
+class RecurrentRegressorConfig:
+    """A recurrent layer over real-valued inputs [B, T, input_size] → linear on the final state → [B, outputs]
+    (the adding problem)."""
+
+    name: str = "rnn_regressor"
+    input_size: int = 2
+    outputs: int = 1
+    hidden_size: int = 128
+    num_layers: int = 1
+    cell: str = "lstm"  # lstm, gru, rnn
+    forget_bias: float = 0.0
+
+
+class RecurrentRegressor(nn.Module):
+    def __init__(self, cfg: RecurrentRegressorConfig):
+        super().__init__()
+        if cfg.cell not in RECURRENT:
+            raise ValueError(f"cell must be one of {', '.join(RECURRENT)}, got {cfg.cell!r}")
+        extra = {"forget_bias": cfg.forget_bias} if cfg.cell == "lstm" else {}
+        self.rnn = RECURRENT[cfg.cell](cfg.input_size, cfg.hidden_size, cfg.num_layers, batch_first=True, **extra)
+        self.head = nn.Linear(cfg.hidden_size, cfg.outputs)
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        out, _ = self.rnn(inputs)  # [B, T, H]
+        return self.head(out[:, -1])  # [B, outputs]

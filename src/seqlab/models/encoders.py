@@ -2,7 +2,10 @@
 
 Outputs [B, T, D] with D = H · directions (padding positions are zero) and the final state [B, D]:
 the forward direction's state after each sequence's last real token, concatenated (bidirectional) with
-the backward direction's state after its first token. The recurrent layer is seqlab's own
+the backward direction's state after its first token. ``word_dropout`` replaces each real token by
+``<unk>`` with that probability during training (Iyyer et al. 2015), ``embed_dropout`` drops embedding units.
+Embeddings start at U(−``embed_init``, ``embed_init``) (0.1, as AWD-LSTM), small next to torch's N(0, 1),
+which saturates the gates of a freshly initialised LSTM. The recurrent layer is seqlab's own
 (``seqlab.layers.recurrent``), which handles the lengths exactly on the fused kernel.
 """
 
@@ -28,12 +31,20 @@ class RecurrentEncoder(nn.Module):
         dropout: float = 0.0,
         embed_dropout: float = 0.0,
         padding_idx: int = 0,
+        word_dropout: float = 0.0,
+        unk_idx: int = 1,
+        embed_init: float | None = 0.1,
     ):
         super().__init__()
         if cell not in CELLS:
             raise ValueError(f"cell must be one of {', '.join(CELLS)}, got {cell!r}")
         self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=padding_idx)
+        if embed_init is not None:  # U(−a, a) as AWD-LSTM (a = 0.1); None keeps torch's N(0, 1)
+            with torch.no_grad():
+                self.embedding.weight.uniform_(-embed_init, embed_init)
+                self.embedding.weight[padding_idx].zero_()
         self.embed_dropout = nn.Dropout(embed_dropout)
+        self.word_dropout, self.unk_idx, self.padding_idx = word_dropout, unk_idx, padding_idx
         self.rnn = CELLS[cell](
             embed_dim, hidden_size, num_layers=num_layers, batch_first=True,
             bidirectional=bidirectional, dropout=dropout if num_layers > 1 else 0.0,
@@ -41,6 +52,9 @@ class RecurrentEncoder(nn.Module):
         self.output_size = hidden_size * (2 if bidirectional else 1)
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.training and self.word_dropout:  # Iyyer et al. 2015: whole tokens become <unk>
+            drop = torch.rand(ids.shape, device=ids.device) < self.word_dropout
+            ids = ids.masked_fill(drop & (ids != self.padding_idx), self.unk_idx)
         x = self.embed_dropout(self.embedding(ids))  # [B, T, E]
         out, state = self.rnn(x, lengths=lengths.clamp_min(1))  # [B, T, D]
         h = state[0] if isinstance(state, tuple) else state  # [layers · dirs, B, H]

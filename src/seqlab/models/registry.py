@@ -11,12 +11,20 @@ from torch import nn
 
 from ..config import ConfigError, from_dict
 from .bow import BagOfWords, BagOfWordsConfig
-from .classifier import RecurrentClassifier, RecurrentClassifierConfig, TextCNN, TextCNNConfig
+from .classifier import (
+    RecurrentClassifier,
+    RecurrentClassifierConfig,
+    RecurrentRegressor,
+    RecurrentRegressorConfig,
+    TextCNN,
+    TextCNNConfig,
+)
 
 MODELS: dict[str, tuple[type, Callable[[Any], nn.Module]]] = {
     "rnn_classifier": (RecurrentClassifierConfig, RecurrentClassifier),
     "textcnn": (TextCNNConfig, TextCNN),
     "bow": (BagOfWordsConfig, BagOfWords),
+    "rnn_regressor": (RecurrentRegressorConfig, RecurrentRegressor),
 }
 
 

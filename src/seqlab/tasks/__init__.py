@@ -3,10 +3,11 @@ it has. ``get_task(name)`` returns a fresh Task for a recipe's ``task:`` field."
 
 from __future__ import annotations
 
+from .adding import AddingTask
 from .base import Task
 from .classification import ClassificationTask
 
-TASKS: dict[str, type[Task]] = {"classification": ClassificationTask}
+TASKS: dict[str, type[Task]] = {"classification": ClassificationTask, "adding": AddingTask}
 
 
 def get_task(name: str) -> type[Task]:

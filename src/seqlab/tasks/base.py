@@ -3,6 +3,7 @@
 A task is built from a recipe (``Task.from_recipe``, which reads data and builds the vocabulary) or from
 a saved artifact's JSON files (``Task.from_files``). Then:
 
+* ``load_split(data_config, split)`` → raw examples of one split (evaluation re-reads data this way);
 * ``encode(examples)`` → an encoded split, ``batches(split, batch_size, generator, shuffle, bucket)`` →
   batches, each with ``n_tokens``;
 * ``loss(model, batch)`` → a scalar tensor (mean over the batch's units: examples, tokens…);
@@ -23,6 +24,12 @@ from torch import nn
 
 class Task(ABC):
     name: ClassVar[str]
+
+    @classmethod
+    @abstractmethod
+    def load_split(cls, cfg: Any, split: str, source: str = "<recipe>") -> Any:
+        """The raw examples of one split ("train", "dev", "test") of a recipe's data section."""
+        ...
 
     @abstractmethod
     def encode(self, examples: list) -> Any:

@@ -89,6 +89,10 @@ class ClassificationTask(Task):
         max_length = (recipe.get("data") or {}).get("max_length")
         return cls(Tokenizer.from_dict(files["tokenizer"]), Vocab.from_dict(files["vocab"]), files["labels"], max_length)
 
+    @classmethod
+    def load_split(cls, cfg: DataConfig, split: str, source: str = "<recipe>") -> list[TextExample]:
+        return read_splits(cfg, source).get(split)
+
     def files(self) -> dict[str, Any]:
         return {"tokenizer": self.tokenizer.to_dict(), "vocab": self.vocab.to_dict(), "labels": self.labels}
 

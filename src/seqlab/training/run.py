@@ -53,14 +53,16 @@ def train(recipe: Recipe, out_dir: str | Path, resume: bool = False, out: Consol
         if not (ckpt / "trainer.json").is_file():
             raise FileNotFoundError(f"{ckpt}: no checkpoint to resume from (train without --resume first)")
         task = task_cls.from_files(checkpoint.load(ckpt).files, recipe.to_dict())
-    train_split, dev_split, test_split = (task.encode(s) for s in (splits.train, splits.dev, splits.test))
+    parts = splits if isinstance(splits, dict) else {"train": splits.train, "dev": splits.dev, "test": splits.test}
+    train_split, dev_split, test_split = (task.encode(parts[s]) for s in ("train", "dev", "test"))
     model, model_config = registry.build(task.model_section(recipe.model), recipe.source)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "recipe.yaml").write_text(yaml.safe_dump(recipe.to_dict(), sort_keys=False), encoding="utf-8")
     lengths = task.batch_lengths(train_split)
     pads = pad_fraction(bucket_batches(lengths, cfg.batch_size, torch.Generator().manual_seed(cfg.seed), True, cfg.bucket), lengths)
+    vocab = f"vocabulary {len(task.vocab):,}, " if hasattr(task, "vocab") else ""
     out.print(f"[bold]{recipe.source}[/]: {recipe.task}, model {model_config['name']} "
-              f"({count_parameters(model):,} parameters), vocabulary {len(task.vocab):,}, "
+              f"({count_parameters(model):,} parameters), {vocab}"
               f"train/dev/test {len(train_split)}/{len(dev_split)}/{len(test_split)}, "
               f"pad fraction {pads:.3f}, {threads} threads")
 
@@ -82,7 +84,7 @@ def train(recipe: Recipe, out_dir: str | Path, resume: bool = False, out: Consol
         "task": recipe.task,
         "model": model_config["name"],
         "parameters": count_parameters(model),
-        "vocab_size": len(task.vocab),
+        "vocab_size": len(task.vocab) if hasattr(task, "vocab") else None,
         "sizes": {"train": len(train_split), "dev": len(dev_split), "test": len(test_split)},
         "pad_fraction": pads,
         "dev": task.evaluate(best.model, dev_split, cfg.eval_batch_size),

@@ -1,0 +1,76 @@
+"""seqlab diagnose gradients | adding — the vanishing-gradient picture and the adding problem."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from ..config import load_recipe
+from ..evaluation import plots
+from ..evaluation.diagnostics import compare_cells, model_report
+from ..tasks.adding import BASELINE_MSE
+from ..training.progress import console
+from ..training.run import train
+from .output import add_json_flag, emit_json
+
+HELP = "gradient flow through time (tanh RNN vs LSTM vs GRU) and the adding problem"
+RECIPES = Path(__file__).resolve().parents[3] / "recipes"  # the repository's recipes/ (a source checkout)
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("diagnose", help=HELP, description=HELP + ". `gradients`: ‖∂L/∂h_t‖ for every t of freshly "
+                       "initialised cells on one random sequence, L = ½‖h_T‖², with the LSTM's ∏ f. `adding`: trains "
+                       "the recipes adding-{rnn,lstm,gru}.yaml and plots test MSE per epoch against the 0.167 baseline.")
+    p.add_argument("what", choices=["gradients", "adding"])
+    p.add_argument("--cells", default="rnn,lstm,gru", help="comma-separated cells (default rnn,lstm,gru)")
+    p.add_argument("--length", type=int, default=100, help="sequence length T (default 100)")
+    p.add_argument("--hidden", type=int, default=64, help="gradients: hidden size (default 64)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--model", action="append", default=[], metavar="DIR",
+                   help="gradients: measure saved models instead of fresh cells (repeatable), e.g. the adding runs")
+    p.add_argument("--text", help="gradients with --model: the input text for a classifier")
+    p.add_argument("--out", default="runs/diagnose", help="folder for the PNG, JSON and (adding) run directories")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="adding: override a field of every recipe, e.g. --set train.epochs=5")
+    add_json_flag(p)
+
+
+def run(args: argparse.Namespace) -> int:
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    cells = tuple(c.strip() for c in args.cells.split(",") if c.strip())
+    if args.what == "gradients":
+        if args.model:
+            report = {"length": args.length, "hidden": None, "seed": args.seed, "cells": {
+                Path(d).name: model_report(d, args.length, seed=args.seed, text=args.text) for d in args.model}}
+            report["hidden"] = "trained"
+        else:
+            report = compare_cells(args.length, args.hidden, seed=args.seed, cells=cells)
+        png = plots.gradient_flow(report, out_dir / "gradient_flow.png")
+        (out_dir / "gradient_flow.json").write_text(json.dumps(report, indent=1))
+        for name, r in report["cells"].items():
+            g = r["grad_norm"]
+            print(f"{name:>5}: ‖∂L/∂h_T‖ {g[-1]:.3g}  ‖∂L/∂h_1‖ {g[0]:.3g}  ratio {g[0] / g[-1]:.3g}")
+        print(f"plot: {png}")
+        if args.json:
+            emit_json({**report, "png": str(png)})
+        return 0
+    out = console()
+    summary, series = {}, {}
+    for cell in cells:
+        if not (RECIPES / f"adding-{cell}.yaml").is_file():
+            raise FileNotFoundError(f"{RECIPES / f'adding-{cell}.yaml'}: run `seqlab diagnose adding` from a seqlab checkout")
+        recipe = load_recipe(RECIPES / f"adding-{cell}.yaml", [f"data.length={args.length}", *args.overrides])
+        results = train(recipe, out_dir / f"adding-{cell}", out=out)
+        history = [json.loads(l) for l in (out_dir / f"adding-{cell}" / "metrics.jsonl").read_text().splitlines()]
+        series[cell] = [(h["epoch"], h["dev_mse"]) for h in history if "dev_mse" in h]
+        summary[cell] = {"test_mse": results["test"]["mse"], "epochs": results["training"]["epoch"],
+                         "wall_seconds": results["wall_seconds"]}
+        out.print(f"{cell}: test MSE {results['test']['mse']:.4f} (baseline {BASELINE_MSE:.3f})")
+    png = plots.curves(series, out_dir / "adding.png", "epoch", "dev MSE (log scale)",
+                       f"The adding problem, T = {args.length}", (BASELINE_MSE, "predict the mean: 0.167"), logy=True)
+    print(f"plot: {png}")
+    if args.json:
+        emit_json({"length": args.length, "results": summary, "png": str(png)})
+    return 0
