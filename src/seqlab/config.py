@@ -35,6 +35,8 @@ class DataConfig:
 
     Either ``dataset`` names a registry entry (``seqlab data list``), or ``train`` (and optionally
     ``dev``/``test``) name local files in ``format`` (tsv, csv, jsonl, folder = one file per class).
+    Without a test file, fold ``fold`` of ``folds`` (seeded by ``split_seed``) is held out as test; without a
+    dev file, ``dev_fraction`` of the remaining training examples is.
     """
 
     dataset: str | None = None

@@ -126,3 +126,21 @@ def test_diagnose_gradients_json_and_png(tmp_path, capsys):
     assert len(report["cells"]["lstm"]["forget_product"]) == 30
     png = tmp_path / "gradient_flow.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+
+
+def test_cross_validation(tmp_path, capsys):
+    folder = tmp_path / "classes"
+    folder.mkdir()
+    from conftest import make_examples
+
+    rows = make_examples(120, 5)
+    for label in ("pos", "neg"):
+        (folder / f"{label}.txt").write_text("".join(t + "\n" for t, l in rows if l == label), encoding="utf-8")
+    recipe = tmp_path / "cv.yaml"
+    recipe.write_text(
+        f"data: {{train: {folder}, format: folder, tokenizer: whitespace, folds: 3}}\n"
+        "model: {name: bow}\n", encoding="utf-8")
+    code, out, _ = run_cli(capsys, "train", recipe, "--cv", "--out", tmp_path / "cv", "--no-progress", "--json")
+    summary = last_json(out)
+    assert code == 0 and summary["folds"] == 3 and len(summary["per_fold"]) == 3
+    assert (tmp_path / "cv" / "fold2" / "model" / "config.json").is_file()

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..config import load_recipe
 from ..training.progress import console
+from ..training.crossval import cross_validate
 from ..training.run import train
 from .output import add_json_flag, add_recipe_flags, emit_json
 
@@ -20,6 +21,8 @@ def add_parser(sub) -> None:
     add_recipe_flags(p)
     p.add_argument("--out", help="run directory (default: runs/<recipe name>)")
     p.add_argument("--resume", action="store_true", help="continue from DIR/checkpoint")
+    p.add_argument("--cv", action="store_true", help="k-fold cross-validation (data.folds, default 10) for datasets "
+                   "without an official split: one run per fold in DIR/fold<k>, mean and std in DIR/crossval.json")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_json_flag(p)
 
@@ -28,6 +31,13 @@ def run(args: argparse.Namespace) -> int:
     recipe = load_recipe(args.recipe, args.overrides)
     out_dir = Path(args.out or Path("runs") / Path(args.recipe).stem)
     out = console()
+    if args.cv:
+        summary = cross_validate(recipe, out_dir, out, progress=not args.no_progress)
+        out.print(f"[bold green]{summary['folds']}-fold cross-validation[/]: test {summary['metric']} "
+                  f"{summary['mean']:.4f} ± {summary['std']:.4f}")
+        if args.json:
+            emit_json(summary)
+        return 0
     results = train(recipe, out_dir, resume=args.resume, out=out, progress=not args.no_progress)
     test = results.get("test") or {}
     out.print(f"[bold green]done[/] in {results['wall_seconds']:.1f}s: dev {results['dev']}, test {test}")

@@ -14,6 +14,13 @@
 >>> basic_english("我爱北京 NLP")
 ['我', '爱', '北', '京', 'nlp']
 
+``kim`` is the ``clean_str`` preprocessing of Kim (2014)'s code, used by most sentence-classification
+baselines on MR, SST, SUBJ, TREC, CR and MPQA: keep letters, digits and ``( ) , ! ? ' ```; split the clitics
+``'s 've n't 're 'd 'll`` off as tokens; space out ``, ! ( ) ?``; lower-case.
+
+>>> kim("It's not the film's fault, isn't it?")
+['it', "'s", 'not', 'the', 'film', "'s", 'fault', ',', 'is', "n't", 'it', '?']
+
 Others: ``whitespace`` (split on whitespace, pre-tokenised corpora such as MR and SST), ``character``
 (every character, spaces included) and ``bpe`` (byte-pair encoding trained with Hugging Face
 ``tokenizers`` on the training texts).
@@ -46,6 +53,29 @@ def basic_english(text: str, lowercase: bool = True) -> list[str]:
     for pattern, replacement in _BASIC_RULES:
         text = pattern.sub(replacement, text)
     return text.split()
+
+
+_KIM_RULES = [
+    (re.compile(r"[^A-Za-z0-9(),!?\'\`]"), " "),
+    (re.compile(r"\'s"), " 's"),
+    (re.compile(r"\'ve"), " 've"),
+    (re.compile(r"n\'t"), " n't"),
+    (re.compile(r"\'re"), " 're"),
+    (re.compile(r"\'d"), " 'd"),
+    (re.compile(r"\'ll"), " 'll"),
+    (re.compile(r","), " , "),
+    (re.compile(r"!"), " ! "),
+    (re.compile(r"\("), " ( "),
+    (re.compile(r"\)"), " ) "),
+    (re.compile(r"\?"), " ? "),
+]
+
+
+def kim(text: str, lowercase: bool = True) -> list[str]:
+    """Kim (2014)'s ``clean_str`` rules (see the module docstring)."""
+    for pattern, replacement in _KIM_RULES:
+        text = pattern.sub(replacement, text)
+    return (text.lower() if lowercase else text).split()
 
 
 def whitespace(text: str, lowercase: bool = False) -> list[str]:
@@ -121,4 +151,5 @@ _SIMPLE: dict[str, Callable[[str, bool], list[str]]] = {
     "basic_english": basic_english,
     "whitespace": whitespace,
     "character": character,
+    "kim": kim,
 }

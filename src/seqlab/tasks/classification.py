@@ -14,7 +14,7 @@ from torch import nn
 from .. import metrics
 from ..config import ConfigError, DataConfig
 from ..data.batching import bucket_batches, pad
-from ..data.datasets import Splits, load_splits
+from ..data.datasets import Splits, fold_split, holdout, load_splits
 from ..data.readers import TextExample, read_examples
 from ..data.tokenizers import Tokenizer
 from ..data.vocab import Vocab
@@ -49,14 +49,16 @@ def read_splits(cfg: DataConfig, source: str = "<recipe>") -> Splits:
         return load_splits(cfg.dataset, cfg)
     if not cfg.train:
         raise ConfigError(f"{source}: data: give either dataset (see `seqlab data list`) or a train file")
-    from ..data.datasets import holdout
-
     read = lambda p: read_examples(p, cfg.format, cfg.text_field, cfg.label_field)  # noqa: E731
     train = read(cfg.train)
-    dev = read(cfg.dev) if cfg.dev else None
-    if dev is None:
+    if cfg.test:
+        test = read(cfg.test)
+    else:  # no test file: fold ``fold`` of ``folds``, as for registry datasets without a split
+        train, test = fold_split(train, cfg.folds, cfg.fold, cfg.split_seed)
+    if cfg.dev:
+        dev = read(cfg.dev)
+    else:
         train, dev = holdout(train, cfg.dev_fraction, cfg.split_seed)
-    test = read(cfg.test) if cfg.test else []
     labels = sorted({ex.label for ex in train})
     return Splits(train, dev, test, labels)
 

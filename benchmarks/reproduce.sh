@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Re-run every figure in RESULTS.md, one after another (about an hour on 2 cores), logs in runs/results/.
+#   SEQLAB_DATA_DIR=../shared/datasets bash benchmarks/reproduce.sh [names...]
+# Names: textcnn-mr textcnn-trec textcnn-sst2 bilstm-mr bow-mr quickstart adding gradients bench-epoch bench-recurrent
+#        bilstm-imdb bilstm-mr-cv
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export SEQLAB_DATA_DIR=${SEQLAB_DATA_DIR:-$(cd .. && pwd)/shared/datasets}
+BIN=${BIN:-.venv/bin}
+OUT=runs/results
+mkdir -p "$OUT"
+all=(textcnn-mr textcnn-trec textcnn-sst2 bilstm-mr bow-mr quickstart adding gradients bench-epoch bench-recurrent bilstm-imdb)
+names=("${@:-${all[@]}}")
+run() { local name=$1; shift; echo "== $name: $*"; /usr/bin/time -f "$name wall %e s" "$@" > "$OUT/$name.log" 2>&1; tail -n 2 "$OUT/$name.log"; }
+for n in "${names[@]}"; do
+  case $n in
+    textcnn-mr)   run $n $BIN/seqlab train recipes/mr-textcnn.yaml --out $OUT/mr-textcnn --no-progress --json ;;
+    textcnn-trec) run $n $BIN/seqlab train recipes/trec-textcnn.yaml --out $OUT/trec-textcnn --no-progress --json ;;
+    textcnn-sst2) run $n $BIN/seqlab train recipes/sst2-textcnn.yaml --out $OUT/sst2-textcnn --no-progress --json ;;
+    bilstm-mr)    run $n $BIN/seqlab train recipes/mr-bilstm.yaml --out $OUT/mr-bilstm --no-progress --json ;;
+    bow-mr)       run $n $BIN/seqlab train recipes/mr-bow.yaml --out $OUT/mr-bow --no-progress --json ;;
+    quickstart)   run $n $BIN/seqlab quickstart --out $OUT/quickstart --no-progress --json ;;
+    adding)       run $n $BIN/seqlab diagnose adding --out $OUT/diagnose --json ;;
+    gradients)    run $n $BIN/seqlab diagnose gradients --out $OUT/diagnose --json \
+                    --model $OUT/diagnose/adding-rnn --model $OUT/diagnose/adding-lstm --model $OUT/diagnose/adding-gru ;;
+    bench-epoch)  run $n $BIN/python benchmarks/classification_epoch.py ;;
+    bench-recurrent) run $n $BIN/python benchmarks/recurrent.py --json $OUT/recurrent.json ;;
+    bilstm-imdb)  run $n $BIN/seqlab train recipes/imdb-bilstm.yaml --out $OUT/imdb-bilstm --no-progress --json ;;
+    bilstm-mr-cv) for k in 0 1 2 3 4 5 6 7 8 9; do
+                    run $n-$k $BIN/seqlab train recipes/mr-bilstm.yaml --set data.fold=$k --out $OUT/mr-bilstm-fold$k --no-progress --json
+                  done ;;
+    *) echo "unknown: $n"; exit 2 ;;
+  esac
+done
