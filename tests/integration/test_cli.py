@@ -144,3 +144,17 @@ def test_cross_validation(tmp_path, capsys):
     summary = last_json(out)
     assert code == 0 and summary["folds"] == 3 and len(summary["per_fold"]) == 3
     assert (tmp_path / "cv" / "fold2" / "model" / "config.json").is_file()
+
+
+def test_quickstart_smoke(tmp_path, capsys, monkeypatch):
+    """The main job on a slice of the bundled MR data (the full run is measured in RESULTS.md)."""
+    monkeypatch.delenv("SEQLAB_DATA_DIR", raising=False)
+    monkeypatch.setenv("SEQLAB_OFFLINE", "1")
+    monkeypatch.setenv("SEQLAB_CACHE_DIR", str(tmp_path / "cache"))
+    code, out, err = run_cli(capsys, "quickstart", "--out", tmp_path / "qs", "--no-progress", "--json",
+                             "--set", "train.epochs=1", "--set", "data.limit=600", "--set", "model.hidden_size=16")
+    assert code == 0
+    results = last_json(out)
+    assert results["sizes"]["test"] == 1067 and 0 <= results["test"]["accuracy"] <= 1
+    assert "MR test accuracy" in err and "example predictions" in err
+    assert (tmp_path / "qs" / "model" / "model.safetensors").is_file()

@@ -11,6 +11,7 @@ from torch import nn
 
 from ..data.batching import lengths_to_mask
 from ..layers.conv import ConvMaxPool
+from ..layers.embedding import embedding
 from ..layers.pooling import POOLINGS, AttentionPooling, masked_max, masked_mean
 from .encoders import CELLS as RECURRENT
 from .encoders import RecurrentEncoder
@@ -82,12 +83,13 @@ class TextCNNConfig:
     widths: list[int] = field(default_factory=lambda: [3, 4, 5])
     maps: int = 100
     dropout: float = 0.5
+    embed_init: float | None = 0.25  # Kim: random vectors U(-0.25, 0.25); null keeps torch's N(0, 1)
 
 
 class TextCNN(nn.Module):
     def __init__(self, cfg: TextCNNConfig):
         super().__init__()
-        self.embedding = nn.Embedding(cfg.vocab_size, cfg.embed_dim, padding_idx=cfg.padding_idx)
+        self.embedding = embedding(cfg.vocab_size, cfg.embed_dim, cfg.padding_idx, cfg.embed_init)
         self.conv = ConvMaxPool(cfg.embed_dim, tuple(cfg.widths), cfg.maps)
         self.dropout = nn.Dropout(cfg.dropout)
         self.head = nn.Linear(self.conv.output_size, cfg.num_classes)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..layers.embedding import embedding
 from ..layers.recurrent import GRU, LSTM, RNN
 
 CELLS = {"lstm": LSTM, "gru": GRU, "rnn": RNN}
@@ -38,11 +39,7 @@ class RecurrentEncoder(nn.Module):
         super().__init__()
         if cell not in CELLS:
             raise ValueError(f"cell must be one of {', '.join(CELLS)}, got {cell!r}")
-        self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=padding_idx)
-        if embed_init is not None:  # U(−a, a) as AWD-LSTM (a = 0.1); None keeps torch's N(0, 1)
-            with torch.no_grad():
-                self.embedding.weight.uniform_(-embed_init, embed_init)
-                self.embedding.weight[padding_idx].zero_()
+        self.embedding = embedding(vocab_size, embed_dim, padding_idx, embed_init)
         self.embed_dropout = nn.Dropout(embed_dropout)
         self.word_dropout, self.unk_idx, self.padding_idx = word_dropout, unk_idx, padding_idx
         self.rnn = CELLS[cell](
