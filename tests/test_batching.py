@@ -37,3 +37,31 @@ def test_bucketing_reduces_padding_and_is_seeded():
     assert again == bucketed
     other = bucket_batches(lengths, 32, torch.Generator().manual_seed(2), bucket=True)
     assert other != bucketed
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(1, 12), min_size=1, max_size=8), st.integers(0, 10_000))
+def test_tagging_and_seq2seq_collates_round_trip(lengths, seed):
+    from seqlab.data.batching import IGNORE_INDEX, pad_pairs, pad_tagged
+
+    rng = random.Random(seed)
+    seqs = [[rng.randint(4, 50) for _ in range(n)] for n in lengths]
+    tags = [[rng.randint(0, 5) for _ in s] for s in seqs]
+    ids, tag_ids, lens = pad_tagged(seqs, tags, pad_id=0)
+    assert unpad(ids, lens) == seqs and unpad(tag_ids, lens) == tags
+    assert (tag_ids[~lengths_to_mask(lens, ids.size(1))] == IGNORE_INDEX).all()
+    targets = [[rng.randint(4, 50) for _ in range(rng.randint(0, 6))] for _ in seqs]
+    b = pad_pairs(seqs, targets, pad_id=0, bos_id=2, eos_id=3)
+    assert unpad(b["src"], b["src_lengths"]) == seqs
+    assert unpad(b["tgt_in"], b["tgt_lengths"]) == [[2, *t] for t in targets]
+    assert unpad(b["tgt_out"], b["tgt_lengths"]) == [[*t, 3] for t in targets]
+
+
+def test_bptt_windows_cover_the_stream_in_order():
+    from seqlab.data.batching import bptt_stream, bptt_windows
+
+    stream = bptt_stream(list(range(103)), 4)  # 4 rows of 25, 3 tokens dropped
+    xs, ys = zip(*bptt_windows(stream, 7))
+    x, y = torch.cat(xs, 1), torch.cat(ys, 1)
+    assert torch.equal(x, stream[:, :-1]) and torch.equal(y, stream[:, 1:])
+    assert [w.size(1) for w in xs] == [7, 7, 7, 3]

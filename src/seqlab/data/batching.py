@@ -77,3 +77,61 @@ def pad_fraction(batches: Sequence[Sequence[int]], lengths: Sequence[int]) -> fl
         cells += max(ls) * len(ls)
         tokens += sum(ls)
     return 1.0 - tokens / cells if cells else 0.0
+
+
+IGNORE_INDEX = -100  # cross_entropy's default ignore_index: padded tag / target positions
+
+
+def pad_tagged(seqs: Sequence[Sequence[int]], tags: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, ...]:
+    """Aligned N → N (tagging): ids [B, T], tags [B, T] (``IGNORE_INDEX`` on padding), lengths [B].
+
+    >>> ids, tags, lengths = pad_tagged([[5, 6], [7]], [[1, 2], [3]], pad_id=0)
+    >>> tags.tolist()
+    [[1, 2], [3, -100]]
+    """
+    for i, (s, t) in enumerate(zip(seqs, tags)):
+        if len(s) != len(t):
+            raise ValueError(f"example {i}: {len(s)} tokens but {len(t)} tags")
+    ids, lengths = pad(seqs, pad_id)
+    tag_ids, _ = pad(tags, IGNORE_INDEX)
+    return ids, tag_ids[:, : ids.size(1)], lengths
+
+
+def pad_pairs(sources: Sequence[Sequence[int]], targets: Sequence[Sequence[int]], pad_id: int, bos_id: int,
+              eos_id: int) -> dict[str, torch.Tensor]:
+    """N → M (seq2seq) with teacher forcing: the decoder reads ``<bos> y`` and predicts ``y <eos>``.
+
+    Returns src [B, T], src_lengths [B], tgt_in [B, S+1], tgt_out [B, S+1] (``IGNORE_INDEX`` on padding),
+    tgt_lengths [B] (= len(y) + 1).
+
+    >>> b = pad_pairs([[5, 6, 7]], [[8, 9]], pad_id=0, bos_id=2, eos_id=3)
+    >>> b["tgt_in"].tolist(), b["tgt_out"].tolist()
+    ([[2, 8, 9]], [[8, 9, 3]])
+    """
+    src, src_lengths = pad(sources, pad_id)
+    tgt_in, tgt_lengths = pad([[bos_id, *t] for t in targets], pad_id)
+    tgt_out, _ = pad([[*t, eos_id] for t in targets], IGNORE_INDEX)
+    return {"src": src, "src_lengths": src_lengths, "tgt_in": tgt_in, "tgt_out": tgt_out, "tgt_lengths": tgt_lengths}
+
+
+def bptt_stream(ids: Sequence[int], batch_size: int) -> torch.Tensor:
+    """Contiguous batching for language models (Zaremba et al. 2014): the token stream cut into
+    ``batch_size`` rows [B, N]; row b continues where its last window ended, so the hidden state can be
+    carried from one window to the next. The tail that does not fill a row is dropped.
+
+    >>> bptt_stream(range(10), 3).tolist()
+    [[0, 1, 2], [3, 4, 5], [6, 7, 8]]
+    """
+    n = len(ids) // batch_size
+    return torch.as_tensor(list(ids[: n * batch_size]), dtype=torch.long).view(batch_size, n)
+
+
+def bptt_windows(stream: torch.Tensor, bptt: int):
+    """(inputs [B, ≤bptt], targets [B, ≤bptt]) windows over a [B, N] stream; targets are inputs shifted by one.
+
+    >>> [(x.tolist(), y.tolist()) for x, y in bptt_windows(torch.arange(7).view(1, 7), 3)]
+    [([[0, 1, 2]], [[1, 2, 3]]), ([[3, 4, 5]], [[4, 5, 6]])]
+    """
+    for start in range(0, stream.size(1) - 1, bptt):
+        width = min(bptt, stream.size(1) - 1 - start)
+        yield stream[:, start : start + width], stream[:, start + 1 : start + 1 + width]
