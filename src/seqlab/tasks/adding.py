@@ -110,6 +110,3 @@ class AddingTask(Task):
             total += F.mse_loss(model(batch.inputs).squeeze(-1), batch.targets, reduction="sum").item()
         mse = total / len(split)
         return {"mse": mse, "baseline_mse": BASELINE_MSE, "n": len(split)}
-
-    def fit_closed_form(self, model: nn.Module, split: AddingSplit) -> None:
-        return None

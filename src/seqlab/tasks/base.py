@@ -9,7 +9,8 @@ a saved artifact's JSON files (``Task.from_files``). Then:
 * ``loss(model, batch)`` → a scalar tensor (mean over the batch's units: examples, tokens…);
 * ``predict(model, batch)`` → one prediction per example;
 * ``evaluate(model, split, batch_size)`` → a dict of metrics (higher-is-better names documented by task);
-* ``files()`` → JSON-serialisable state saved in the artifact next to the weights.
+* ``files()`` → JSON-serialisable state saved in the artifact next to the weights;
+* ``fit_closed_form(model, split)`` → a fit report for models fitted without gradient descent, else None.
 """
 
 from __future__ import annotations
@@ -65,3 +66,7 @@ class Task(ABC):
     @abstractmethod
     def files(self) -> dict[str, Any]:
         ...
+
+    def fit_closed_form(self, model: nn.Module, split: Any) -> dict[str, Any] | None:
+        """Fit a model that needs no gradient descent (returning its fit report), or return None."""
+        return None
