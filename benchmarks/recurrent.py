@@ -125,14 +125,17 @@ def candidates(cell, s, lengths):
     if s["layers"] == 1 and not s["bidirectional"]:
         naive = NaiveLoop(cell, I, H)
         out["naive per-gate loop"] = (naive, naive)
-        try:
-            import keras
+    try:
+        import keras
 
+        def keras_layer():
             layer = (keras.layers.LSTM if cell == "lstm" else keras.layers.GRU)(H, return_sequences=True)
-            layer.build((s["B"], s["T"], I))
-            out[f"Keras {keras.__version__}"] = (None, lambda x: layer(x))
-        except ImportError:
-            pass
+            return keras.layers.Bidirectional(layer) if s["bidirectional"] else layer
+
+        stack = keras.Sequential([keras.layers.Input((s["T"], I))] + [keras_layer() for _ in range(s["layers"])])
+        out[f"Keras {keras.__version__}"] = (None, lambda x: stack(x))  # padded, no mask: the cheaper case
+    except ImportError:
+        pass
     return out
 
 

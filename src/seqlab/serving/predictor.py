@@ -7,6 +7,7 @@ from typing import Any
 
 import torch
 
+from ..data.readers import TextExample
 from ..evaluation.evaluate import load_task
 from ..tasks.classification import ClassificationTask
 
@@ -25,8 +26,6 @@ class Predictor:
     @torch.no_grad()
     def predict(self, texts: list[str], batch_size: int = 256) -> list[dict[str, Any]]:
         """One ``{"text", "label", "probability", "probabilities"}`` per text, in order."""
-        from ..data.readers import TextExample
-
         split = self.task.encode([TextExample(t) for t in texts])
         probs = self.task.probabilities(self.model, split, batch_size)
         out = []
