@@ -73,7 +73,7 @@ def main() -> None:
     args = parser.parse_args()
     runtime.tune_allocator()
     threads = runtime.set_threads(args.threads)
-    task, splits = ClassificationTask.from_recipe(DataConfig(dataset="mr", tokenizer="whitespace"))
+    task, splits = ClassificationTask.from_recipe(DataConfig(dataset="mr", tokenizer="kim"))
     train = task.encode(splits.train)
     section = task.model_section({"name": "rnn_classifier", "embed_dim": 128, "hidden_size": 128, "pooling": "max"})
     torch.manual_seed(0)
