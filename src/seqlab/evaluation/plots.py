@@ -27,7 +27,8 @@ def gradient_flow(report: dict[str, Any], path: str | Path) -> Path:
             ax.semilogy(range(1, r["T"] + 1), r["forget_product"], "--", label=f"{name}: ∏ f (k > t)")
     ax.set_xlabel("time step t  (loss on the last step T)")
     ax.set_ylabel("gradient norm (log scale)")
-    ax.set_title(f"Gradient flow back through time, T = {report['length']}, H = {report['hidden']}", fontsize=10)
+    what = "trained models" if report["hidden"] == "trained" else f"fresh cells, H = {report['hidden']}"
+    ax.set_title(f"Gradient flow back through time, T = {report['length']} ({what})", fontsize=10)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
