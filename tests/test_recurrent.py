@@ -124,3 +124,26 @@ def test_reverse_padded_is_an_involution():
     r = reverse_padded(x, lengths)
     assert torch.equal(r[1, :2], x[1, :2].flip(0)) and torch.equal(r[1, 2:], x[1, 2:])
     assert torch.equal(reverse_padded(r, lengths), x)
+
+
+@pytest.mark.parametrize("mode", ["lstm", "gru", "rnn_tanh"])
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_ragged_batch_strategies_match_packed(mode, bidirectional):
+    """A larger ragged batch takes the length-group split (LSTM) or the packed kernel (GRU, RNN): still exact."""
+    ours, ref = make_pair(mode, 2, bidirectional, True, "native", 21)
+    g = torch.Generator().manual_seed(5)
+    lengths = torch.randint(1, 31, (40,), generator=g)
+    lengths[0] = 30
+    x = torch.randn(40, 30, I, generator=g, dtype=torch.float64, requires_grad=True)
+    if mode == "lstm":
+        assert ours.length_groups(lengths) > 1
+    out_p, s_ref = ref(pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False))
+    out_ref, _ = pad_packed_sequence(out_p, batch_first=True, total_length=30)
+    g_ref = torch.autograd.grad(out_ref.sum() + sum(s.sum() for s in states(s_ref)), [x, *ref.parameters()])
+    out, s = ours(x, lengths=lengths)
+    g_ours = torch.autograd.grad(out.sum() + sum(t.sum() for t in states(s)), [x, *ours.parameters()])
+    torch.testing.assert_close(out, out_ref, atol=1e-6, rtol=0)
+    for a, b in zip(states(s), states(s_ref)):
+        torch.testing.assert_close(a, b, atol=1e-6, rtol=0)
+    for a, b in zip(g_ours, g_ref):
+        torch.testing.assert_close(a, b, atol=1e-6, rtol=0)

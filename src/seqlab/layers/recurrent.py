@@ -40,6 +40,8 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_
 from .cells import GATES, gru_step, layer_norms, lstm_step, rnn_step
 
 FREEZE = 1.0e4  # saturates σ to exactly 0 or 1 in float32 and float64
+MIN_GROUP = 8  # sequences per length group (smaller sub-batches waste the matrix-product kernel)
+GROUP_SAVING = 0.15  # a length-group split must save this fraction of the padded work
 
 
 def locked_dropout_mask(x: torch.Tensor, p: float) -> torch.Tensor:
@@ -86,6 +88,7 @@ class RecurrentLayer(nn.Module):
         self.reset_after, self.layer_norm, self.recurrent_dropout = reset_after, layer_norm, recurrent_dropout
         self.weight_drop, self.input_dropout, self.output_dropout = weight_drop, input_dropout, output_dropout
         self.locked_dropout, self.forget_bias = locked_dropout, forget_bias
+        self.max_length_groups = 4  # ragged LSTM batches: at most this many length groups (1 turns it off)
         needs_equation = layer_norm or recurrent_dropout > 0 or (mode == "gru" and not reset_after)
         if path == "native" and needs_equation:
             raise ValueError("layer_norm, recurrent_dropout and reset-before GRU need path='equation'")
@@ -174,26 +177,92 @@ class RecurrentLayer(nn.Module):
         lstm = self.mode == "lstm"
         h0, c0 = state if lstm else (state, None)
         x = self._dropout(x, self.input_dropout, locked=True)
-        if self.native and lengths is None and not (self.locked_dropout and self.dropout):
+        fused = not (self.locked_dropout and self.dropout and self.training)
+        if self.native and lengths is None and fused:
             out, h_n, c_n = self._native_all_layers(x, h0, c0)
+        elif self.native and lengths is not None and not lstm and fused:
+            (out, h_n), c_n = self._native_packed(x, h0, lengths), None
+        elif self.native and lengths is not None and lstm and self.length_groups(lengths) > 1:
+            out, h_n, c_n = self._native_grouped(x, h0, c0, lengths, fused)
         else:
-            h_list, c_list = [], []
-            for layer in range(self.num_layers):
-                if layer:
-                    x = self._dropout(x, self.dropout, self.locked_dropout)
-                outs = []
-                for d in range(self.num_directions):
-                    i = layer * self.num_directions + d
-                    run = self._native_direction if self.native else self._equation_direction
-                    o, h, c = run(i, x, h0[i], c0[i] if lstm else None, lengths, reverse=bool(d))
-                    outs.append(o)
-                    h_list.append(h)
-                    c_list.append(c)
-                x = torch.cat(outs, -1) if len(outs) > 1 else outs[0]
-            out, h_n = x, torch.stack(h_list)
-            c_n = torch.stack(c_list) if lstm else None
+            out, state_n = self._run_layers(x, h0, c0, lengths)
+            h_n, c_n = state_n if lstm else (state_n, None)
         out = self._dropout(out, self.output_dropout, locked=True)
         return out, ((h_n, c_n) if lstm else h_n)
+
+    def length_groups(self, lengths: torch.Tensor) -> int:
+        """How many length groups a ragged LSTM batch is split into (see ``_native_grouped``).
+
+        Each group is padded only to its own longest sequence; a split is taken when it saves at least
+        ``GROUP_SAVING`` of the padded work and leaves every group at least ``MIN_GROUP`` sequences.
+        """
+        if self.max_length_groups <= 1 or lengths.numel() < 2 * MIN_GROUP:
+            return 1
+        sorted_lengths = lengths.sort().values.tolist()
+        full = len(sorted_lengths) * sorted_lengths[-1]
+        best, best_cost = 1, full
+        for g in range(2, self.max_length_groups + 1):
+            size = -(-len(sorted_lengths) // g)
+            if size < MIN_GROUP:
+                break
+            cost = sum(len(chunk) * chunk[-1] for chunk in
+                       (sorted_lengths[i : i + size] for i in range(0, len(sorted_lengths), size)))
+            if cost < best_cost * (1 - GROUP_SAVING):
+                best, best_cost = g, cost
+        return best
+
+    def _native_grouped(self, x, h0, c0, lengths, fused: bool):
+        """A ragged LSTM batch as a few sub-batches of similar length, each cut to its own longest sequence
+        and run through every layer on the fused kernel; outputs and states scattered back in place."""
+        groups = self.length_groups(lengths)
+        order = lengths.argsort()
+        size = -(-order.numel() // groups)
+        out = x.new_zeros(x.size(0), x.size(1), (self.proj_size or self.hidden_size) * self.num_directions)
+        h_n, c_n = torch.empty_like(h0), torch.empty_like(c0)
+        for start in range(0, order.numel(), size):
+            idx = order[start : start + size]
+            sub_lengths = lengths[idx]
+            width = int(sub_lengths.max())
+            sub = x.index_select(0, idx)[:, :width]
+            sub_h0, sub_c0 = h0.index_select(1, idx), c0.index_select(1, idx)
+            if fused and bool((sub_lengths == width).all()):
+                o, h, c = self._native_all_layers(sub, sub_h0, sub_c0)
+            else:
+                o, (h, c) = self._run_layers(sub, sub_h0, sub_c0, sub_lengths)
+            out[idx, :width] = o
+            h_n[:, idx], c_n[:, idx] = h, c
+        return out, h_n, c_n
+
+    def _native_packed(self, x, h0, lengths):
+        """GRU / RNN with variable lengths: torch's fused kernel over the packed data (no oneDNN path exists for
+        them, so doing only the real steps is fastest); exact by construction."""
+        packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+        weights = [w for i in range(len(self._weight_names)) for w in self._weights(i)]
+        hx = h0.index_select(1, packed.sorted_indices)
+        data, h_n = getattr(torch._VF, self.mode)(packed.data, packed.batch_sizes, hx, weights, self.bias,
+                                                  self.num_layers, self.dropout, self.training, self.bidirectional)
+        out, _ = pad_packed_sequence(PackedSequence(data, packed.batch_sizes, packed.sorted_indices,
+                                                    packed.unsorted_indices), batch_first=True, total_length=x.size(1))
+        return out, h_n.index_select(1, packed.unsorted_indices)
+
+    def _run_layers(self, x, h0, c0, lengths):
+        """Layer by layer, direction by direction (native with the padding feature, or the equation path)."""
+        lstm = self.mode == "lstm"
+        h_list, c_list = [], []
+        for layer in range(self.num_layers):
+            if layer:
+                x = self._dropout(x, self.dropout, self.locked_dropout)
+            outs = []
+            for d in range(self.num_directions):
+                i = layer * self.num_directions + d
+                run = self._native_direction if self.native else self._equation_direction
+                o, h, c = run(i, x, h0[i], c0[i] if lstm else None, lengths, reverse=bool(d))
+                outs.append(o)
+                h_list.append(h)
+                c_list.append(c)
+            x = torch.cat(outs, -1) if len(outs) > 1 else outs[0]
+        h_n = torch.stack(h_list)
+        return x, ((h_n, torch.stack(c_list)) if lstm else h_n)
 
     def _native_all_layers(self, x, h0, c0):
         """Every layer and direction in one fused kernel call (all sequences of full length)."""
