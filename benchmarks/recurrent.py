@@ -6,7 +6,8 @@ Shapes (the issue's): A  B=64 T=50  I=128 H=256, one layer
                       B  the same, two layers, bidirectional, lengths uniform in [10, 50]
                       C  B=32 T=200 I=256 H=512, one layer
 GFLOP/s count the matrix products only (2·B·T·G·H·(I+H) per layer and direction forward, ×3 for training)
-against the matrix-product ceiling measured here (torch.mm 2048³). Medians of ``--repeats`` timed runs.
+against the matrix-product ceiling measured here (torch.mm 2048³). Each of ``--repeats`` rounds times every
+candidate once, in turn; figures are medians over rounds and ratios medians of the per-round (paired) ratios.
 
     python benchmarks/recurrent.py [--cells lstm,gru] [--shapes A,B,C] [--repeats 5] [--json out.json]
 """
@@ -140,35 +141,47 @@ def candidates(cell, s, lengths):
 
 
 def measure(cell, shape, repeats):
+    """Each round times every candidate once (training step, then inference) in turn, so that drift in the
+    machine's speed hits all of them alike; figures are medians over rounds, ratios medians of per-round ratios."""
     s = SHAPES[shape]
     g = torch.Generator().manual_seed(0)
     x = torch.randn(s["B"], s["T"], s["I"], generator=g)
     lengths = torch.randint(10, s["T"] + 1, (s["B"],), generator=g) if s["ragged"] else torch.full((s["B"],), s["T"])
     tokens = int(lengths.sum())
-    rows = {}
-    for name, (module, fwd) in candidates(cell, s, lengths).items():
+    cands = candidates(cell, s, lengths)
+    times = {name: {"train": [], "infer": []} for name in cands}
+
+    def train_step(module, fwd):
         if module is not None:
             module.train()
+        fwd(x).sum().backward()
 
-        def train_step():
-            y = fwd(x)
-            y.sum().backward()
-
-        def infer():
-            with torch.no_grad():
-                fwd(x)
-
-        t_train = timeit(train_step, repeats)
+    def infer(module, fwd):
         if module is not None:
             module.eval()
-        t_infer = timeit(infer, repeats)
+        with torch.no_grad():
+            fwd(x)
+
+    for round_ in range(repeats + 1):  # round 0 warms up (allocations, oneDNN primitives)
+        for name, (module, fwd) in cands.items():
+            for kind, fn in (("train", train_step), ("infer", infer)):
+                t0 = time.perf_counter()
+                fn(module, fwd)
+                if round_:
+                    times[name][kind].append(time.perf_counter() - t0)
+    base = "torch.nn packed" if "torch.nn packed" in cands else "torch.nn padded"
+    rows = {}
+    for name, t in times.items():
+        tr, inf = statistics.median(t["train"]), statistics.median(t["infer"])
         rows[name] = {
-            "train_tokens_per_s": tokens / t_train, "infer_tokens_per_s": tokens / t_infer,
-            "train_gflops": flops(cell, s, True) / t_train / 1e9, "infer_gflops": flops(cell, s, False) / t_infer / 1e9,
+            "train_tokens_per_s": tokens / tr, "infer_tokens_per_s": tokens / inf,
+            "train_gflops": flops(cell, s, True) / tr / 1e9, "infer_gflops": flops(cell, s, False) / inf / 1e9,
+            "train_ratio_to_torch": statistics.median(b / a for a, b in zip(t["train"], times[base]["train"])),
+            "infer_ratio_to_torch": statistics.median(b / a for a, b in zip(t["infer"], times[base]["infer"])),
         }
         print(f"  {cell} {shape} {name:<46} train {rows[name]['train_tokens_per_s']:>10,.0f} tok/s "
-              f"({rows[name]['train_gflops']:6.1f} GFLOP/s)   infer {rows[name]['infer_tokens_per_s']:>11,.0f} tok/s",
-              flush=True)
+              f"({rows[name]['train_gflops']:6.1f} GFLOP/s) {rows[name]['train_ratio_to_torch']:5.2f}x   "
+              f"infer {rows[name]['infer_tokens_per_s']:>11,.0f} tok/s {rows[name]['infer_ratio_to_torch']:5.2f}x", flush=True)
     return rows
 
 
@@ -176,7 +189,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cells", default="lstm,gru")
     parser.add_argument("--shapes", default="A,B,C")
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--json", help="write all figures to this file")
     args = parser.parse_args()
@@ -191,11 +204,6 @@ def main():
     print("\nratios (training tokens/s; inference in brackets)")
     summary = {}
     for key, rows in results.items():
-        ref = rows["torch.nn packed"] if "torch.nn packed" in rows else rows["torch.nn padded"]
-        for name, r in rows.items():
-            ratio = r["train_tokens_per_s"] / ref["train_tokens_per_s"]
-            inf = r["infer_tokens_per_s"] / ref["infer_tokens_per_s"]
-            r["train_ratio_to_torch"], r["infer_ratio_to_torch"] = ratio, inf
         base = "torch.nn packed" if "torch.nn packed" in rows else "torch.nn padded"
         print(f"  {key} (against {base}): " + ", ".join(f"{n} {r['train_ratio_to_torch']:.2f}x [{r['infer_ratio_to_torch']:.2f}x]" for n, r in rows.items()))
         keras = next((r for n, r in rows.items() if n.startswith("Keras")), None)

@@ -44,6 +44,15 @@ MIN_GROUP = 8  # sequences per length group (smaller sub-batches waste the matri
 GROUP_SAVING = 0.15  # a length-group split must save this fraction of the padded work
 
 
+def drop_connect(w: torch.Tensor, p: float) -> torch.Tensor:
+    """w with each entry zeroed with probability p and the rest scaled by 1/(1−p) (DropConnect).
+
+    Drawn as uniform numbers compared with p: twice as fast on this CPU as ``bernoulli_`` (F.dropout), which
+    matters for a 2048 × 512 recurrent matrix redrawn at every forward pass.
+    """
+    return w * ((torch.rand_like(w) >= p).to(w.dtype) / (1 - p))
+
+
 def locked_dropout_mask(x: torch.Tensor, p: float) -> torch.Tensor:
     """A mask [B, 1, D] with values in {0, 1/(1−p)}, shared by every time step of a sequence."""
     return x.new_empty(x.size(0), 1, x.size(2)).bernoulli_(1 - p) / (1 - p)
@@ -135,7 +144,7 @@ class RecurrentLayer(nn.Module):
         """The weights of one (layer, direction), with DropConnect applied to weight_hh in training."""
         weights = [getattr(self, n) for n in self._weight_names[index]]
         if self.weight_drop and self.training:
-            weights[1] = F.dropout(weights[1], self.weight_drop, True)
+            weights[1] = drop_connect(weights[1], self.weight_drop)
         return weights
 
     def _dropout(self, x: torch.Tensor, p: float, locked: bool) -> torch.Tensor:
@@ -311,7 +320,10 @@ class RecurrentLayer(nn.Module):
         return out, h_n, c_n
 
     def _equation_direction(self, index, x, h, c, lengths, reverse):
-        """One layer, one direction as a Python time loop over the cell equations."""
+        """One layer, one direction as a Python time loop over the cell equations.
+
+        A ragged batch follows the packed-sequence schedule (``_equation_ragged``): no work on padding.
+        """
         weights = self._weights(index)
         w_ih, w_hh = weights[0], weights[1]
         b_ih, b_hh = (weights[2], weights[3]) if self.bias else (None, None)
@@ -323,32 +335,57 @@ class RecurrentLayer(nn.Module):
         if self.recurrent_dropout and self.training:
             drop = x.new_empty(x.size(0), self.hidden_size).bernoulli_(1 - self.recurrent_dropout) / (1 - self.recurrent_dropout)
         gi = F.linear(x, w_ih, b_ih)  # [B, T, G·H], the input projection of every step at once
-        T = x.size(1)
-        if lengths is not None:
-            valid = (torch.arange(T, device=x.device)[None, :] < lengths[:, None]).unsqueeze(-1)  # [B, T, 1]
-            first_ragged = int(lengths.min())
-            masks = valid.unbind(1)
-        outs = []
-        for t, g_t in enumerate(gi.unbind(1)):
-            if self.mode == "lstm":
-                h_new, c_new = lstm_step(g_t, h, c, w_hh, b_hh, w_hr, ln, drop)
-            elif self.mode == "gru":
-                h_new, c_new = gru_step(g_t, h, w_hh, b_hh, self.reset_after, ln, drop), None
-            else:
-                h_new, c_new = rnn_step(g_t, h, w_hh, b_hh, self.mode == "rnn_relu", ln), None
-            if lengths is not None and t >= first_ragged:
-                m = masks[t]
-                h_new = torch.where(m, h_new, h)
-                if c_new is not None:
-                    c_new = torch.where(m, c_new, c)
-                outs.append(h_new * m.to(h_new.dtype))
-            else:
-                outs.append(h_new)
-            h, c = h_new, c_new
-        out = torch.stack(outs, 1)  # [B, T, H]
+        if self.mode == "lstm" and ln is None and b_hh is not None:
+            gi, b_hh = gi + b_hh, None  # fold the recurrent bias in once, not at every step
+        if lengths is None:
+            outs = []
+            for g_t in gi.unbind(1):
+                h, c = self._step(g_t, h, c, w_hh, b_hh, w_hr, ln, drop)
+                outs.append(h)
+            out = torch.stack(outs, 1)  # [B, T, H]
+        else:
+            out, h, c = self._equation_ragged(gi, h, c, lengths, w_hh, b_hh, w_hr, ln, drop)
         if reverse:
             out = reverse_padded(out, lengths) if lengths is not None else out.flip(1)
         return out, h, c
+
+    def _step(self, g_t, h, c, w_hh, b_hh, w_hr, ln, drop):
+        if self.mode == "lstm":
+            return lstm_step(g_t, h, c, w_hh, b_hh, w_hr, ln, drop)
+        if self.mode == "gru":
+            return gru_step(g_t, h, w_hh, b_hh, self.reset_after, ln, drop), None
+        return rnn_step(g_t, h, w_hh, b_hh, self.mode == "rnn_relu", ln), None
+
+    def _equation_ragged(self, gi, h, c, lengths, w_hh, b_hh, w_hr, ln, drop):
+        """The packed-sequence schedule: sequences sorted by length, each step on the n_t still going (a
+        prefix of the sorted batch, so only views); a state is recorded when its sequence ends, and the
+        step outputs, which are exactly packed data, are unpacked once at the end."""
+        order = lengths.argsort(descending=True)
+        gi, h = gi.index_select(0, order), h.index_select(0, order)
+        c = c.index_select(0, order) if c is not None else None
+        drop = drop.index_select(0, order) if drop is not None else None
+        sorted_lengths = lengths.index_select(0, order).tolist()
+        B, T = gi.size(0), gi.size(1)
+        batch_sizes = [sum(1 for n in sorted_lengths if n > t) for t in range(T)]
+        batch_sizes = [n for n in batch_sizes if n > 0]
+        outs, done_h, done_c = [], [], []
+        for t, g_t in enumerate(gi.unbind(1)[: len(batch_sizes)]):
+            n = batch_sizes[t]
+            if n < h.size(0):  # sequences n.. ended at the previous step: keep their final state
+                done_h.append(h[n:])
+                h = h[:n]
+                if c is not None:
+                    done_c.append(c[n:])
+                    c = c[:n]
+            h, c = self._step(g_t[:n], h, c, w_hh, b_hh, w_hr, ln, None if drop is None else drop[:n])
+            outs.append(h)
+        h_n = torch.cat([h, *reversed(done_h)])
+        c_n = torch.cat([c, *reversed(done_c)]) if c is not None else None
+        packed = PackedSequence(torch.cat(outs), torch.tensor(batch_sizes))
+        out, _ = pad_packed_sequence(packed, batch_first=True, total_length=T)  # [B, T, H], sorted order
+        inverse = order.argsort()
+        return (out.index_select(0, inverse), h_n.index_select(0, inverse),
+                c_n.index_select(0, inverse) if c_n is not None else None)
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}"
