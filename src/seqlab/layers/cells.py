@@ -45,18 +45,14 @@ GATES = {"lstm": 4, "gru": 3, "rnn_tanh": 1, "rnn_relu": 1}
 
 def lstm_step(gi: torch.Tensor, h: torch.Tensor, c: torch.Tensor, w_hh: torch.Tensor, b_hh: torch.Tensor | None,
               w_hr: torch.Tensor | None = None, ln=None, drop: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """One LSTM step. Without layer norm it is seven tensor operations: one ``addmm`` for all gates, one
-    sigmoid over all of them (the g slice is recomputed with tanh), and ``addcmul`` for c. A layer that hoists
-    the input projection passes ``gi = W_ih x + b_ih + b_hh`` and ``b_hh=None``."""
-    H = c.size(1)
+    """One LSTM step. Without layer norm: one ``addmm`` for all gates, ``chunk`` (whose backward is a single
+    concatenation; slicing would make autograd zero-fill a full-size gradient per slice) and ``addcmul`` for c.
+    A layer that hoists the input projection passes ``gi = W_ih x + b_ih + b_hh`` and ``b_hh=None``."""
     if ln is None:
-        gates = torch.addmm(gi if b_hh is None else gi + b_hh, h, w_hh.t())  # [B, 4H]
-        s = torch.sigmoid(gates)
-        i, f, o = s[:, :H], s[:, H : 2 * H], s[:, 3 * H :]
-        g = torch.tanh(gates[:, 2 * H : 3 * H])
+        i, f, g, o = torch.addmm(gi if b_hh is None else gi + b_hh, h, w_hh.t()).chunk(4, 1)  # [B, H] each
     else:
         i, f, g, o = (ln[0](gi) + ln[1](F.linear(h, w_hh, b_hh))).chunk(4, 1)
-        i, f, o, g = torch.sigmoid(i), torch.sigmoid(f), torch.sigmoid(o), torch.tanh(g)
+    i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
     if drop is not None:
         g = g * drop
     c = torch.addcmul(f * c, i, g)

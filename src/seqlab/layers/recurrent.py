@@ -193,6 +193,14 @@ class RecurrentLayer(nn.Module):
             (out, h_n), c_n = self._native_packed(x, h0, lengths), None
         elif self.native and lengths is not None and lstm and self.length_groups(lengths) > 1:
             out, h_n, c_n = self._native_grouped(x, h0, c0, lengths, fused)
+        elif lengths is not None and not self.native:  # equation path: sort by length once for every layer
+            order = lengths.argsort(descending=True)
+            inverse = order.argsort()
+            out, state_n = self._run_layers(x.index_select(0, order), h0.index_select(1, order),
+                                            c0.index_select(1, order) if lstm else None, lengths.index_select(0, order))
+            h_n, c_n = state_n if lstm else (state_n, None)
+            out, h_n = out.index_select(0, inverse), h_n.index_select(1, inverse)
+            c_n = c_n.index_select(1, inverse) if lstm else None
         else:
             out, state_n = self._run_layers(x, h0, c0, lengths)
             h_n, c_n = state_n if lstm else (state_n, None)
@@ -337,9 +345,10 @@ class RecurrentLayer(nn.Module):
         gi = F.linear(x, w_ih, b_ih)  # [B, T, G·H], the input projection of every step at once
         if self.mode == "lstm" and ln is None and b_hh is not None:
             gi, b_hh = gi + b_hh, None  # fold the recurrent bias in once, not at every step
+        gi = gi.transpose(0, 1).contiguous()  # [T, B, G·H]: each step's slice is contiguous
         if lengths is None:
             outs = []
-            for g_t in gi.unbind(1):
+            for g_t in gi.unbind(0):
                 h, c = self._step(g_t, h, c, w_hh, b_hh, w_hr, ln, drop)
                 outs.append(h)
             out = torch.stack(outs, 1)  # [B, T, H]
@@ -360,16 +369,19 @@ class RecurrentLayer(nn.Module):
         """The packed-sequence schedule: sequences sorted by length, each step on the n_t still going (a
         prefix of the sorted batch, so only views); a state is recorded when its sequence ends, and the
         step outputs, which are exactly packed data, are unpacked once at the end."""
-        order = lengths.argsort(descending=True)
-        gi, h = gi.index_select(0, order), h.index_select(0, order)
-        c = c.index_select(0, order) if c is not None else None
-        drop = drop.index_select(0, order) if drop is not None else None
-        sorted_lengths = lengths.index_select(0, order).tolist()
-        B, T = gi.size(0), gi.size(1)
+        lengths_list = lengths.tolist()
+        presorted = all(a >= b for a, b in zip(lengths_list, lengths_list[1:]))  # the layer sorts once
+        order = None if presorted else lengths.argsort(descending=True)
+        if order is not None:
+            gi, h = gi.index_select(1, order), h.index_select(0, order)  # gi is time-major [T, B, G·H]
+            c = c.index_select(0, order) if c is not None else None
+            drop = drop.index_select(0, order) if drop is not None else None
+        sorted_lengths = lengths_list if order is None else lengths.index_select(0, order).tolist()
+        T = gi.size(0)
         batch_sizes = [sum(1 for n in sorted_lengths if n > t) for t in range(T)]
         batch_sizes = [n for n in batch_sizes if n > 0]
         outs, done_h, done_c = [], [], []
-        for t, g_t in enumerate(gi.unbind(1)[: len(batch_sizes)]):
+        for t, g_t in enumerate(gi.unbind(0)[: len(batch_sizes)]):
             n = batch_sizes[t]
             if n < h.size(0):  # sequences n.. ended at the previous step: keep their final state
                 done_h.append(h[n:])
@@ -383,6 +395,8 @@ class RecurrentLayer(nn.Module):
         c_n = torch.cat([c, *reversed(done_c)]) if c is not None else None
         packed = PackedSequence(torch.cat(outs), torch.tensor(batch_sizes))
         out, _ = pad_packed_sequence(packed, batch_first=True, total_length=T)  # [B, T, H], sorted order
+        if order is None:
+            return out, h_n, c_n
         inverse = order.argsort()
         return (out.index_select(0, inverse), h_n.index_select(0, inverse),
                 c_n.index_select(0, inverse) if c_n is not None else None)
