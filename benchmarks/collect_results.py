@@ -45,5 +45,25 @@ def main(root: Path) -> None:
         print("\n".join(rows))
 
 
+def recurrent_table(root: Path) -> None:
+    path = root / "recurrent.json"
+    if not path.is_file():
+        return
+    data = json.loads(path.read_text())
+    print(f"\nTraining (forward + backward) and inference tokens/s, {data['threads']} threads; ratio = paired median "
+          f"against torch.nn (padded for A and C, PackedSequence for B); matrix-product ceiling "
+          f"{data['ceiling_gflops']:.0f} GFLOP/s (torch.mm 2048³).\n")
+    print("| cell, shape | implementation | train tok/s | train × torch | train GFLOP/s | infer tok/s | infer × torch |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for key, rows in data["results"].items():
+        for name, r in rows.items():
+            print(f"| {key} | {name} | {r['train_tokens_per_s']:,.0f} | {r['train_ratio_to_torch']:.2f} | "
+                  f"{r['train_gflops']:.0f} | {r['infer_tokens_per_s']:,.0f} | {r['infer_ratio_to_torch']:.2f} |")
+    for k, v in data.get("keras_geomean", {}).items():
+        print(f"\n- {k}, training, geometric mean over the three shapes: {v:.2f}×", end="")
+    print()
+
+
 if __name__ == "__main__":
     main(Path(sys.argv[1] if len(sys.argv) > 1 else "runs/results"))
+    recurrent_table(Path(sys.argv[1] if len(sys.argv) > 1 else "runs/results"))
