@@ -135,15 +135,18 @@ def locate(spec: DatasetSpec, download: bool = True) -> Path:
         )
     target = runtime.cache_dir() / spec.folder
     target.mkdir(parents=True, exist_ok=True)
-    if spec.archive is not None:
-        archive = target / spec.archive.name
-        if not archive.is_file():
-            fetch(spec.archive, archive)
-        spec.prepare(archive, target)
-    else:
-        for f in spec.files:
-            if not (target / f.name).is_file():
-                fetch(f, target / f.name)
+    try:
+        if spec.archive is not None:
+            archive = target / spec.archive.name
+            if not archive.is_file():
+                fetch(spec.archive, archive)
+            spec.prepare(archive, target)
+        else:
+            for f in spec.files:
+                if not (target / f.name).is_file():
+                    fetch(f, target / f.name)
+    except DatasetError as err:
+        raise DatasetError(f"{err}; offline, set SEQLAB_DATA_DIR to a folder holding {spec.folder}/") from None
     return target
 
 
