@@ -43,7 +43,7 @@ class DataConfig:
     train: str | None = None
     dev: str | None = None
     test: str | None = None
-    format: str = "tsv"
+    format: str = "tsv"  # classification: tsv, csv, jsonl, folder; tagging: conll, conllu
     text_field: str = "text"
     label_field: str = "label"
     label_set: str | None = None  # dataset-specific label choice, e.g. TREC "coarse" or "fine"
@@ -59,6 +59,8 @@ class DataConfig:
     dev_fraction: float = 0.1  # held out of train when a dataset has no dev split
     limit: int | None = None  # keep the first N training examples (smoke tests); synthetic tasks: train size
     length: int = 100  # synthetic tasks (the adding problem): sequence length T
+    tag_scheme: str = "bio"  # tagging: train on bio or bioes chunk tags (evaluation is always strict IOB2)
+    tag_column: int = -1  # tagging, local CoNLL files: the column to predict
 
 
 @dataclass

@@ -45,6 +45,28 @@ def confusion_matrix(gold: Sequence[int], predicted: Sequence[int], num_classes:
     return m
 
 
+def chunk_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]) -> dict:
+    """Chunk / entity precision, recall and F1 (micro over all chunks, and per type) with seqeval in strict
+    IOB2 mode: a chunk counts only if its type and both boundaries are right, and an ``I-X`` that does not
+    continue a chunk is not silently read as a start (seqeval's default lenient mode does that).
+
+    >>> round(chunk_scores([["B-NP", "I-NP", "O"]], [["B-NP", "I-NP", "O"]])["f1"], 3)
+    1.0
+    """
+    from seqeval.metrics import classification_report as report
+    from seqeval.scheme import IOB2
+
+    table = report([list(g) for g in gold], [list(p) for p in predicted], mode="strict", scheme=IOB2,
+                   output_dict=True, zero_division=0)
+    micro = table["micro avg"]
+    return {
+        "precision": float(micro["precision"]), "recall": float(micro["recall"]), "f1": float(micro["f1-score"]),
+        "per_type": {k: {"precision": float(v["precision"]), "recall": float(v["recall"]),
+                         "f1": float(v["f1-score"]), "support": int(v["support"])}
+                     for k, v in table.items() if not k.endswith(" avg")},
+    }
+
+
 def perplexity(total_nll: float, n_tokens: int) -> float:
     """exp(mean negative log-likelihood in nats) over ``n_tokens`` predicted tokens.
 

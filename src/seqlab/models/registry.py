@@ -11,6 +11,7 @@ from torch import nn
 
 from ..config import ConfigError, from_dict
 from .bow import BagOfWords, BagOfWordsConfig
+from .tagger import Tagger, TaggerConfig
 from .classifier import (
     RecurrentClassifier,
     RecurrentClassifierConfig,
@@ -25,6 +26,7 @@ MODELS: dict[str, tuple[type, Callable[[Any], nn.Module]]] = {
     "textcnn": (TextCNNConfig, TextCNN),
     "bow": (BagOfWordsConfig, BagOfWords),
     "rnn_regressor": (RecurrentRegressorConfig, RecurrentRegressor),
+    "tagger": (TaggerConfig, Tagger),
 }
 
 

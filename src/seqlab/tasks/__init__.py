@@ -6,8 +6,9 @@ from __future__ import annotations
 from .adding import AddingTask
 from .base import Task
 from .classification import ClassificationTask
+from .tagging import TaggingTask
 
-TASKS: dict[str, type[Task]] = {"classification": ClassificationTask, "adding": AddingTask}
+TASKS: dict[str, type[Task]] = {"classification": ClassificationTask, "tagging": TaggingTask, "adding": AddingTask}
 
 
 def get_task(name: str) -> type[Task]:

@@ -1,0 +1,190 @@
+"""Sequence labelling (aligned N → N): one tag per token. Loss: the CRF's negative log-likelihood per sentence
+(mean over the batch), or token cross-entropy for a softmax tagger. Metrics: token accuracy, and for chunk /
+entity tags (B-/I- prefixes) precision, recall and F1 through seqeval in strict IOB2 mode. A model trained on
+BIOES tags (``data.tag_scheme: bioes``) is evaluated after conversion back to IOB2."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .. import metrics
+from ..config import ConfigError, DataConfig
+from ..data.batching import IGNORE_INDEX, bucket_batches, lengths_to_mask, pad
+from ..data.datasets import Splits, get_spec, holdout, load_splits
+from ..data.readers import TaggedSentence, read_conll, read_conllu
+from ..data.tags import to_bio, to_bioes
+from ..data.tokenizers import Tokenizer
+from ..data.vocab import Vocab
+from .base import Task
+
+MAX_WORD_CHARS = 20
+
+
+@dataclass
+class TaggedSplit:
+    sentences: list[TaggedSentence]
+    ids: list[list[int]]
+    chars: list[list[list[int]]]
+    tag_ids: list[list[int]]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+@dataclass
+class TaggingBatch:
+    ids: torch.Tensor  # [B, T]
+    lengths: torch.Tensor  # [B]
+    chars: torch.Tensor  # [B, T, W]
+    char_lengths: torch.Tensor  # [B, T]
+    tags: torch.Tensor  # [B, T], IGNORE_INDEX on padding
+    index: list[int]
+
+    @property
+    def n_tokens(self) -> int:
+        return int(self.lengths.sum())
+
+
+def read_tagged_splits(cfg: DataConfig, source: str = "<recipe>") -> Splits:
+    if cfg.dataset:
+        if get_spec(cfg.dataset).task != "tagging":
+            raise ConfigError(f"{source}: data.dataset: {cfg.dataset!r} is not a tagging dataset")
+        return load_splits(cfg.dataset, cfg)
+    if not cfg.train:
+        raise ConfigError(f"{source}: data: give either dataset (see `seqlab data list`) or a train file")
+    if cfg.format == "conllu":
+        read = lambda p: read_conllu(p, cfg.label_set or "upos")  # noqa: E731
+    elif cfg.format == "conll":
+        read = lambda p: read_conll(p, tag_column=cfg.tag_column)  # noqa: E731
+    else:
+        raise ConfigError(f"{source}: data.format: tagging reads conll or conllu, got {cfg.format!r}")
+    train = read(cfg.train)
+    dev = read(cfg.dev) if cfg.dev else None
+    if dev is None:
+        train, dev = holdout(train, cfg.dev_fraction, cfg.split_seed)
+    test = read(cfg.test) if cfg.test else []
+    return Splits(train, dev, test, sorted({t for s in train for t in s.tags}))
+
+
+class TaggingTask(Task):
+    name = "tagging"
+
+    def __init__(self, words: Vocab, chars: Vocab, tags: list[str], scheme: str = "bio", lowercase: bool = True,
+                 tokenizer: Tokenizer | None = None):
+        if scheme not in ("bio", "bioes"):
+            raise ValueError(f"data.tag_scheme must be bio or bioes, got {scheme!r}")
+        self.vocab, self.chars, self.tags = words, chars, list(tags)
+        self.tag_ids = {t: i for i, t in enumerate(self.tags)}
+        self.scheme, self.lowercase = scheme, lowercase
+        self.tokenizer = tokenizer or Tokenizer("whitespace", lowercase=False)
+        self.chunked = any(t.startswith(("B-", "S-")) for t in self.tags)
+
+    # ---------------------------------------------------------------- construction
+    def _train_tags(self, sentence: TaggedSentence) -> tuple[str, ...]:
+        return tuple(to_bioes(sentence.tags)) if self.scheme == "bioes" else sentence.tags
+
+    @classmethod
+    def from_recipe(cls, cfg: DataConfig, source: str = "<recipe>") -> tuple["TaggingTask", Splits]:
+        splits = read_tagged_splits(cfg, source)
+        train = splits.train[: cfg.limit] if cfg.limit else splits.train
+        words = Vocab.build(([w.lower() if cfg.lowercase else w for w in s.tokens] for s in train), cfg.min_freq, cfg.max_size)
+        chars = Vocab.build(list(w[:MAX_WORD_CHARS]) for s in train for w in s.tokens)
+        scheme_tags = [to_bioes(s.tags) if cfg.tag_scheme == "bioes" else s.tags for s in train]
+        tags = sorted({t for ts in scheme_tags for t in ts})
+        tokenizer = Tokenizer(cfg.tokenizer if cfg.tokenizer != "basic_english" else "whitespace", lowercase=False)
+        return cls(words, chars, tags, cfg.tag_scheme, cfg.lowercase, tokenizer), Splits(train, splits.dev, splits.test, tags)
+
+    @classmethod
+    def from_files(cls, files: dict[str, Any], recipe: dict[str, Any]) -> "TaggingTask":
+        t = files["tagging"]
+        return cls(Vocab.from_dict(files["vocab"]), Vocab.from_dict(files["chars"]), t["tags"], t["scheme"],
+                   t["lowercase"], Tokenizer.from_dict(files["tokenizer"]))
+
+    @classmethod
+    def load_split(cls, cfg: DataConfig, split: str, source: str = "<recipe>") -> list[TaggedSentence]:
+        return read_tagged_splits(cfg, source).get(split)
+
+    def files(self) -> dict[str, Any]:
+        return {"vocab": self.vocab.to_dict(), "chars": self.chars.to_dict(), "tokenizer": self.tokenizer.to_dict(),
+                "tagging": {"tags": self.tags, "scheme": self.scheme, "lowercase": self.lowercase}}
+
+    def model_section(self, section: dict[str, Any]) -> dict[str, Any]:
+        return {**section, "vocab_size": len(self.vocab), "char_vocab_size": len(self.chars), "tags": self.tags,
+                "padding_idx": self.vocab.pad_id, "unk_idx": self.vocab.unk_id}
+
+    # ---------------------------------------------------------------- data
+    def encode(self, sentences: list[TaggedSentence]) -> TaggedSplit:
+        ids, chars, tag_ids = [], [], []
+        for s in sentences:
+            ids.append(self.vocab.encode([w.lower() if self.lowercase else w for w in s.tokens]))
+            chars.append([self.chars.encode(list(w[:MAX_WORD_CHARS])) or [self.chars.unk_id] for w in s.tokens])
+            tags = self._train_tags(s) if s.tags is not None else ()
+            tag_ids.append([self.tag_ids.get(t, IGNORE_INDEX) for t in tags] or [IGNORE_INDEX] * len(s.tokens))
+        return TaggedSplit(list(sentences), ids, chars, tag_ids)
+
+    def batch_lengths(self, split: TaggedSplit) -> list[int]:
+        return [len(s) for s in split.ids]
+
+    def batches(self, split: TaggedSplit, batch_size: int, generator: torch.Generator | None = None,
+                shuffle: bool = False, bucket: bool = True) -> Iterator[TaggingBatch]:
+        for index in bucket_batches(self.batch_lengths(split), batch_size, generator, shuffle, bucket):
+            ids, lengths = pad([split.ids[i] for i in index], self.vocab.pad_id)
+            tags, _ = pad([split.tag_ids[i] for i in index], IGNORE_INDEX)
+            T = ids.size(1)
+            W = max(len(w) for i in index for w in split.chars[i])
+            chars = torch.zeros(len(index), T, W, dtype=torch.long)
+            char_lengths = torch.zeros(len(index), T, dtype=torch.long)
+            for b, i in enumerate(index):
+                for t, w in enumerate(split.chars[i]):
+                    chars[b, t, : len(w)] = torch.tensor(w)
+                    char_lengths[b, t] = len(w)
+            yield TaggingBatch(ids, lengths, chars, char_lengths, tags, index)
+
+    # ---------------------------------------------------------------- model
+    def _emissions(self, model: nn.Module, batch: TaggingBatch) -> torch.Tensor:
+        return model(batch.ids, batch.lengths, batch.chars, batch.char_lengths)
+
+    def loss(self, model: nn.Module, batch: TaggingBatch) -> torch.Tensor:
+        emissions = self._emissions(model, batch)
+        if model.crf is not None:
+            mask = lengths_to_mask(batch.lengths, batch.ids.size(1))
+            return model.crf(emissions, batch.tags.clamp_min(0), mask).mean()
+        return F.cross_entropy(emissions.flatten(0, 1), batch.tags.flatten(), ignore_index=IGNORE_INDEX)
+
+    @torch.no_grad()
+    def predict(self, model: nn.Module, batch: TaggingBatch) -> list[list[str]]:
+        """Tag strings per sentence, in IOB2 when the model was trained on BIOES."""
+        model.eval()
+        emissions = self._emissions(model, batch)
+        if model.crf is not None:
+            paths = model.crf.decode(emissions, lengths_to_mask(batch.lengths, batch.ids.size(1)))
+        else:
+            best = emissions.argmax(-1)
+            paths = [best[b, : int(n)].tolist() for b, n in enumerate(batch.lengths)]
+        out = [[self.tags[i] for i in p] for p in paths]
+        return [to_bio(p) for p in out] if self.scheme == "bioes" else out
+
+    def predict_split(self, model: nn.Module, split: TaggedSplit, batch_size: int = 256) -> list[list[str]]:
+        out: list[list[str]] = [[] for _ in range(len(split))]
+        for batch in self.batches(split, batch_size, shuffle=False):
+            for i, tags in zip(batch.index, self.predict(model, batch)):
+                out[i] = tags
+        return out
+
+    def evaluate(self, model: nn.Module, split: TaggedSplit, batch_size: int = 256) -> dict[str, Any]:
+        predicted = self.predict_split(model, split, batch_size)
+        gold = [list(s.tags) for s in split.sentences]
+        flat_gold = [t for g in gold for t in g]
+        flat_pred = [t for p in predicted for t in p]
+        scores: dict[str, Any] = {"accuracy": metrics.accuracy(flat_gold, flat_pred), "n": len(split),
+                                  "tokens": len(flat_gold)}
+        if self.chunked:
+            chunks = metrics.chunk_scores(gold, predicted)
+            scores.update({"f1": chunks["f1"], "precision": chunks["precision"], "recall": chunks["recall"]})
+        return scores

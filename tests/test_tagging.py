@@ -1,0 +1,107 @@
+"""Sequence labelling: readers, tag schemes, strict-IOB2 F1 against seqeval, the tagger trained through the one
+loop on tiny data (CRF and softmax, BIO and BIOES), and `seqlab tag`."""
+
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from seqlab import metrics
+from seqlab.cli.main import main
+from seqlab.config import recipe_from_dict
+from seqlab.data.readers import DataFormatError, read_conll, read_conllu
+from seqlab.data.tags import to_bio, to_bioes
+from seqlab.training.run import train
+
+
+def test_conll_reader_and_errors(tmp_path):
+    path = tmp_path / "a.conll"
+    path.write_text("He PRP B-NP\nran VBD B-VP\n\t\nOk UH O\n", encoding="utf-8")
+    sents = read_conll(path)
+    assert [s.tokens for s in sents] == [("He", "ran"), ("Ok",)]  # a tab-only line separates sentences
+    assert sents[0].tags == ("B-NP", "B-VP")
+    assert read_conll(path, tag_column=1)[0].tags == ("PRP", "VBD")
+    path.write_text("He PRP B-NP\nran B-VP\n", encoding="utf-8")
+    with pytest.raises(DataFormatError, match=r"a.conll:2: expected 3 columns"):
+        read_conll(path)
+
+
+def test_conllu_reader_skips_ranges_and_comments(tmp_path):
+    row = lambda i, w, u: f"{i}\t{w}\t{w.lower()}\t{u}\tX\t_\t0\troot\t_\t_"  # noqa: E731
+    path = tmp_path / "a.conllu"
+    path.write_text("# text = I'm ok\n" + "\n".join(["1-2\tI'm\t_\t_\t_\t_\t_\t_\t_\t_", row(1, "I", "PRON"),
+                    row(2, "'m", "AUX"), row(3, "ok", "ADJ")]) + "\n\n", encoding="utf-8")
+    (s,) = read_conllu(path)
+    assert s.tokens == ("I", "'m", "ok") and s.tags == ("PRON", "AUX", "ADJ")
+    path.write_text("1\tI\tPRON\n", encoding="utf-8")
+    with pytest.raises(DataFormatError, match=r"a.conllu:1: expected 10 TAB-separated"):
+        read_conllu(path)
+
+
+@given(st.lists(st.sampled_from(["O", "B-X", "I-X", "B-Y", "I-Y"]), max_size=12))
+def test_bioes_round_trip(raw):
+    bio = [t if not (t.startswith("I-") and (i == 0 or raw[i - 1][2:] != t[2:] or raw[i - 1] == "O")) else "B" + t[1:]
+           for i, t in enumerate(raw)]  # make it valid IOB2
+    assert to_bio(to_bioes(bio)) == bio
+
+
+def test_chunk_f1_equals_seqeval_strict():
+    from seqeval.metrics import f1_score, precision_score, recall_score
+    from seqeval.scheme import IOB2
+
+    gold = [["B-NP", "I-NP", "O", "B-VP", "B-NP"], ["B-PP", "B-NP", "I-NP", "I-NP"]]
+    pred = [["B-NP", "I-NP", "O", "I-VP", "B-NP"], ["B-PP", "B-NP", "I-NP", "O"]]  # invalid I-VP start; short NP
+    scores = metrics.chunk_scores(gold, pred)
+    assert scores["f1"] == pytest.approx(f1_score(gold, pred, mode="strict", scheme=IOB2))
+    assert scores["precision"] == pytest.approx(precision_score(gold, pred, mode="strict", scheme=IOB2))
+    assert scores["recall"] == pytest.approx(recall_score(gold, pred, mode="strict", scheme=IOB2))
+    assert scores["precision"] == pytest.approx(3 / 4) and scores["recall"] == pytest.approx(3 / 5)
+    assert f1_score(gold, pred) > scores["f1"]  # the lenient default accepts the I-VP start
+
+
+def write_chunk_corpus(path, n, seed):
+    import random
+
+    rng = random.Random(seed)
+    lines = []
+    for _ in range(n):
+        for _ in range(rng.randint(1, 4)):
+            if rng.random() < 0.5:
+                words = rng.choice([["the", "dog"], ["a", "big", "cat"], ["The", "Man"]])
+                lines += [f"{w} DT {'B' if i == 0 else 'I'}-NP" for i, w in enumerate(words)]
+            else:
+                lines.append(f"{rng.choice(['ran', 'sat', 'saw'])} VB B-VP")
+        lines.append("")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("crf,scheme,chars", [(True, "bio", "cnn"), (False, "bio", "none"), (True, "bioes", "lstm")])
+def test_tagger_learns_tiny_chunking(tmp_path, crf, scheme, chars):
+    recipe = recipe_from_dict({
+        "task": "tagging",
+        "data": {"train": str(write_chunk_corpus(tmp_path / "train.conll", 150, 1)),
+                 "test": str(write_chunk_corpus(tmp_path / "test.conll", 40, 2)), "format": "conll", "tag_scheme": scheme},
+        "model": {"name": "tagger", "embed_dim": 16, "hidden_size": 16, "char_features": chars, "char_hidden": 8, "crf": crf},
+        "train": {"epochs": 6, "batch_size": 8, "lr": 0.01, "monitor": "f1", "patience": None},
+    })
+    results = train(recipe, tmp_path / "run", progress=False)
+    assert results["test"]["f1"] > 0.9 and results["test"]["accuracy"] > 0.9
+
+
+def test_tag_cli(tmp_path, capsys):
+    recipe = recipe_from_dict({
+        "task": "tagging",
+        "data": {"train": str(write_chunk_corpus(tmp_path / "train.conll", 120, 3)), "format": "conll"},
+        "model": {"name": "tagger", "embed_dim": 16, "hidden_size": 16, "char_hidden": 8},
+        "train": {"epochs": 5, "batch_size": 8, "lr": 0.01, "monitor": "f1", "patience": None},
+    })
+    train(recipe, tmp_path / "run", progress=False)
+    capsys.readouterr()
+    assert main(["tag", str(tmp_path / "run"), "the dog sat", "", "a big cat saw The Man", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["sentences"]
+    assert out[0]["tokens"] == ["the", "dog", "sat"] and out[0]["tags"] == ["B-NP", "I-NP", "B-VP"]
+    assert out[1]["tags"] == [] and len(out[2]["tags"]) == 6
+    assert main(["tag", str(tmp_path / "run"), "the dog"]) == 0
+    assert capsys.readouterr().out.splitlines()[:2] == ["the\tB-NP", "dog\tI-NP"]
