@@ -45,6 +45,27 @@ def main(root: Path) -> None:
         print("\n".join(rows))
 
 
+TAGGING = {
+    "BiLSTM-CRF + char CNN, CoNLL-2000 chunking": ("conll2000-bilstm-crf", "f1", "F1 ≥ 93.0", "Huang et al. BiLSTM-CRF (random init) 94.13"),
+    "BiLSTM softmax + char CNN, CoNLL-2000 chunking": ("conll2000-bilstm-softmax", "f1", "beside the CRF", "Huang et al. BiLSTM 93.64"),
+    "BiLSTM softmax + char CNN, UD English EWT UPOS": ("ud-ewt-upos-bilstm", "accuracy", "accuracy ≥ 94.5%", "—"),
+    "BiLSTM-CRF + char CNN, WNUT-17 entities": ("wnut17-bilstm-crf", "f1", "recorded", "—"),
+}
+
+
+def tagging_table(root: Path) -> None:
+    print("\n| model, data | test | dev | token accuracy (test) | best epoch | wall time | target | published |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for name, (folder, metric, target, ref) in TAGGING.items():
+        path = root / folder / "results.json"
+        if not path.is_file():
+            print(f"| {name} | not run | | | | | {target} | {ref} |")
+            continue
+        r = json.loads(path.read_text())
+        print(f"| {name} | {metric} {100 * r['test'][metric]:.2f} | {100 * r['dev'][metric]:.2f} | "
+              f"{r['test']['accuracy']:.2%} | {r['training'].get('best_epoch')} | {r['wall_seconds']:.0f} s | {target} | {ref} |")
+
+
 def recurrent_table(root: Path) -> None:
     path = root / "recurrent.json"
     if not path.is_file():
@@ -67,3 +88,4 @@ def recurrent_table(root: Path) -> None:
 if __name__ == "__main__":
     main(Path(sys.argv[1] if len(sys.argv) > 1 else "runs/results"))
     recurrent_table(Path(sys.argv[1] if len(sys.argv) > 1 else "runs/results"))
+    tagging_table(Path(sys.argv[1] if len(sys.argv) > 1 else "runs/results"))

@@ -2,7 +2,7 @@
 # Re-run every figure in RESULTS.md, one after another (about an hour on 2 cores), logs in runs/results/.
 #   SEQLAB_DATA_DIR=../shared/datasets bash benchmarks/reproduce.sh [names...]
 # Names: textcnn-mr textcnn-trec textcnn-sst2 bilstm-mr bow-mr quickstart adding gradients bench-epoch bench-recurrent
-#        bilstm-imdb bilstm-mr-cv
+#        bilstm-imdb bilstm-mr-cv conll2000-crf conll2000-softmax ud-ewt-upos wnut17-crf
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export SEQLAB_DATA_DIR=${SEQLAB_DATA_DIR:-$(cd .. && pwd)/shared/datasets}
@@ -26,6 +26,10 @@ for n in "${names[@]}"; do
     bench-epoch)  run $n $BIN/python benchmarks/classification_epoch.py ;;
     bench-recurrent) run $n $BIN/python benchmarks/recurrent.py --json $OUT/recurrent.json ;;
     bilstm-imdb)  run $n $BIN/seqlab train recipes/imdb-bilstm.yaml --out $OUT/imdb-bilstm --no-progress --json ;;
+    conll2000-crf)     run $n $BIN/seqlab train recipes/conll2000-bilstm-crf.yaml --out $OUT/conll2000-bilstm-crf --no-progress --json ;;
+    conll2000-softmax) run $n $BIN/seqlab train recipes/conll2000-bilstm-softmax.yaml --out $OUT/conll2000-bilstm-softmax --no-progress --json ;;
+    ud-ewt-upos)       run $n $BIN/seqlab train recipes/ud-ewt-upos-bilstm.yaml --out $OUT/ud-ewt-upos-bilstm --no-progress --json ;;
+    wnut17-crf)        run $n $BIN/seqlab train recipes/wnut17-bilstm-crf.yaml --out $OUT/wnut17-bilstm-crf --no-progress --json ;;
     bilstm-mr-cv) for k in 0 1 2 3 4 5 6 7 8 9; do
                     run $n-$k $BIN/seqlab train recipes/mr-bilstm.yaml --set data.fold=$k --out $OUT/mr-bilstm-fold$k --no-progress --json
                   done ;;
