@@ -95,3 +95,21 @@ def test_offline_and_unknown(monkeypatch, tmp_path):
         locate(datasets.get_spec("trec"))
     with pytest.raises(DatasetError, match="unknown dataset 'nope'"):
         datasets.get_spec("nope")
+
+
+TAGGED = {  # (train, dev, test) sentences and test tokens, published counts (shared/datasets/README.md)
+    "conll2000": ((8936 - 894, 894, 2012), 47377),  # no official dev: 10% of train held out
+    "ud-english-ewt": ((12544, 2001, 2077), 25094),
+    "wnut17": ((3394, 1009, 1287), 23394),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TAGGED))
+def test_tagging_datasets_read_with_published_counts(shared_data, monkeypatch, name):
+    monkeypatch.setenv("SEQLAB_OFFLINE", "1")
+    assert all(status == "ok" for _, status in datasets.verify(datasets.get_spec(name)))
+    splits = load_splits(name, DataConfig())
+    sizes, test_tokens = TAGGED[name]
+    assert (len(splits.train), len(splits.dev), len(splits.test)) == sizes
+    assert sum(len(s.tokens) for s in splits.test) == test_tokens
+    assert all(len(s.tokens) == len(s.tags) for s in splits.test)
