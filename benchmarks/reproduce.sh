@@ -30,6 +30,7 @@ for n in "${names[@]}"; do
     conll2000-softmax) run $n $BIN/seqlab train recipes/conll2000-bilstm-softmax.yaml --out $OUT/conll2000-bilstm-softmax --no-progress --json ;;
     ud-ewt-upos)       run $n $BIN/seqlab train recipes/ud-ewt-upos-bilstm.yaml --out $OUT/ud-ewt-upos-bilstm --no-progress --json ;;
     wnut17-crf)        run $n $BIN/seqlab train recipes/wnut17-bilstm-crf.yaml --out $OUT/wnut17-bilstm-crf --no-progress --json ;;
+    bench-tagging)     run $n $BIN/python benchmarks/tagging_inference.py $OUT/conll2000-bilstm-crf ;;
     bilstm-mr-cv) for k in 0 1 2 3 4 5 6 7 8 9; do
                     run $n-$k $BIN/seqlab train recipes/mr-bilstm.yaml --set data.fold=$k --out $OUT/mr-bilstm-fold$k --no-progress --json
                   done ;;

@@ -105,3 +105,21 @@ def test_tag_cli(tmp_path, capsys):
     assert out[1]["tags"] == [] and len(out[2]["tags"]) == 6
     assert main(["tag", str(tmp_path / "run"), "the dog"]) == 0
     assert capsys.readouterr().out.splitlines()[:2] == ["the\tB-NP", "dog\tI-NP"]
+
+
+def test_feature_columns_feed_the_tagger(tmp_path):
+    """An extra input column (here the POS column) is read, embedded and saved with the model."""
+    recipe = recipe_from_dict({
+        "task": "tagging",
+        "data": {"train": str(write_chunk_corpus(tmp_path / "train.conll", 100, 4)), "format": "conll",
+                 "feature_columns": [1]},
+        "model": {"name": "tagger", "embed_dim": 8, "hidden_size": 8, "char_features": "none", "feature_dim": 4},
+        "train": {"epochs": 4, "batch_size": 8, "lr": 0.02, "monitor": "f1", "patience": None},
+    })
+    results = train(recipe, tmp_path / "run", progress=False)
+    assert results["dev"]["f1"] > 0.9
+    from seqlab.evaluation.evaluate import evaluate_dir, load_task
+
+    art, task = load_task(tmp_path / "run")
+    assert art.model_config["feature_sizes"] == [len(task.features[0])] and len(art.model.features) == 1
+    assert evaluate_dir(tmp_path / "run", "dev")["f1"] == pytest.approx(results["dev"]["f1"])

@@ -61,6 +61,7 @@ class DataConfig:
     length: int = 100  # synthetic tasks (the adding problem): sequence length T
     tag_scheme: str = "bio"  # tagging: train on bio or bioes chunk tags (evaluation is always strict IOB2)
     tag_column: int = -1  # tagging, local CoNLL files: the column to predict
+    feature_columns: list[int] = field(default_factory=list)  # tagging, CoNLL: extra input columns (e.g. POS: [1])
 
 
 @dataclass

@@ -419,8 +419,9 @@ register(DatasetSpec(
 def _conll2000_load(folder: Path, options: object) -> Splits:
     """CoNLL-2000 chunking: ``word POS chunk``; the chunk column is predicted (``label_set: pos`` for POS)."""
     column = 1 if _opt(options, "label_set", None) == "pos" else 2
-    train = read_conll(folder / "train.txt.gz", tag_column=column)
-    test = read_conll(folder / "test.txt.gz", tag_column=column)
+    extra = tuple(_opt(options, "feature_columns", None) or ())
+    train = read_conll(folder / "train.txt.gz", tag_column=column, feature_columns=extra)
+    test = read_conll(folder / "test.txt.gz", tag_column=column, feature_columns=extra)
     train, dev = holdout(train, _opt(options, "dev_fraction", 0.1), _opt(options, "split_seed", 1234))
     return Splits(train, dev, test, sorted({t for s in train for t in s.tags}))
 

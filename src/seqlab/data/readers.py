@@ -147,23 +147,32 @@ class TaggedSentence:
 
     tokens: tuple[str, ...]
     tags: tuple[str, ...] | None = None
+    features: tuple[tuple[str, ...], ...] = ()  # per extra input column, one value per token (e.g. POS tags)
 
 
 def read_conll(path: str | Path, tag_column: int = -1, token_column: int = 0,
-               separator: str | None = None) -> list[TaggedSentence]:
+               separator: str | None = None, feature_columns: tuple[int, ...] = ()) -> list[TaggedSentence]:
     """CoNLL column files (CoNLL-2000: ``word POS chunk``; WNUT-17: ``token<TAB>tag``).
 
     Sentences are separated by lines holding only whitespace (WNUT-17 separates many with a lone tab);
     ``-DOCSTART-`` lines are skipped. Every token line must have the same number of columns as the first of
-    its file, else a ``file:line`` error.
+    its file, else a ``file:line`` error. ``feature_columns`` are read as extra per-token inputs (CoNLL-2000's
+    POS column).
     """
     sentences, tokens, tags = [], [], []
+    features: list[list[str]] = [[] for _ in feature_columns]
     width = None
+
+    def close() -> None:
+        sentences.append(TaggedSentence(tuple(tokens), tuple(tags), tuple(tuple(f) for f in features)))
+        tokens.clear(), tags.clear()
+        for f in features:
+            f.clear()
+
     for number, line in enumerate(read_lines(path), start=1):
         if not line.strip():
             if tokens:
-                sentences.append(TaggedSentence(tuple(tokens), tuple(tags)))
-                tokens, tags = [], []
+                close()
             continue
         if line.startswith("-DOCSTART-"):
             continue
@@ -173,8 +182,10 @@ def read_conll(path: str | Path, tag_column: int = -1, token_column: int = 0,
             raise DataFormatError(f"{path}:{number}: expected {width} columns (token … tag), found {len(fields)}")
         tokens.append(fields[token_column])
         tags.append(fields[tag_column])
+        for f, column in zip(features, feature_columns):
+            f.append(fields[column])
     if tokens:
-        sentences.append(TaggedSentence(tuple(tokens), tuple(tags)))
+        close()
     return sentences
 
 

@@ -4,7 +4,8 @@ per token or a linear-chain CRF over the whole sentence (Huang et al. 2015; Lamp
 
 Character features (``char_features``): ``cnn`` — character embeddings, one convolution of width 3 and
 max-pooling over the word's characters (Ma & Hovy 2016); ``lstm`` — a character BiLSTM whose two final
-states are concatenated (Lample et al. 2016). Either is concatenated to the word embedding.
+states are concatenated (Lample et al. 2016). Either is concatenated to the word embedding, as are
+embeddings of any extra categorical input columns (``feature_sizes``; CoNLL-2000 chunkers read its POS column).
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ class TaggerConfig:
     dropout: float = 0.5  # on the embeddings and before the emission layer
     crf: bool = True
     constraints: str = "auto"  # auto (from the tag names), bio, bioes, none
+    feature_sizes: list[int] = field(default_factory=list)  # filled: vocabulary of each extra input column
+    feature_dim: int = 25  # embedding size of each extra input column (e.g. CoNLL-2000's POS tags)
 
 
 class CharCNN(nn.Module):
@@ -99,7 +102,9 @@ class Tagger(nn.Module):
             self.chars = CharCNN(cfg.char_vocab_size, cfg.char_embed_dim, cfg.char_hidden)
         elif cfg.char_features == "lstm":
             self.chars = CharLSTM(cfg.char_vocab_size, cfg.char_embed_dim, cfg.char_hidden)
+        self.features = nn.ModuleList(embedding(n, cfg.feature_dim, 0, 0.1) for n in cfg.feature_sizes)
         width = cfg.embed_dim + (self.chars.output_size if self.chars is not None else 0)
+        width += cfg.feature_dim * len(cfg.feature_sizes)
         self.dropout = nn.Dropout(cfg.dropout)
         rnn = LSTM if cfg.cell == "lstm" else GRU
         self.rnn = rnn(width, cfg.hidden_size, cfg.num_layers, bidirectional=cfg.bidirectional, batch_first=True,
@@ -108,8 +113,9 @@ class Tagger(nn.Module):
         self.crf = CRF(len(cfg.tags), *constraint_tensors(cfg.tags, cfg.constraints)) if cfg.crf else None
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor, chars: torch.Tensor | None = None,
-                char_lengths: torch.Tensor | None = None) -> torch.Tensor:
-        """Emission scores [B, T, C] for ids [B, T], lengths [B], chars [B, T, W], char_lengths [B, T]."""
+                char_lengths: torch.Tensor | None = None, features: torch.Tensor | None = None) -> torch.Tensor:
+        """Emission scores [B, T, C] for ids [B, T], lengths [B], chars [B, T, W], char_lengths [B, T] and
+        the extra input columns' ids features [B, T, F]."""
         if self.training and self.cfg.word_dropout:
             drop = torch.rand(ids.shape, device=ids.device) < self.cfg.word_dropout
             ids = ids.masked_fill(drop & (ids != self.cfg.padding_idx), self.cfg.unk_idx)
@@ -118,5 +124,7 @@ class Tagger(nn.Module):
             B, T, W = chars.shape
             per_word = self.chars(chars.view(B * T, W), char_lengths.view(B * T)).view(B, T, -1)
             x = torch.cat([x, per_word], -1)
+        if len(self.features):
+            x = torch.cat([x, *(emb(features[..., k]) for k, emb in enumerate(self.features))], -1)
         out, _ = self.rnn(self.dropout(x), lengths=lengths.clamp_min(1))  # [B, T, D]
         return self.emissions(self.dropout(out))  # [B, T, C]

@@ -32,6 +32,7 @@ class TaggedSplit:
     ids: list[list[int]]
     chars: list[list[list[int]]]
     tag_ids: list[list[int]]
+    feature_ids: list[list[list[int]]]  # per sentence, per feature column, one id per token
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -45,6 +46,7 @@ class TaggingBatch:
     char_lengths: torch.Tensor  # [B, T]
     tags: torch.Tensor  # [B, T], IGNORE_INDEX on padding
     index: list[int]
+    features: torch.Tensor | None = None  # [B, T, F] ids of the extra input columns
 
     @property
     def n_tokens(self) -> int:
@@ -61,7 +63,7 @@ def read_tagged_splits(cfg: DataConfig, source: str = "<recipe>") -> Splits:
     if cfg.format == "conllu":
         read = lambda p: read_conllu(p, cfg.label_set or "upos")  # noqa: E731
     elif cfg.format == "conll":
-        read = lambda p: read_conll(p, tag_column=cfg.tag_column)  # noqa: E731
+        read = lambda p: read_conll(p, tag_column=cfg.tag_column, feature_columns=tuple(cfg.feature_columns))  # noqa: E731
     else:
         raise ConfigError(f"{source}: data.format: tagging reads conll or conllu, got {cfg.format!r}")
     train = read(cfg.train)
@@ -76,7 +78,7 @@ class TaggingTask(Task):
     name = "tagging"
 
     def __init__(self, words: Vocab, chars: Vocab, tags: list[str], scheme: str = "bio", lowercase: bool = True,
-                 tokenizer: Tokenizer | None = None):
+                 tokenizer: Tokenizer | None = None, features: list[Vocab] | None = None):
         if scheme not in ("bio", "bioes"):
             raise ValueError(f"data.tag_scheme must be bio or bioes, got {scheme!r}")
         self.vocab, self.chars, self.tags = words, chars, list(tags)
@@ -84,6 +86,7 @@ class TaggingTask(Task):
         self.scheme, self.lowercase = scheme, lowercase
         self.tokenizer = tokenizer or Tokenizer("whitespace", lowercase=False)
         self.chunked = any(t.startswith(("B-", "S-")) for t in self.tags)
+        self.features = list(features or [])
 
     # ---------------------------------------------------------------- construction
     def _train_tags(self, sentence: TaggedSentence) -> tuple[str, ...]:
@@ -98,13 +101,16 @@ class TaggingTask(Task):
         scheme_tags = [to_bioes(s.tags) if cfg.tag_scheme == "bioes" else s.tags for s in train]
         tags = sorted({t for ts in scheme_tags for t in ts})
         tokenizer = Tokenizer(cfg.tokenizer if cfg.tokenizer != "basic_english" else "whitespace", lowercase=False)
-        return cls(words, chars, tags, cfg.tag_scheme, cfg.lowercase, tokenizer), Splits(train, splits.dev, splits.test, tags)
+        features = [Vocab.build(s.features[k] for s in train) for k in range(len(cfg.feature_columns))]
+        task = cls(words, chars, tags, cfg.tag_scheme, cfg.lowercase, tokenizer, features)
+        return task, Splits(train, splits.dev, splits.test, tags)
 
     @classmethod
     def from_files(cls, files: dict[str, Any], recipe: dict[str, Any]) -> "TaggingTask":
         t = files["tagging"]
         return cls(Vocab.from_dict(files["vocab"]), Vocab.from_dict(files["chars"]), t["tags"], t["scheme"],
-                   t["lowercase"], Tokenizer.from_dict(files["tokenizer"]))
+                   t["lowercase"], Tokenizer.from_dict(files["tokenizer"]),
+                   [Vocab.from_dict(v) for v in t.get("features", [])])
 
     @classmethod
     def load_split(cls, cfg: DataConfig, split: str, source: str = "<recipe>") -> list[TaggedSentence]:
@@ -112,21 +118,26 @@ class TaggingTask(Task):
 
     def files(self) -> dict[str, Any]:
         return {"vocab": self.vocab.to_dict(), "chars": self.chars.to_dict(), "tokenizer": self.tokenizer.to_dict(),
-                "tagging": {"tags": self.tags, "scheme": self.scheme, "lowercase": self.lowercase}}
+                "tagging": {"tags": self.tags, "scheme": self.scheme, "lowercase": self.lowercase,
+                            "features": [v.to_dict() for v in self.features]}}
 
     def model_section(self, section: dict[str, Any]) -> dict[str, Any]:
         return {**section, "vocab_size": len(self.vocab), "char_vocab_size": len(self.chars), "tags": self.tags,
-                "padding_idx": self.vocab.pad_id, "unk_idx": self.vocab.unk_id}
+                "padding_idx": self.vocab.pad_id, "unk_idx": self.vocab.unk_id,
+                "feature_sizes": [len(v) for v in self.features]}
 
     # ---------------------------------------------------------------- data
     def encode(self, sentences: list[TaggedSentence]) -> TaggedSplit:
-        ids, chars, tag_ids = [], [], []
+        ids, chars, tag_ids, feature_ids = [], [], [], []
         for s in sentences:
+            if len(s.features) < len(self.features):
+                raise ValueError(f"the model reads {len(self.features)} feature columns; a sentence has {len(s.features)}")
+            feature_ids.append([v.encode(s.features[k]) for k, v in enumerate(self.features)])
             ids.append(self.vocab.encode([w.lower() if self.lowercase else w for w in s.tokens]))
             chars.append([self.chars.encode(list(w[:MAX_WORD_CHARS])) or [self.chars.unk_id] for w in s.tokens])
             tags = self._train_tags(s) if s.tags is not None else ()
             tag_ids.append([self.tag_ids.get(t, IGNORE_INDEX) for t in tags] or [IGNORE_INDEX] * len(s.tokens))
-        return TaggedSplit(list(sentences), ids, chars, tag_ids)
+        return TaggedSplit(list(sentences), ids, chars, tag_ids, feature_ids)
 
     def batch_lengths(self, split: TaggedSplit) -> list[int]:
         return [len(s) for s in split.ids]
@@ -144,11 +155,15 @@ class TaggingTask(Task):
                 for t, w in enumerate(split.chars[i]):
                     chars[b, t, : len(w)] = torch.tensor(w)
                     char_lengths[b, t] = len(w)
-            yield TaggingBatch(ids, lengths, chars, char_lengths, tags, index)
+            features = None
+            if self.features:
+                features = torch.stack([pad([split.feature_ids[i][k] for i in index], 0)[0]
+                                        for k in range(len(self.features))], -1)  # [B, T, F]
+            yield TaggingBatch(ids, lengths, chars, char_lengths, tags, index, features)
 
     # ---------------------------------------------------------------- model
     def _emissions(self, model: nn.Module, batch: TaggingBatch) -> torch.Tensor:
-        return model(batch.ids, batch.lengths, batch.chars, batch.char_lengths)
+        return model(batch.ids, batch.lengths, batch.chars, batch.char_lengths, batch.features)
 
     def loss(self, model: nn.Module, batch: TaggingBatch) -> torch.Tensor:
         emissions = self._emissions(model, batch)
