@@ -123,3 +123,34 @@ def test_feature_columns_feed_the_tagger(tmp_path):
     art, task = load_task(tmp_path / "run")
     assert art.model_config["feature_sizes"] == [len(task.features[0])] and len(art.model.features) == 1
     assert evaluate_dir(tmp_path / "run", "dev")["f1"] == pytest.approx(results["dev"]["f1"])
+
+
+def test_pretrained_vectors_align_to_the_vocabulary(tmp_path):
+    import torch
+
+    from seqlab.data.vectors import align, read_text_vectors
+
+    path = tmp_path / "vec.txt"
+    path.write_text("3 2\nthe 1.0 2.0\nDog 3.0 4.0\nzebra 5.0 6.0\n", encoding="utf-8")
+    assert read_text_vectors(path)["zebra"] == [5.0, 6.0]
+    itos = ["<pad>", "<unk>", "<bos>", "<eos>", "the", "dog", "cat"]
+    found, report = align(path, itos)
+    assert sorted(found) == [4] and report["found"] == 1 and report["coverage"] == pytest.approx(1 / 3)
+    (tmp_path / "glove.txt").write_text("the 1 2\ndog 3 4\n", encoding="utf-8")
+    found, _ = align(tmp_path / "glove.txt", itos)
+    assert torch.equal(found[5], torch.tensor([3.0, 4.0]))  # row of "dog" gets dog's vector
+    recipe = recipe_from_dict({
+        "task": "tagging",
+        "data": {"train": str(write_chunk_corpus(tmp_path / "train.conll", 40, 6)), "format": "conll",
+                 "vectors": str(tmp_path / "glove8.txt")},
+        "model": {"name": "tagger", "embed_dim": 8, "hidden_size": 8, "char_features": "none"},
+        "train": {"epochs": 1, "batch_size": 8, "lr": 0.0, "monitor": "f1", "patience": None},
+    })
+    (tmp_path / "glove8.txt").write_text("dog " + " ".join(["0.5"] * 8) + "\n", encoding="utf-8")
+    results = train(recipe, tmp_path / "run", progress=False)
+    assert results["pretrained_vectors"]["found"] == 1
+    from seqlab.evaluation.evaluate import load_task
+
+    art, task = load_task(tmp_path / "run")
+    row = art.model.word_embedding().weight[task.vocab.stoi["dog"]]
+    assert torch.allclose(row, torch.full((8,), 0.5))  # lr 0: the loaded vector is what was saved

@@ -62,6 +62,7 @@ class DataConfig:
     tag_scheme: str = "bio"  # tagging: train on bio or bioes chunk tags (evaluation is always strict IOB2)
     tag_column: int = -1  # tagging, local CoNLL files: the column to predict
     feature_columns: list[int] = field(default_factory=list)  # tagging, CoNLL: extra input columns (e.g. POS: [1])
+    vectors: str | None = None  # pretrained word vectors (GloVe / word2vec text) for the word embedding
 
 
 @dataclass

@@ -53,6 +53,9 @@ class RecurrentClassifier(nn.Module):
         self.dropout = nn.Dropout(cfg.dropout)
         self.head = nn.Linear(d, cfg.num_classes)
 
+    def word_embedding(self) -> nn.Embedding:
+        return self.encoder.embedding
+
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         out, final = self.encoder(ids, lengths)  # [B, T, D], [B, D]
         mask = lengths_to_mask(lengths.clamp_min(1), ids.size(1))
@@ -93,6 +96,9 @@ class TextCNN(nn.Module):
         self.conv = ConvMaxPool(cfg.embed_dim, tuple(cfg.widths), cfg.maps)
         self.dropout = nn.Dropout(cfg.dropout)
         self.head = nn.Linear(self.conv.output_size, cfg.num_classes)
+
+    def word_embedding(self) -> nn.Embedding:
+        return self.embedding
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         lengths = lengths.clamp_min(1)

@@ -112,6 +112,9 @@ class Tagger(nn.Module):
         self.emissions = nn.Linear(cfg.hidden_size * (2 if cfg.bidirectional else 1), len(cfg.tags))
         self.crf = CRF(len(cfg.tags), *constraint_tensors(cfg.tags, cfg.constraints)) if cfg.crf else None
 
+    def word_embedding(self) -> nn.Embedding:
+        return self.embedding
+
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor, chars: torch.Tensor | None = None,
                 char_lengths: torch.Tensor | None = None, features: torch.Tensor | None = None) -> torch.Tensor:
         """Emission scores [B, T, C] for ids [B, T], lengths [B], chars [B, T, W], char_lengths [B, T] and

@@ -24,7 +24,8 @@ import yaml
 from rich.console import Console
 
 from .. import __version__, artifact, runtime
-from ..config import Recipe
+from ..config import ConfigError, Recipe
+from ..data.vectors import load_into as load_vectors
 from ..data.batching import bucket_batches, pad_fraction
 from ..models import registry
 from ..tasks import get_task
@@ -56,6 +57,13 @@ def train(recipe: Recipe, out_dir: str | Path, resume: bool = False, out: Consol
     parts = splits if isinstance(splits, dict) else {"train": splits.train, "dev": splits.dev, "test": splits.test}
     train_split, dev_split, test_split = (task.encode(parts[s]) for s in ("train", "dev", "test"))
     model, model_config = registry.build(task.model_section(recipe.model), recipe.source)
+    vectors_report = None
+    if recipe.data.vectors and not resume:
+        if not hasattr(model, "word_embedding"):
+            raise ConfigError(f"{recipe.source}: data.vectors: model {model_config['name']} has no word embedding")
+        vectors_report = load_vectors(model.word_embedding(), recipe.data.vectors, task.vocab.itos)
+        out.print(f"pretrained vectors: {vectors_report['found']:,} of {vectors_report['words']:,} words found "
+                  f"({vectors_report['coverage']:.1%}); the rest keep their random initialisation")
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "recipe.yaml").write_text(yaml.safe_dump(recipe.to_dict(), sort_keys=False), encoding="utf-8")
     lengths = task.batch_lengths(train_split)
@@ -87,6 +95,7 @@ def train(recipe: Recipe, out_dir: str | Path, resume: bool = False, out: Consol
         "vocab_size": len(task.vocab) if hasattr(task, "vocab") else None,
         "sizes": {"train": len(train_split), "dev": len(dev_split), "test": len(test_split)},
         "pad_fraction": pads,
+        "pretrained_vectors": vectors_report,
         "dev": task.evaluate(best.model, dev_split, cfg.eval_batch_size),
         "test": task.evaluate(best.model, test_split, cfg.eval_batch_size) if len(test_split) else None,
         "training": loop_info,
