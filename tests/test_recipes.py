@@ -17,7 +17,9 @@ def test_recipe_is_valid(path):
     if recipe.task == "classification":
         assert recipe.data.dataset in REGISTRY
     fields = MODELS[recipe.model["name"]][0].__dataclass_fields__
-    sizes = {k: v for k, v in {"vocab_size": 50, "num_classes": 3}.items() if k in fields}
+    filled = {"vocab_size": 50, "num_classes": 3, "char_vocab_size": 20, "tags": ["O", "B-X", "I-X"],
+              "feature_sizes": [10] * len(recipe.data.feature_columns)}
+    sizes = {k: v for k, v in filled.items() if k in fields}
     model, _ = build({**recipe.model, **sizes}, str(path))
     named = dict(model.named_parameters())
     assert all(name in named for name in recipe.train.max_norm_params)
