@@ -6,6 +6,7 @@ Environment variables:
   ``../shared/datasets``).
 * ``SEQLAB_CACHE_DIR`` — where downloads go (default ``~/.cache/seqlab``).
 * ``SEQLAB_OFFLINE=1`` — never download; fail with a message naming the missing file instead.
+* ``SEQLAB_THREADS`` — torch threads when a recipe leaves ``train.threads`` unset (default: all cores).
 
 This module imports nothing from seqlab.
 """
@@ -47,7 +48,8 @@ def seed_everything(seed: int) -> None:
 def set_threads(threads: int | None) -> int:
     """Set torch's intra-op threads (None = number of cores); return the number in force."""
     if threads is None:
-        threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        threads = int(os.environ.get("SEQLAB_THREADS") or 0) or (
+            len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
     torch.set_num_threads(max(1, int(threads)))
     return torch.get_num_threads()
 
