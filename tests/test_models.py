@@ -12,6 +12,12 @@ def test_registry_builds_every_entry(name):
         model, cfg = build({"name": name, "input_size": 2, "outputs": 3})
         assert model(torch.randn(2, 5, 2)).shape == (2, 3)
         return
+    if name == "tagger":
+        model, cfg = build({"name": name, "vocab_size": 30, "char_vocab_size": 12, "tags": ["O", "B-X", "I-X"]})
+        ids, lengths = pad([[5, 6, 7], [8]], 0)
+        chars = torch.randint(1, 12, (2, 3, 4))
+        assert model(ids, lengths, chars, torch.full((2, 3), 4)).shape == (2, 3, 3)
+        return
     model, cfg = build({"name": name, "vocab_size": 30, "num_classes": 3})
     assert cfg["name"] == name and cfg["vocab_size"] == 30
     ids, lengths = pad([[5, 6, 7], [8]], 0)
