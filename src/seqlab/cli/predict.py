@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
-from ..data.readers import read_lines
 from ..serving.predictor import Predictor
-from .output import add_json_flag, emit_json
+from .output import add_json_flag, emit_json, read_texts
 
 HELP = "classify texts with a saved model"
 
@@ -21,13 +19,7 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    texts = list(args.texts)
-    if args.file:
-        texts += read_lines(args.file)
-    if not texts and not sys.stdin.isatty():
-        texts = [line.rstrip("\n") for line in sys.stdin]
-    if not texts:
-        raise ValueError("no text to classify: give TEXT arguments, --file F, or lines on standard input")
+    texts = read_texts(args, "classify")
     predictions = Predictor(args.model_dir).predict(texts)
     if args.json:
         emit_json({"predictions": predictions})

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
-from ..data.readers import TaggedSentence, read_lines
+from ..data.readers import TaggedSentence
 from ..evaluation.evaluate import load_task
 from ..tasks.tagging import TaggingTask
-from .output import add_json_flag, emit_json
+from .output import add_json_flag, emit_json, read_texts
 
 HELP = "tag the tokens of sentences with a saved sequence labeller"
 
@@ -23,13 +22,7 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    texts = list(args.texts)
-    if args.file:
-        texts += [line for line in read_lines(args.file) if line.strip()]
-    if not texts and not sys.stdin.isatty():
-        texts = [line.rstrip("\n") for line in sys.stdin if line.strip()]
-    if not texts:
-        raise ValueError("no text to tag: give TEXT arguments, --file F, or lines on standard input")
+    texts = read_texts(args, "tag")
     art, task = load_task(args.model_dir)
     if not isinstance(task, TaggingTask):
         raise ValueError(f"{args.model_dir}: `seqlab tag` needs a tagging model; this one is {task.name} (try predict)")
