@@ -123,6 +123,12 @@ def test_feature_columns_feed_the_tagger(tmp_path):
     art, task = load_task(tmp_path / "run")
     assert art.model_config["feature_sizes"] == [len(task.features[0])] and len(art.model.features) == 1
     assert evaluate_dir(tmp_path / "run", "dev")["f1"] == pytest.approx(results["dev"]["f1"])
+    other = write_chunk_corpus(tmp_path / "other.conll", 30, 9)  # a CoNLL file given to `evaluate --data`
+    assert evaluate_dir(tmp_path / "run", data=str(other))["n"] == 30
+    from seqlab.data.readers import TaggedSentence
+
+    with pytest.raises(ValueError, match="input column"):  # plain text lacks the POS column
+        task.encode([TaggedSentence(("the", "dog"))])
 
 
 def test_pretrained_vectors_align_to_the_vocabulary(tmp_path):

@@ -15,7 +15,8 @@ def add_parser(sub) -> None:
     p.add_argument("model_dir", metavar="DIR", help="run directory or model directory")
     p.add_argument("--split", default="test", choices=["train", "dev", "test"], help="split of the recipe's data (default test)")
     p.add_argument("--data", help="a labelled file instead (tsv, csv, jsonl with text/label columns, or a folder)")
-    p.add_argument("--format", dest="data_format", choices=["tsv", "csv", "jsonl", "folder"], help="format of --data (default: from its suffix)")
+    p.add_argument("--format", dest="data_format", choices=["tsv", "csv", "jsonl", "folder", "conll", "conllu"],
+                   help="format of --data (default: from its suffix; conll for a tagging model)")
     add_json_flag(p)
 
 

@@ -34,7 +34,12 @@ def evaluate_dir(model_dir: str | Path, split: str = "test", data: str | None = 
     data_cfg = art.recipe.get("data") or {}
     if data is not None:
         cfg = from_dict(DataConfig, data_cfg, "data", str(art.path / artifact.CONFIG))
-        examples = read_examples(data, data_format or guess_format(data), cfg.text_field, cfg.label_field)
+        if art.task == "tagging":  # a CoNLL / CoNLL-U file read as the recipe reads its own
+            cfg.dataset, cfg.train, cfg.dev, cfg.test = None, str(data), str(data), str(data)
+            cfg.format = data_format or ("conllu" if str(data).endswith((".conllu", ".conllu.gz")) else "conll")
+            examples = type(task).load_split(cfg, "test", str(data))
+        else:
+            examples = read_examples(data, data_format or guess_format(data), cfg.text_field, cfg.label_field)
         source = str(data)
     else:
         cfg = from_dict(DataConfig, data_cfg, "data", str(art.path / artifact.CONFIG))

@@ -131,7 +131,9 @@ class TaggingTask(Task):
         ids, chars, tag_ids, feature_ids = [], [], [], []
         for s in sentences:
             if len(s.features) < len(self.features):
-                raise ValueError(f"the model reads {len(self.features)} feature columns; a sentence has {len(s.features)}")
+                raise ValueError(f"this model also reads {len(self.features)} input column(s) of the CoNLL file "
+                                 f"(data.feature_columns, e.g. POS tags) that plain text lacks; evaluate it on CoNLL "
+                                 f"files with `seqlab evaluate DIR --data FILE`")
             feature_ids.append([v.encode(s.features[k]) for k, v in enumerate(self.features)])
             ids.append(self.vocab.encode([w.lower() if self.lowercase else w for w in s.tokens]))
             chars.append([self.chars.encode(list(w[:MAX_WORD_CHARS])) or [self.chars.unk_id] for w in s.tokens])
