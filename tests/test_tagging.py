@@ -88,6 +88,7 @@ def test_tagger_learns_tiny_chunking(tmp_path, crf, scheme, chars):
     })
     results = train(recipe, tmp_path / "run", progress=False)
     assert results["test"]["f1"] > 0.9 and results["test"]["accuracy"] > 0.9
+    assert set(results["test"]["per_type"]) == {"NP", "VP"}  # precision / recall / F1 per chunk type
 
 
 def test_tag_cli(tmp_path, capsys):

@@ -203,5 +203,6 @@ class TaggingTask(Task):
                                   "tokens": len(flat_gold)}
         if self.chunked:
             chunks = metrics.chunk_scores(gold, predicted)
-            scores.update({"f1": chunks["f1"], "precision": chunks["precision"], "recall": chunks["recall"]})
+            scores.update({"f1": chunks["f1"], "precision": chunks["precision"], "recall": chunks["recall"],
+                           "per_type": chunks["per_type"]})
         return scores
