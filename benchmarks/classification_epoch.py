@@ -20,7 +20,7 @@ from torch.utils.data import DataLoader
 
 from seqlab import runtime
 from seqlab.config import DataConfig
-from seqlab.data.batching import pad, pad_fraction
+from seqlab.data.batching import pad
 from seqlab.models.registry import build
 from seqlab.tasks.classification import ClassificationTask
 

@@ -2,7 +2,6 @@ import csv
 import gzip
 import io
 import tarfile
-from pathlib import Path
 
 import pytest
 
