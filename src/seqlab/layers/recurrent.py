@@ -50,7 +50,8 @@ def drop_connect(w: torch.Tensor, p: float) -> torch.Tensor:
     Drawn as uniform numbers compared with p: twice as fast on this CPU as ``bernoulli_`` (F.dropout), which
     matters for a 2048 × 512 recurrent matrix redrawn at every forward pass.
     """
-    return w * ((torch.rand_like(w) >= p).to(w.dtype) / (1 - p))
+    mask = torch.rand_like(w, requires_grad=False).ge_(p).mul_(1 / (1 - p))  # in place: {0, 1/(1−p)}
+    return w * mask
 
 
 def locked_dropout_mask(x: torch.Tensor, p: float) -> torch.Tensor:
