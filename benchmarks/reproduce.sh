@@ -24,7 +24,7 @@ for n in "${names[@]}"; do
     gradients)    run $n $BIN/seqlab diagnose gradients --out $OUT/diagnose --json \
                     --model $OUT/diagnose/adding-rnn --model $OUT/diagnose/adding-lstm --model $OUT/diagnose/adding-gru ;;
     bench-epoch)  run $n $BIN/python benchmarks/classification_epoch.py ;;
-    bench-recurrent) run $n $BIN/python benchmarks/recurrent.py --json $OUT/recurrent.json ;;
+    bench-recurrent) run $n $BIN/python benchmarks/recurrent.py --repeats 15 --json $OUT/recurrent.json ;;
     bilstm-imdb)  run $n $BIN/seqlab train recipes/imdb-bilstm.yaml --out $OUT/imdb-bilstm --no-progress --json ;;
     conll2000-crf)     run $n $BIN/seqlab train recipes/conll2000-bilstm-crf.yaml --out $OUT/conll2000-bilstm-crf --no-progress --json ;;
     conll2000-softmax) run $n $BIN/seqlab train recipes/conll2000-bilstm-softmax.yaml --out $OUT/conll2000-bilstm-softmax --no-progress --json ;;
