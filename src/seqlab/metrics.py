@@ -37,14 +37,6 @@ def classification_report(gold: Sequence[int], predicted: Sequence[int], labels:
     }
 
 
-def confusion_matrix(gold: Sequence[int], predicted: Sequence[int], num_classes: int) -> list[list[int]]:
-    """``m[g][p]`` counts examples of gold class g predicted as p."""
-    m = [[0] * num_classes for _ in range(num_classes)]
-    for g, p in zip(gold, predicted):
-        m[g][p] += 1
-    return m
-
-
 def chunk_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]) -> dict:
     """Chunk / entity precision, recall and F1 (micro over all chunks, and per type) with seqeval in strict
     IOB2 mode: a chunk counts only if its type and both boundaries are right, and an ``I-X`` that does not

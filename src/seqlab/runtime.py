@@ -1,4 +1,4 @@
-"""Device, seeding, threads and the process environment: the only module that reads ``os.environ``.
+"""Seeding, threads and the process environment: the only module that reads ``os.environ``.
 
 Environment variables:
 
@@ -52,14 +52,6 @@ def set_threads(threads: int | None) -> int:
             len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
     torch.set_num_threads(max(1, int(threads)))
     return torch.get_num_threads()
-
-
-def device() -> torch.device:
-    """CUDA when available and not disabled by ``SEQLAB_DEVICE=cpu``, else CPU."""
-    wanted = os.environ.get("SEQLAB_DEVICE")
-    if wanted:
-        return torch.device(wanted)
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def tune_allocator() -> bool:

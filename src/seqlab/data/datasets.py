@@ -30,7 +30,7 @@ import tarfile
 import tempfile
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from .. import runtime
@@ -80,7 +80,6 @@ class DatasetSpec:
     archive: RemoteFile | None = None  # downloaded instead of ``files`` and turned into them by ``prepare``
     prepare: Callable[[Path, Path], None] | None = None
     notes: str = ""
-    extra: dict = field(default_factory=dict)
 
 
 REGISTRY: dict[str, DatasetSpec] = {}

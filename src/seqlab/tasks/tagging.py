@@ -151,12 +151,11 @@ class TaggingTask(Task):
             tags, _ = pad([split.tag_ids[i] for i in index], IGNORE_INDEX)
             T = ids.size(1)
             W = max(len(w) for i in index for w in split.chars[i])
-            chars = torch.zeros(len(index), T, W, dtype=torch.long)
-            char_lengths = torch.zeros(len(index), T, dtype=torch.long)
-            for b, i in enumerate(index):
-                for t, w in enumerate(split.chars[i]):
-                    chars[b, t, : len(w)] = torch.tensor(w)
-                    char_lengths[b, t] = len(w)
+            blank = [0] * W
+            chars = torch.tensor([[w + blank[len(w):] for w in split.chars[i]] + [blank] * (T - len(split.chars[i]))
+                                  for i in index])  # [B, T, W], one tensor per batch
+            char_lengths = torch.tensor([[len(w) for w in split.chars[i]] + [0] * (T - len(split.chars[i]))
+                                         for i in index])
             features = None
             if self.features:
                 features = torch.stack([pad([split.feature_ids[i][k] for i in index], 0)[0]

@@ -13,7 +13,6 @@ scikit-learn fit) is fitted once and then saved and evaluated the same way.
 
 from __future__ import annotations
 
-import json
 import platform
 import time
 from pathlib import Path
@@ -109,6 +108,3 @@ def train(recipe: Recipe, out_dir: str | Path, resume: bool = False, out: Consol
     artifact.write_json(out_dir / "results.json", results)
     return results
 
-
-def load_results(out_dir: str | Path) -> dict[str, Any]:
-    return json.loads((Path(out_dir) / "results.json").read_text(encoding="utf-8"))
