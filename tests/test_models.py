@@ -18,6 +18,11 @@ def test_registry_builds_every_entry(name):
         chars = torch.randint(1, 12, (2, 3, 4))
         assert model(ids, lengths, chars, torch.full((2, 3), 4)).shape == (2, 3, 3)
         return
+    if name == "rnn_lm":
+        model, cfg = build({"name": name, "vocab_size": 30, "num_conditions": 2})
+        logits, (h, c) = model(torch.randint(4, 30, (2, 5)), condition=torch.tensor([0, 1]))
+        assert logits.shape == (2, 5, 30) and h.shape == (2, 2, 200)
+        return
     model, cfg = build({"name": name, "vocab_size": 30, "num_classes": 3})
     assert cfg["name"] == name and cfg["vocab_size"] == 30
     ids, lengths = pad([[5, 6, 7], [8]], 0)

@@ -14,7 +14,7 @@ RECIPES = sorted(Path(__file__).parents[1].joinpath("recipes").glob("*.yaml")) +
 @pytest.mark.parametrize("path", RECIPES, ids=lambda p: p.name)
 def test_recipe_is_valid(path):
     recipe = load_recipe(path)
-    if recipe.task == "classification":
+    if recipe.task in ("classification", "language_model") and recipe.data.dataset:
         assert recipe.data.dataset in REGISTRY
     fields = MODELS[recipe.model["name"]][0].__dataclass_fields__
     filled = {"vocab_size": 50, "num_classes": 3, "char_vocab_size": 20, "tags": ["O", "B-X", "I-X"],
@@ -28,3 +28,4 @@ def test_recipe_is_valid(path):
 def test_issue_recipes_exist():
     names = {p.stem for p in RECIPES}
     assert {f"{d}-{m}" for d in ("mr", "sst2", "trec", "imdb") for m in ("bilstm", "textcnn", "bow")} <= names
+    assert {"ptb-small", "ptb-medium", "wikitext2-lstm", "shakespeare-char"} <= names

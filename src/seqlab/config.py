@@ -63,6 +63,8 @@ class DataConfig:
     tag_column: int = -1  # tagging, local CoNLL files: the column to predict
     feature_columns: list[int] = field(default_factory=list)  # tagging, CoNLL: extra input columns (e.g. POS: [1])
     vectors: str | None = None  # pretrained word vectors (GloVe / word2vec text) for the word embedding
+    bptt: int = 35  # language models: tokens per truncated-BPTT window
+    conditional: bool = False  # language models: one sentence per example, conditioned on its label
 
 
 @dataclass
@@ -79,6 +81,7 @@ class TrainConfig:
     schedule: str = "constant"  # constant, plateau, step, linear
     decay: float = 0.5  # factor for plateau/step schedules
     decay_every: int = 1  # epochs between step decays
+    decay_after: int | None = None  # step schedule: epochs at the full rate before the first decay (default decay_every)
     warmup_steps: int = 0
     clip_norm: float | None = 5.0
     max_norm: float | None = None  # Kim 2014: renormalise rows of max_norm_params to this l2 norm
@@ -91,6 +94,7 @@ class TrainConfig:
     threads: int | None = None  # torch intra-op threads; None = all cores
     checkpoint_every: int | None = None  # steps between mid-epoch checkpoints; None = end of each epoch
     log_every: int = 50
+    max_minutes: float | None = None  # training time budget: stop mid-epoch when spent, then evaluate and save
 
 
 @dataclass

@@ -11,7 +11,7 @@ from ..config import ConfigError
 from ..data.datasets import DatasetError
 from ..data.readers import DataFormatError
 from ..training.loop import TrainingDiverged
-from . import data, diagnose, evaluate, predict, quickstart, summary, tag, train
+from . import data, diagnose, evaluate, generate, predict, quickstart, summary, tag, train
 
 COMMANDS = {
     "quickstart": quickstart,
@@ -19,6 +19,7 @@ COMMANDS = {
     "evaluate": evaluate,
     "predict": predict,
     "tag": tag,
+    "generate": generate,
     "summary": summary,
     "data": data,
     "diagnose": diagnose,
@@ -29,7 +30,7 @@ USER_ERRORS = (ConfigError, DataFormatError, DatasetError, ArtifactError, FileNo
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="seqlab",
-        description="Sequence models for NLP: train, evaluate and use RNN/LSTM/GRU, TextCNN and baseline models.",
+        description="Sequence models for NLP: train, evaluate and use RNN/LSTM/GRU, TextCNN and baseline models, and generate text.",
         epilog="Run `seqlab COMMAND --help` for a command's options. Start with `seqlab quickstart`.",
     )
     parser.add_argument("--version", action="version", version=f"seqlab {__version__}")

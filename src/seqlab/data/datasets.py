@@ -467,3 +467,62 @@ register(DatasetSpec(
         ("emerging.test.annotated", "2aa79b764e56ec9264a1b30fdd9b70195bd00ff400b62edd8f399d5f13c178f0"))),
     _wnut17_load, task="tagging",
 ))
+
+
+# -------------------------------------------------------------------------------------- language modelling
+
+
+def _text_lines(*paths: Path) -> list[TextExample]:
+    return [TextExample(line) for path in paths for line in read_lines(path)]
+
+
+def _ptb_load(folder: Path, options: object) -> Splits:
+    parts = [_text_lines(folder / f"ptb.{s}.txt.gz") for s in ("train", "valid", "test")]
+    return Splits(*parts, [])
+
+
+def _wikitext2_load(folder: Path, options: object) -> Splits:
+    return Splits(*(_text_lines(folder / f"{s}.txt") for s in ("train", "valid", "test")), [])
+
+
+def contiguous_split(lines: list[TextExample], dev: float = 0.05, test: float = 0.05) -> Splits:
+    """Texts with no official split, cut in order (no shuffling: a language model's text stays contiguous):
+    the first 1 − dev − test of the lines train, then dev, then test."""
+    n = len(lines)
+    a, b = round(n * (1 - dev - test)), round(n * (1 - test))
+    return Splits(lines[:a], lines[a:b], lines[b:], [])
+
+
+def _shakespeare_load(folder: Path, options: object) -> Splits:
+    return contiguous_split(_text_lines(folder / "input.txt"))
+
+
+_LASAGNE = "https://raw.githubusercontent.com/Lasagne/Recipes/d616658de38e69f5036b236b6acbaf6e465ec9bd/examples/penntree/"
+_EXAMPLES = "https://raw.githubusercontent.com/pytorch/examples/77f55b912142e11fcfdf5b530231fb9c52f181e8/word_language_model/data/wikitext-2/"
+
+register(DatasetSpec(
+    "ptb", "ptb", "Penn Treebank, Mikolov's LM version: 929k / 73k / 82k tokens, 10k words (lines end in <eos>)",
+    "Marcus et al. 1993; Mikolov et al. 2010; Zaremba et al. 2014",
+    tuple(RemoteFile(f"ptb.{s}.txt.gz", _LASAGNE + f"ptb.{s}.txt.gz", h) for s, h in (
+        ("train", "270e0c1de69c076ee9be3fb389e0a6a3c849a03664d9a05550c6a98afd63bf4e"),
+        ("valid", "2c532ce295a2a82b986b0ab85f39422d4c1a6211cc78d9d4c3b647eb827d56a5"),
+        ("test", "c186c58140c532dcf89939356c67f0ceaad98baac97c3eab733c14c9ce427ffa"))),
+    _ptb_load, task="language_model",
+))
+register(DatasetSpec(
+    "wikitext2", "wikitext2", "WikiText-2 (v1, tokenised): 2.09M / 218k / 246k tokens, 33,278 words",
+    "Merity et al. 2016, 'Pointer Sentinel Mixture Models'",
+    tuple(RemoteFile(f"{s}.txt", _EXAMPLES + f"{s}.txt", h) for s, h in (
+        ("train", "9e9fa1ad55b1c2c95b08e37dd8e653f638fac2c6de904b79e813611eefbc985f"),
+        ("valid", "f0737ed31fc1329026e95cb8b98e19c2a182c39c240ab909dc31abf2f8af58e8"),
+        ("test", "d790b833ef8cf03a90db7bf1271b7520b83c45ce07ba3c1a9699df81e239eca0"))),
+    _wikitext2_load, task="language_model",
+))
+register(DatasetSpec(
+    "tinyshakespeare", "tinyshakespeare", "Tiny Shakespeare (char-rnn): 1.1M characters, 65 symbols; "
+    "lines split 90/5/5 in order", "Karpathy 2015, char-rnn",
+    (RemoteFile("input.txt", "https://raw.githubusercontent.com/karpathy/char-rnn/6f9487a6fe5b420b7ca9afb0d7c078e37c1d1b4e/"
+                "data/tinyshakespeare/input.txt", "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed"),),
+    _shakespeare_load, task="language_model", builtin=True,
+    notes="Ships inside seqlab (public-domain text) as the generation demo's default.",
+))

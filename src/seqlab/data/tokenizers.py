@@ -89,6 +89,15 @@ def whitespace(text: str, lowercase: bool = False) -> list[str]:
     return _BASIC_RULES[-1][0].sub(r" \1 ", text).split()
 
 
+def split(text: str, lowercase: bool = False) -> list[str]:
+    """Exactly ``str.split()``: for pre-tokenised corpora (PTB, WikiText), whose published token counts it keeps.
+
+    >>> split("the 東京 rock")
+    ['the', '東京', 'rock']
+    """
+    return (text.lower() if lowercase else text).split()
+
+
 def character(text: str, lowercase: bool = False) -> list[str]:
     """Every character is a token, whitespace included.
 
@@ -150,6 +159,7 @@ class Tokenizer:
 _SIMPLE: dict[str, Callable[[str, bool], list[str]]] = {
     "basic_english": basic_english,
     "whitespace": whitespace,
+    "split": split,
     "character": character,
     "kim": kim,
 }

@@ -11,6 +11,7 @@ from torch import nn
 
 from ..config import ConfigError, from_dict
 from .bow import BagOfWords, BagOfWordsConfig
+from .language_model import RecurrentLM, RecurrentLMConfig
 from .tagger import Tagger, TaggerConfig
 from .classifier import (
     RecurrentClassifier,
@@ -27,6 +28,7 @@ MODELS: dict[str, tuple[type, Callable[[Any], nn.Module]]] = {
     "bow": (BagOfWordsConfig, BagOfWords),
     "rnn_regressor": (RecurrentRegressorConfig, RecurrentRegressor),
     "tagger": (TaggerConfig, Tagger),
+    "rnn_lm": (RecurrentLMConfig, RecurrentLM),
 }
 
 

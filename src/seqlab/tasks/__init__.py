@@ -6,9 +6,11 @@ from __future__ import annotations
 from .adding import AddingTask
 from .base import Task
 from .classification import ClassificationTask
+from .language_model import LanguageModelTask
 from .tagging import TaggingTask
 
-TASKS: dict[str, type[Task]] = {"classification": ClassificationTask, "tagging": TaggingTask, "adding": AddingTask}
+TASKS: dict[str, type[Task]] = {"classification": ClassificationTask, "tagging": TaggingTask, "adding": AddingTask,
+                              "language_model": LanguageModelTask}
 
 
 def get_task(name: str) -> type[Task]:

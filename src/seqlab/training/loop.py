@@ -6,6 +6,7 @@
         optimiser step; schedule; max-norm constraint
         every ``checkpoint_every`` steps: checkpoint
     evaluate on dev; keep the best model (``monitor``); checkpoint; stop early after ``patience`` bad epochs
+    ``max_minutes`` of training spent: end the epoch where it is, evaluate, checkpoint and stop
 
 Outputs in ``out_dir``: ``model/`` (best artifact), ``checkpoint/`` (resumable), ``metrics.jsonl``
 (one JSON object per log line). A stop on a non-finite value raises ``TrainingDiverged`` before the
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -81,6 +83,8 @@ def fit(task: Task, model: nn.Module, model_config: dict, recipe: Recipe, train,
         checkpoint.save(ckpt_dir, model, model_config, task.name, recipe.to_dict(), task.files(),
                         optimizer, schedule.state_dict(), state)
 
+    budget_end = time.perf_counter() + cfg.max_minutes * 60 if cfg.max_minutes else None
+    out_of_time = False
     for epoch in range(state.epoch, cfg.epochs):
         generator = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)
         batches = list(task.batches(train, cfg.batch_size, generator, shuffle=True, bucket=cfg.bucket))
@@ -116,19 +120,24 @@ def fit(task: Task, model: nn.Module, model_config: dict, recipe: Recipe, train,
                 _log(log_path, {"step": state.step, "epoch": epoch + 1, "loss": loss.item(), "lr": schedule.lr})
             if cfg.checkpoint_every and state.step % cfg.checkpoint_every == 0:
                 save_checkpoint()
+            if budget_end is not None and time.perf_counter() > budget_end and i + 1 < len(batches):
+                out_of_time = True
+                break
         bar.close()
         state.train_seconds += bar.elapsed
         scores = task.evaluate(model, dev, cfg.eval_batch_size)
         if cfg.monitor not in scores:
             raise ValueError(f"{recipe.source}: train.monitor: {cfg.monitor!r} is not a dev metric (have: {', '.join(scores)})")
         improved = _better(scores[cfg.monitor], state.best, cfg.monitor_mode)
-        state.epoch, state.batch_in_epoch = epoch + 1, 0
+        if not out_of_time:
+            state.epoch, state.batch_in_epoch = epoch + 1, 0
         if improved:
             state.best, state.best_epoch, state.bad_epochs = scores[cfg.monitor], epoch + 1, 0
             artifact.save(out_dir / "model", model, model_config, task.name, recipe.to_dict(), task.files())
         else:
             state.bad_epochs += 1
-        schedule.after_epoch(epoch + 1, improved)
+        if not out_of_time:
+            schedule.after_epoch(epoch + 1, improved)
         record = {"epoch": epoch + 1, "step": state.step, "train_loss": bar.mean_loss,
                   "tokens_per_s": bar.tokens_per_s, "lr": schedule.lr,
                   **{f"dev_{k}": v for k, v in scores.items() if isinstance(v, (int, float))}}
@@ -138,6 +147,10 @@ def fit(task: Task, model: nn.Module, model_config: dict, recipe: Recipe, train,
         mark = " *" if improved else ""
         out.print(f"epoch {epoch + 1:>3}  loss {bar.mean_loss:.4f}  dev {cfg.monitor} {scores[cfg.monitor]:.4f}{mark}  "
                   f"{bar.tokens_per_s:,.0f} tok/s  {bar.elapsed:.1f}s")
+        if out_of_time or (budget_end is not None and time.perf_counter() > budget_end):
+            out.print(f"time budget of {cfg.max_minutes:g} minutes spent: stopped after {state.step} steps "
+                      f"(epoch {epoch + 1}, batch {state.batch_in_epoch} of {len(batches)}); --resume continues")
+            break
         if cfg.patience is not None and state.bad_epochs >= cfg.patience:
             out.print(f"early stop: no dev improvement in {cfg.patience} epochs (best epoch {state.best_epoch})")
             break

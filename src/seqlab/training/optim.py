@@ -3,7 +3,8 @@
 Schedules multiply the base learning rate by a factor:
 
 * ``constant`` — 1;
-* ``step`` — ``decay`` ** (epochs completed // ``decay_every``);
+* ``step`` — full rate for the first ``decay_after`` epochs (default ``decay_every``), then × ``decay`` every
+  ``decay_every`` epochs (Zaremba et al.: 0.5 per epoch after 4 of 13);
 * ``plateau`` — × ``decay`` after every epoch whose dev metric did not improve (Zaremba et al.'s and
   AWD-LSTM's "decay on plateau");
 * ``linear`` — linear warm-up over ``warmup_steps``, then linear decay to 0 at the last step.
@@ -61,7 +62,10 @@ class Schedule:
 
     def after_epoch(self, epochs_done: int, improved: bool) -> None:
         if self.cfg.schedule == "step":
-            self.factor = self.cfg.decay ** (epochs_done // max(self.cfg.decay_every, 1))
+            every = max(self.cfg.decay_every, 1)
+            after = every if self.cfg.decay_after is None else self.cfg.decay_after
+            decays = (epochs_done - after) // every + 1 if epochs_done >= after else 0
+            self.factor = self.cfg.decay ** decays
         elif self.cfg.schedule == "plateau" and not improved:
             self.factor *= self.cfg.decay
         self._apply()

@@ -1,0 +1,62 @@
+"""seqlab generate DIR [--prompt TEXT] [--max-tokens N] [sampling options] — text from a language model,
+streamed to the terminal as it is produced."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..evaluation.evaluate import load_task
+from ..tasks.language_model import LanguageModelTask
+from .output import add_json_flag, emit_json
+
+HELP = "generate text from a saved language model"
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "generate", help=HELP,
+        description=HELP + ". Tokens are sampled one at a time (softmax with temperature, optionally restricted to "
+        "the top-k tokens or the top-p nucleus) and printed as they come. The same --seed gives the same text.",
+        epilog="examples:  seqlab generate runs/shakespeare-char --prompt 'ROMEO:' --max-tokens 300 --top-p 0.9\n"
+               "           seqlab generate runs/mr-conditional-lm --condition pos --samples 3",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("model_dir", metavar="DIR", help="run directory or model directory of a language model")
+    p.add_argument("--prompt", default="", help="text to continue (default: start a new line / sentence)")
+    p.add_argument("--max-tokens", type=int, default=100, metavar="N", help="tokens to generate at most (default 100)")
+    p.add_argument("--temperature", type=float, default=1.0, help="softmax temperature; 0 means greedy (default 1)")
+    p.add_argument("--top-k", type=int, default=None, metavar="K", help="sample only among the K most likely tokens")
+    p.add_argument("--top-p", type=float, default=None, metavar="P", help="nucleus sampling: smallest set of mass ≥ P")
+    p.add_argument("--greedy", action="store_true", help="always take the most likely token")
+    p.add_argument("--seed", type=int, default=None, help="random seed, for reproducible samples")
+    p.add_argument("--stop", action="append", default=[], metavar="TEXT", help="stop before this string (repeatable)")
+    p.add_argument("--no-eos-stop", action="store_true", help="keep going past <eos> (word-level stream models)")
+    p.add_argument("--condition", default=None, metavar="LABEL", help="conditional models: the label to generate for")
+    p.add_argument("--samples", type=int, default=1, metavar="N", help="how many samples (seeds SEED, SEED+1, …)")
+    add_json_flag(p)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.max_tokens < 0:
+        raise ValueError(f"--max-tokens must be ≥ 0, got {args.max_tokens}")
+    if args.top_p is not None and not 0 < args.top_p <= 1:
+        raise ValueError(f"--top-p must be in (0, 1], got {args.top_p}")
+    art, task = load_task(args.model_dir)
+    if not isinstance(task, LanguageModelTask):
+        raise ValueError(f"{args.model_dir}: `seqlab generate` needs a language model; this one is {task.name}")
+    samples = []
+    for i in range(args.samples):
+        seed = None if args.seed is None else args.seed + i
+        stream = None
+        if not args.json:
+            sys.stdout.write(args.prompt)
+            stream = lambda piece: (sys.stdout.write(piece), sys.stdout.flush())  # noqa: E731
+        text = task.generate(art.model, args.prompt, args.max_tokens, args.condition, args.stop,
+                             not args.no_eos_stop, stream, temperature=args.temperature, top_k=args.top_k,
+                             top_p=args.top_p, greedy=args.greedy, seed=seed)
+        if not args.json:
+            sys.stdout.write("\n" if args.samples == 1 or i == args.samples - 1 else "\n---\n")
+        samples.append({"prompt": args.prompt, "text": text, "seed": seed, "condition": args.condition})
+    if args.json:
+        emit_json({"samples": samples})
+    return 0

@@ -1,0 +1,300 @@
+"""Language modelling (N → N) and conditional generation (1 → N).
+
+Two shapes of data, one model (``models.language_model``):
+
+* **stream** (default) — the split's lines joined into one token stream, each line ended by ``<eos>``
+  (word level, as Mikolov's PTB) or by its newline character (``tokenizer: character``). Training cuts the
+  stream into ``batch_size`` contiguous rows and walks them in windows of ``data.bptt`` tokens; the hidden
+  state is carried from one window to the next and detached between them (truncated BPTT, Zaremba et al.
+  2014). Resuming mid-epoch restarts the carried state from zero.
+* **sentence** (``data.conditional: true``) — one example per text, ``<bos> w₁ … wₙ`` predicting
+  ``w₁ … wₙ <eos>``, conditioned on the example's label: "generate a positive review".
+
+Metrics over the whole split, no padding counted: ``nll`` (nats per predicted token), ``perplexity`` =
+exp(nll) and ``bpc`` = nll / ln 2 (bits per character, for character models). In stream mode evaluation
+splits the stream into ``eval_batch_size`` contiguous rows, each starting one token early so that every
+token after the split's first is predicted exactly once; rows start from a zero state, so
+``eval_batch_size: 1`` is the papers' setting exactly (the whole split as one sequence).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..config import ConfigError, DataConfig
+from ..data.batching import IGNORE_INDEX, bptt_stream, bptt_windows, bucket_batches, pad
+from ..data.datasets import Splits, contiguous_split, load_splits
+from ..data.readers import TextExample, read_examples
+from ..data.tokenizers import Tokenizer
+from ..data.vocab import Vocab
+from ..decoding import generate
+from ..models.language_model import detach_state
+from .base import Task
+
+
+@dataclass
+class StreamSplit:
+    ids: torch.Tensor  # [N] the whole split as one token stream
+    bptt: int
+
+    def __len__(self) -> int:  # BPTT windows in a single row: the loop's steps per epoch × batch size
+        return max(1, math.ceil((self.ids.numel() - 1) / self.bptt))
+
+
+@dataclass
+class SentenceSplit:
+    ids: list[list[int]]
+    conditions: list[int]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+@dataclass
+class LMBatch:
+    inputs: torch.Tensor  # [B, T]
+    targets: torch.Tensor  # [B, T], IGNORE_INDEX where nothing is predicted
+    lengths: torch.Tensor | None = None  # sentence mode
+    condition: torch.Tensor | None = None  # [B] label ids, conditional models
+    carry: bool = False  # stream mode: continues the previous window, so start from the carried state
+
+    @property
+    def n_tokens(self) -> int:
+        return int((self.targets != IGNORE_INDEX).sum())
+
+
+def read_text_splits(cfg: DataConfig, source: str = "<recipe>") -> Splits:
+    """Registry dataset or local files; a local text without dev/test files is cut 90/5/5 in order."""
+    if cfg.dataset:
+        return load_splits(cfg.dataset, cfg)
+    if not cfg.train:
+        raise ConfigError(f"{source}: data: give either dataset (see `seqlab data list`) or a train file")
+    fmt = cfg.format if cfg.conditional else "lines"
+    read = lambda p: read_examples(p, fmt, cfg.text_field, cfg.label_field)  # noqa: E731
+    train = read(cfg.train)
+    if cfg.dev and cfg.test:
+        return Splits(train, read(cfg.dev), read(cfg.test), sorted({ex.label for ex in train if ex.label}))
+    split = contiguous_split(train)
+    labels = sorted({ex.label for ex in train if ex.label})
+    return Splits(split.train, read(cfg.dev) if cfg.dev else split.dev, read(cfg.test) if cfg.test else split.test, labels)
+
+
+class LanguageModelTask(Task):
+    name = "language_model"
+
+    def __init__(self, tokenizer: Tokenizer, vocab: Vocab, conditions: list[str] | None = None, bptt: int = 35):
+        self.tokenizer, self.vocab, self.bptt = tokenizer, vocab, bptt
+        self.conditions = list(conditions or [])
+        self.condition_ids = {c: i for i, c in enumerate(self.conditions)}
+        self.characters = tokenizer.name == "character"
+        newline = vocab.stoi.get("\n")
+        self.line_end = newline if self.characters and newline is not None else vocab.eos_id
+        self._carried = None  # training: the hidden state carried across windows
+
+    @property
+    def conditional(self) -> bool:
+        return bool(self.conditions)
+
+    # ---------------------------------------------------------------- construction
+    @classmethod
+    def from_recipe(cls, cfg: DataConfig, source: str = "<recipe>") -> tuple["LanguageModelTask", Splits]:
+        splits = read_text_splits(cfg, source)
+        train = splits.train[: cfg.limit] if cfg.limit else splits.train
+        tokenizer = Tokenizer(cfg.tokenizer, cfg.lowercase) if cfg.tokenizer != "bpe" else \
+            Tokenizer.train_bpe((ex.text for ex in train), cfg.bpe_vocab_size, cfg.lowercase)
+        tokens = [tokenizer(ex.text) for ex in train]
+        if tokenizer.name == "character":
+            tokens.append(["\n"])
+        vocab = Vocab.build(tokens, cfg.min_freq, cfg.max_size)
+        if cfg.conditional and not splits.labels:
+            raise ConfigError(f"{source}: data.conditional: the data has no labels to condition on")
+        task = cls(tokenizer, vocab, splits.labels if cfg.conditional else None, cfg.bptt)
+        return task, Splits(train, splits.dev, splits.test, splits.labels)
+
+    @classmethod
+    def from_files(cls, files: dict[str, Any], recipe: dict[str, Any]) -> "LanguageModelTask":
+        lm = files["language_model"]
+        return cls(Tokenizer.from_dict(files["tokenizer"]), Vocab.from_dict(files["vocab"]), lm["conditions"], lm["bptt"])
+
+    @classmethod
+    def load_split(cls, cfg: DataConfig, split: str, source: str = "<recipe>") -> list[TextExample]:
+        return read_text_splits(cfg, source).get(split)
+
+    def files(self) -> dict[str, Any]:
+        return {"tokenizer": self.tokenizer.to_dict(), "vocab": self.vocab.to_dict(),
+                "language_model": {"conditions": self.conditions, "bptt": self.bptt}}
+
+    def model_section(self, section: dict[str, Any]) -> dict[str, Any]:
+        return {**section, "vocab_size": len(self.vocab), "padding_idx": self.vocab.pad_id,
+                "num_conditions": len(self.conditions)}
+
+    # ---------------------------------------------------------------- data
+    def encode_text(self, text: str) -> list[int]:
+        return self.vocab.encode(self.tokenizer(text))
+
+    def encode(self, examples: list[TextExample]) -> StreamSplit | SentenceSplit:
+        if self.conditional:
+            conds = []
+            for ex in examples:
+                if ex.label not in self.condition_ids:
+                    raise ValueError(f"label {ex.label!r} was not seen in training (known: {', '.join(self.conditions)})")
+                conds.append(self.condition_ids[ex.label])
+            return SentenceSplit([self.encode_text(ex.text) for ex in examples], conds)
+        ids: list[int] = []
+        for ex in examples:
+            ids.extend(self.encode_text(ex.text))
+            ids.append(self.line_end)
+        return StreamSplit(torch.tensor(ids, dtype=torch.long), self.bptt)
+
+    def batch_lengths(self, split: StreamSplit | SentenceSplit) -> list[int]:
+        if isinstance(split, SentenceSplit):
+            return [len(s) + 1 for s in split.ids]
+        return [split.bptt] * len(split)
+
+    def batches(self, split, batch_size: int, generator: torch.Generator | None = None,
+                shuffle: bool = False, bucket: bool = True) -> Iterator[LMBatch]:
+        if isinstance(split, SentenceSplit):
+            yield from self._sentence_batches(split, batch_size, generator, shuffle, bucket)
+            return
+        stream = bptt_stream(split.ids.tolist(), batch_size)  # order is the text's: never shuffled
+        for i, (x, y) in enumerate(bptt_windows(stream, split.bptt)):
+            yield LMBatch(x, y, carry=i > 0)
+
+    def _sentence_batches(self, split: SentenceSplit, batch_size, generator, shuffle, bucket) -> Iterator[LMBatch]:
+        lengths = self.batch_lengths(split)
+        for index in bucket_batches(lengths, batch_size, generator, shuffle, bucket):
+            inputs, lens = pad([[self.vocab.bos_id, *split.ids[i]] for i in index], self.vocab.pad_id)
+            targets, _ = pad([[*split.ids[i], self.vocab.eos_id] for i in index], IGNORE_INDEX)
+            yield LMBatch(inputs, targets, lens, torch.tensor([split.conditions[i] for i in index]))
+
+    def eval_rows(self, split: StreamSplit, rows: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """(inputs, targets) [R, L]: the stream in ``rows`` contiguous pieces, each starting one token before
+        its first target, so every token but the first is a target exactly once; the last row is padded."""
+        n = split.ids.numel() - 1  # predictions
+        rows = max(1, min(rows, n))
+        width = math.ceil(n / rows)
+        inputs = torch.full((rows, width), self.vocab.pad_id, dtype=torch.long)
+        targets = torch.full((rows, width), IGNORE_INDEX, dtype=torch.long)
+        for r in range(rows):
+            a, b = r * width, min((r + 1) * width, n)
+            if a < b:
+                inputs[r, : b - a] = split.ids[a:b]
+                targets[r, : b - a] = split.ids[a + 1 : b + 1]
+        return inputs, targets
+
+    # ---------------------------------------------------------------- model
+    def loss(self, model: nn.Module, batch: LMBatch) -> torch.Tensor:
+        hidden = self._carried if batch.carry else None
+        logits, hidden = model(batch.inputs, hidden, batch.condition, batch.lengths)
+        self._carried = detach_state(hidden) if batch.lengths is None else None
+        return F.cross_entropy(logits.reshape(-1, logits.size(-1)), batch.targets.reshape(-1), ignore_index=IGNORE_INDEX)
+
+    def predict(self, model: nn.Module, batch: LMBatch) -> list[list[int]]:
+        """The most likely next token at every position."""
+        with torch.no_grad():
+            logits, _ = model(batch.inputs, None, batch.condition, batch.lengths)
+            return logits.argmax(-1).tolist()
+
+    @torch.no_grad()
+    def total_nll(self, model: nn.Module, split, batch_size: int = 10) -> tuple[float, int]:
+        """(summed negative log-likelihood in nats, number of predicted tokens) over the whole split."""
+        model.eval()
+        total, count = 0.0, 0
+        if isinstance(split, SentenceSplit):
+            for batch in self.batches(split, batch_size):
+                logits, _ = model(batch.inputs, None, batch.condition, batch.lengths)
+                total += F.cross_entropy(logits.reshape(-1, logits.size(-1)), batch.targets.reshape(-1),
+                                         ignore_index=IGNORE_INDEX, reduction="sum").item()
+                count += batch.n_tokens
+            return total, count
+        inputs, targets = self.eval_rows(split, batch_size)
+        hidden = None
+        for start in range(0, inputs.size(1), self.bptt):
+            x, y = inputs[:, start : start + self.bptt], targets[:, start : start + self.bptt]
+            logits, hidden = model(x, hidden)
+            total += F.cross_entropy(logits.reshape(-1, logits.size(-1)), y.reshape(-1),
+                                     ignore_index=IGNORE_INDEX, reduction="sum").item()
+            count += int((y != IGNORE_INDEX).sum())
+        return total, count
+
+    def evaluate(self, model: nn.Module, split, batch_size: int = 10) -> dict[str, Any]:
+        total, count = self.total_nll(model, split, batch_size)
+        nll = total / max(count, 1)
+        return {"perplexity": math.exp(min(nll, 700.0)), "bpc": nll / math.log(2), "nll": nll, "tokens": count}
+
+    # ---------------------------------------------------------------- generation
+    def detokenize(self, ids: list[int]) -> str:
+        parts = []
+        for i in ids:
+            token = "\n" if i == self.vocab.eos_id and not self.conditional else self.vocab.itos[i]
+            parts.append(token)
+        if self.characters:
+            return "".join(parts)
+        return " ".join(parts).replace(" \n ", "\n").replace(" \n", "\n")
+
+    def generate(self, model: nn.Module, prompt: str = "", max_tokens: int = 100, condition: str | None = None,
+                 stop: list[str] | None = None, stop_at_eos: bool = True, on_text: Callable[[str], None] | None = None,
+                 **sampling: Any) -> str:
+        """Continue ``prompt``; ``sampling`` is ``decoding.generate``'s (temperature, top_k, top_p, greedy, seed).
+        Returns the generated text (prompt excluded); ``on_text`` receives it piece by piece as it is produced.
+        An empty prompt starts a new line (or, conditionally, a new sentence)."""
+        model.eval()
+        cond = None
+        if self.conditional:
+            if condition not in self.condition_ids:
+                raise ValueError(f"give a condition, one of: {', '.join(self.conditions)} (got {condition!r})")
+            cond = torch.tensor([self.condition_ids[condition]])
+        elif condition is not None:
+            raise ValueError("this model is not conditional; it takes no condition")
+        start = self.vocab.bos_id if self.conditional else self.line_end
+        prompt_ids = [start, *self.encode_text(prompt)]
+        eos = self.vocab.eos_id if (stop_at_eos or self.conditional) else None
+        stream = StopStream(stop or [], on_text)
+        produced: list[int] = []
+        state = model.start(1, cond)
+        for token in generate(model, state, torch.tensor([prompt_ids]), max_tokens, eos_id=eos, **sampling):
+            t = int(token[0])
+            if t == eos:
+                break
+            produced.append(t)
+            text = self.detokenize(produced)
+            if stream.update(text if self.characters or not prompt.strip() else " " + text):
+                break
+        return stream.finish()
+
+
+class StopStream:
+    """Streams generated text while watching for stop strings: text is passed on only once no stop string
+    can still begin inside it; at a stop string the text ends just before it."""
+
+    def __init__(self, stops: list[str], on_text: Callable[[str], None] | None):
+        self.stops = [s for s in stops if s]
+        self.hold = max((len(s) for s in self.stops), default=1) - 1
+        self.on_text, self.text, self.sent = on_text, "", 0
+
+    def update(self, text: str) -> bool:
+        """Take the whole text so far; return True when a stop string has appeared."""
+        self.text = text
+        for s in self.stops:
+            at = text.find(s)
+            if at >= 0:
+                self.text = text[:at]
+                return True
+        self._send(len(text) - self.hold)
+        return False
+
+    def _send(self, upto: int) -> None:
+        if self.on_text and upto > self.sent:
+            self.on_text(self.text[self.sent : upto])
+            self.sent = upto
+
+    def finish(self) -> str:
+        self._send(len(self.text))
+        return self.text
