@@ -1,4 +1,4 @@
-"""Imports flow one way: data → layers → models → decoding → artifact → tasks → training → evaluation →
+"""Imports flow one way: data → embeddings → layers → models → decoding → artifact → tasks → training → evaluation →
 serving / export → cli. config, runtime and metrics import nothing from seqlab."""
 
 import ast
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import seqlab
 
-ORDER = ["data", "layers", "models", "decoding", "artifact", "tasks", "training", "evaluation", "serving", "export", "cli"]
+ORDER = ["data", "embeddings", "layers", "models", "decoding", "artifact", "tasks", "training", "evaluation", "serving", "export", "cli"]
 LEAVES = {"config", "runtime", "metrics", "__init__"}
 ROOT = Path(seqlab.__file__).parent
 

@@ -142,7 +142,8 @@ def test_pretrained_vectors_align_to_the_vocabulary(tmp_path):
     assert read_text_vectors(path)["zebra"] == [5.0, 6.0]
     itos = ["<pad>", "<unk>", "<bos>", "<eos>", "the", "dog", "cat"]
     found, report = align(path, itos)
-    assert sorted(found) == [4] and report["found"] == 1 and report["coverage"] == pytest.approx(1 / 3)
+    assert sorted(found) == [4, 5] and report["found"] == 2 and report["coverage"] == pytest.approx(2 / 3)
+    assert torch.equal(found[5], torch.tensor([3.0, 4.0]))  # "dog" matched "Dog" case-insensitively
     (tmp_path / "glove.txt").write_text("the 1 2\ndog 3 4\n", encoding="utf-8")
     found, _ = align(tmp_path / "glove.txt", itos)
     assert torch.equal(found[5], torch.tensor([3.0, 4.0]))  # row of "dog" gets dog's vector

@@ -86,6 +86,7 @@ class TrainConfig:
     clip_norm: float | None = 5.0
     max_norm: float | None = None  # Kim 2014: renormalise rows of max_norm_params to this l2 norm
     max_norm_params: list[str] = field(default_factory=list)
+    freeze: list[str] = field(default_factory=list)  # parameters kept fixed, e.g. [embedding.weight] (Kim's static)
     monitor: str = "accuracy"  # dev metric for early stopping and the best checkpoint
     monitor_mode: str = "max"
     patience: int | None = 3  # epochs without dev improvement before stopping; None never stops early

@@ -17,14 +17,24 @@ def add_parser(sub) -> None:
     p.add_argument("--data", help="a labelled file instead (tsv, csv, jsonl with text/label columns, or a folder)")
     p.add_argument("--format", dest="data_format", choices=["tsv", "csv", "jsonl", "folder", "conll", "conllu"],
                    help="format of --data (default: from its suffix; conll for a tagging model)")
+    p.add_argument("--report", metavar="DIR", help="also write confusion.png, curves.png and report.json (per-class "
+                   "scores, worst-classified examples) into DIR")
+    p.add_argument("--worst", type=int, default=10, help="worst-classified examples to list with --report (default 10)")
     add_json_flag(p)
 
 
 def run(args: argparse.Namespace) -> int:
-    scores = evaluate_dir(args.model_dir, args.split, args.data, args.data_format)
+    scores = evaluate_dir(args.model_dir, args.split, args.data, args.data_format, report_dir=args.report,
+                          worst=args.worst)
     if args.json:
         emit_json(scores)
-    else:
-        for key, value in scores.items():
-            print(f"{key:>10}  {value:.4f}" if isinstance(value, float) else f"{key:>10}  {value}")
+        return 0
+    report = scores.pop("report", None)
+    for key, value in scores.items():
+        print(f"{key:>10}  {value:.4f}" if isinstance(value, float) else f"{key:>10}  {value}")
+    if report:
+        for example in report.pop("worst", []):
+            print(f"  worst: p({example['gold']}) = {example['p_gold']:.3f}, predicted {example['predicted']}: "
+                  f"{example['text'][:100]}")
+        print("report files: " + ", ".join(report.values()))
     return 0

@@ -1,9 +1,10 @@
-"""Pretrained word vectors in text form — GloVe (``word v1 … vd`` per line) or word2vec text (the same, after
-a ``count dim`` header line) — aligned to a vocabulary.
+"""Pretrained word vectors — GloVe text (``word v1 … vd`` per line), word2vec text (the same, after a
+``count dim`` header line) or word2vec binary (``.bin``, read with gensim) — aligned to a vocabulary.
 
 ``align(path, itos)`` returns the matrix rows for the words found and the coverage; words not found keep the
 model's own initialisation (U(−a, a), see ``seqlab.layers.embedding``), and so do the special tokens.
-A lookup tries the word as written, then lower-cased.
+A lookup tries the word as written, then matches case-insensitively (the first such vector in the file, i.e.
+the most frequent casing in a word2vec file), so a lower-cased vocabulary finds "Paris" in cased vectors.
 """
 
 from __future__ import annotations
@@ -37,12 +38,26 @@ def read_text_vectors(path: str | Path) -> dict[str, list[float]]:
     return vectors
 
 
+def read_binary_vectors(path: str | Path) -> dict[str, list[float]]:
+    try:
+        from gensim.models import KeyedVectors
+    except ImportError:
+        raise RuntimeError(f"{path}: binary word2vec files need gensim: pip install 'seqlab[embeddings]'") from None
+    kv = KeyedVectors.load_word2vec_format(str(path), binary=True)
+    return {word: kv.vectors[i].tolist() for i, word in enumerate(kv.index_to_key)}
+
+
 def align(path: str | Path, itos: list[str], skip: int = 4) -> tuple[dict[int, torch.Tensor], dict]:
     """({row: vector} for the vocabulary words found, coverage report); the first ``skip`` rows are specials."""
-    table = read_text_vectors(path)
+    table = read_binary_vectors(path) if Path(path).suffix == ".bin" else read_text_vectors(path)
+    folded: dict[str, list[float]] = {}
+    for key, vec in table.items():
+        folded.setdefault(key.lower(), vec)
     found = {}
     for i, word in enumerate(itos[skip:], start=skip):
-        vec = table.get(word, table.get(word.lower()))
+        vec = table.get(word)
+        if vec is None:
+            vec = folded.get(word.lower())
         if vec is not None:
             found[i] = torch.tensor(vec)
     words = len(itos) - skip

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +29,10 @@ def load_task(model_dir: str | Path):
 
 
 def evaluate_dir(model_dir: str | Path, split: str = "test", data: str | None = None,
-                 data_format: str | None = None, batch_size: int = 256) -> dict[str, Any]:
-    """Metrics of the model in ``model_dir`` on ``split`` of its recipe's data, or on the file ``data``."""
+                 data_format: str | None = None, batch_size: int = 256, report_dir: str | Path | None = None,
+                 worst: int = 10) -> dict[str, Any]:
+    """Metrics of the model in ``model_dir`` on ``split`` of its recipe's data, or on the file ``data``;
+    with ``report_dir``, also the files people look at (see ``write_report``)."""
     art, task = load_task(model_dir)
     data_cfg = art.recipe.get("data") or {}
     if data is not None:
@@ -45,5 +48,39 @@ def evaluate_dir(model_dir: str | Path, split: str = "test", data: str | None = 
         cfg = from_dict(DataConfig, data_cfg, "data", str(art.path / artifact.CONFIG))
         examples = type(task).load_split(cfg, split, str(art.path))
         source = f"{cfg.dataset or cfg.train}:{split}"
-    scores = task.evaluate(art.model, task.encode(examples), batch_size)
-    return {"model": str(art.path), "data": source, **scores}
+    encoded = task.encode(examples)
+    scores = task.evaluate(art.model, encoded, batch_size)
+    result = {"model": str(art.path), "data": source, **scores}
+    if report_dir is not None:
+        result["report"] = write_report(art, task, encoded, Path(report_dir), batch_size, worst)
+    return result
+
+
+def write_report(art, task, encoded, out: Path, batch_size: int = 256, worst: int = 10) -> dict[str, Any]:
+    """Into ``out``: ``curves.png`` (loss and dev metrics from the run's metrics.jsonl, when there is one) and,
+    for a classifier, ``confusion.png`` and ``report.json`` (per-class precision/recall/F1 and the ``worst``
+    examples: those given the lowest probability of their gold label)."""
+    from .. import metrics
+    from . import plots
+
+    out.mkdir(parents=True, exist_ok=True)
+    files: dict[str, Any] = {}
+    log = art.path.parent / "metrics.jsonl"
+    if log.is_file():
+        records = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines() if line.strip()]
+        files["curves"] = str(plots.training_curves(records, out / "curves.png"))
+    if hasattr(task, "probabilities") and hasattr(task, "labels"):
+        probs = task.probabilities(art.model, encoded, batch_size)
+        predicted = probs.argmax(-1).tolist()
+        keep = [i for i, g in enumerate(encoded.labels) if g >= 0]
+        gold = [encoded.labels[i] for i in keep]
+        report = metrics.classification_report(gold, [predicted[i] for i in keep], task.labels)
+        files["confusion"] = str(plots.confusion_matrix(gold, [predicted[i] for i in keep], task.labels, out / "confusion.png"))
+        ranked = sorted(keep, key=lambda i: float(probs[i, encoded.labels[i]]))[:worst]
+        report["worst"] = [{"text": encoded.texts[i], "gold": task.labels[encoded.labels[i]],
+                            "predicted": task.labels[predicted[i]], "p_gold": float(probs[i, encoded.labels[i]])}
+                           for i in ranked]
+        (out / "report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
+        files["report"] = str(out / "report.json")
+        files["worst"] = report["worst"]
+    return files

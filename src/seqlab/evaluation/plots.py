@@ -58,3 +58,119 @@ def curves(series: dict[str, list[tuple[float, float]]], path: str | Path, xlabe
     fig.savefig(path)
     plt.close(fig)
     return Path(path)
+
+
+def attributions(result: dict[str, Any], path: str | Path) -> Path:
+    """The tokens of one text, one row per attribution method, each token on a box coloured by its score
+    (green for the target class, red against; scaled per row)."""
+    plt = _pyplot()
+    methods = list(result["attributions"])
+    tokens = result["tokens"]
+    width = max(6.0, 0.16 * sum(len(t) + 2 for t in tokens) + 2.2)
+    fig, ax = plt.subplots(figsize=(min(width, 18), 0.75 * len(methods) + 1.0), dpi=130)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, len(methods))
+    ax.axis("off")
+    renderer = fig.canvas.get_renderer()
+    for row, method in enumerate(methods):
+        scores = result["attributions"][method]
+        scale = max((abs(s) for s in scores), default=0.0) or 1.0
+        y = len(methods) - row - 0.5
+        ax.text(0.0, y, method.replace("_", " "), ha="left", va="center", fontsize=9, color="#444")
+        x = 0.16
+        for token, score in zip(tokens, scores):
+            a = min(abs(score) / scale, 1.0)
+            colour = (1 - 0.6 * a, 1.0, 1 - 0.6 * a) if score >= 0 else (1.0, 1 - 0.6 * a, 1 - 0.6 * a)
+            t = ax.text(x, y, token, ha="left", va="center", fontsize=10, family="monospace",
+                        bbox={"boxstyle": "round,pad=0.25", "facecolor": colour, "edgecolor": "#bbb"})
+            box = t.get_window_extent(renderer=renderer).transformed(ax.transData.inverted())
+            x = box.x1 + 0.008
+    probs = ", ".join(f"{k} {v:.2f}" for k, v in result["probabilities"].items())
+    ax.set_title(f"predicted {result['predicted']} ({probs}) — attributions of p({result['target']}): "
+                 "green for, red against", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return Path(path)
+
+
+def confusion_matrix(gold: list[int], predicted: list[int], labels: list[str], path: str | Path) -> Path:
+    """Counts of (gold, predicted) with row-normalised shading, as scikit-learn computes them."""
+    from sklearn.metrics import confusion_matrix as sk_confusion
+
+    plt = _pyplot()
+    counts = sk_confusion(gold, predicted, labels=list(range(len(labels))))
+    rates = counts / counts.sum(axis=1, keepdims=True).clip(min=1)
+    size = max(3.5, 0.55 * len(labels) + 2)
+    fig, ax = plt.subplots(figsize=(size + 1, size), dpi=120)
+    im = ax.imshow(rates, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
+    ax.set_yticks(range(len(labels)), labels)
+    for i in range(len(labels)):
+        for j in range(len(labels)):
+            ax.text(j, i, str(counts[i, j]), ha="center", va="center", fontsize=8,
+                    color="white" if rates[i, j] > 0.5 else "black")
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("gold")
+    ax.set_title(f"confusion matrix (accuracy {counts.trace() / max(counts.sum(), 1):.2%})", fontsize=10)
+    fig.colorbar(im, ax=ax, fraction=0.046, label="share of the gold row")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return Path(path)
+
+
+def training_curves(records: list[dict[str, Any]], path: str | Path) -> Path:
+    """Training loss (per logged step and per epoch) and every dev metric per epoch, from metrics.jsonl."""
+    plt = _pyplot()
+    steps = [(r["step"], r["loss"]) for r in records if "loss" in r and "train_loss" not in r]
+    epochs = [r for r in records if "train_loss" in r]
+    dev_keys = sorted({k for r in epochs for k in r if k.startswith("dev_") and k not in ("dev_n", "dev_tokens")})
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4), dpi=120)
+    if steps:
+        axes[0].plot(*zip(*steps), linewidth=1, alpha=0.6, label="batch loss")
+    if epochs:
+        axes[0].plot([r["step"] for r in epochs], [r["train_loss"] for r in epochs], "o-", label="epoch mean")
+    axes[0].set_xlabel("step")
+    axes[0].set_ylabel("training loss")
+    axes[0].grid(True, alpha=0.3)
+    axes[0].legend(fontsize=8)
+    for key in dev_keys:
+        axes[1].plot([r["epoch"] for r in epochs], [r.get(key) for r in epochs], "o-", label=key.removeprefix("dev_"))
+    axes[1].set_xlabel("epoch")
+    axes[1].set_ylabel("dev metric")
+    axes[1].grid(True, alpha=0.3)
+    axes[1].legend(fontsize=8)
+    fig.suptitle("training curves", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return Path(path)
+
+
+def embedding_projection(words: list[str], vectors, path: str | Path, method: str = "pca", seed: int = 0) -> Path:
+    """Word vectors projected to 2-D by PCA or t-SNE (scikit-learn), each point labelled with its word."""
+    import numpy as np
+    from sklearn.decomposition import PCA
+    from sklearn.manifold import TSNE
+
+    plt = _pyplot()
+    matrix = np.asarray(vectors, dtype=np.float64)
+    if method == "pca":
+        points = PCA(n_components=2, random_state=seed).fit_transform(matrix)
+    elif method == "tsne":
+        perplexity = max(2.0, min(30.0, (len(words) - 1) / 3))
+        points = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(matrix)
+    else:
+        raise ValueError(f"unknown projection {method!r} (known: pca, tsne)")
+    fig, ax = plt.subplots(figsize=(8, 7), dpi=120)
+    ax.scatter(points[:, 0], points[:, 1], s=8, alpha=0.6)
+    for word, (x, y) in zip(words, points):
+        ax.annotate(word, (x, y), fontsize=7, alpha=0.85, xytext=(2, 2), textcoords="offset points")
+    ax.set_title(f"{len(words)} word vectors, {'PCA' if method == 'pca' else 't-SNE'}", fontsize=10)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return Path(path)

@@ -87,23 +87,45 @@ class TextCNNConfig:
     maps: int = 100
     dropout: float = 0.5
     embed_init: float | None = 0.25  # Kim: random vectors U(-0.25, 0.25); null keeps torch's N(0, 1)
+    multichannel: bool = False  # Kim's CNN-multichannel: a second, frozen copy of the (pretrained) embedding
 
 
 class TextCNN(nn.Module):
+    """Kim's variants: CNN-rand (default), CNN-static (pretrained vectors, ``train.freeze: [embedding.weight]``),
+    CNN-non-static (pretrained, fine-tuned) and CNN-multichannel (``multichannel: true``: every filter sees a
+    fine-tuned and a frozen copy of the vectors, its two slices summed — a convolution over both channels)."""
+
     def __init__(self, cfg: TextCNNConfig):
         super().__init__()
         self.embedding = embedding(cfg.vocab_size, cfg.embed_dim, cfg.padding_idx, cfg.embed_init)
-        self.conv = ConvMaxPool(cfg.embed_dim, tuple(cfg.widths), cfg.maps)
+        self.static_embedding = None
+        if cfg.multichannel:
+            self.static_embedding = embedding(cfg.vocab_size, cfg.embed_dim, cfg.padding_idx, cfg.embed_init)
+            self.static_embedding.weight.data.copy_(self.embedding.weight.data)
+            self.static_embedding.weight.requires_grad_(False)
+        channels = 2 if cfg.multichannel else 1
+        self.conv = ConvMaxPool(cfg.embed_dim * channels, tuple(cfg.widths), cfg.maps)
         self.dropout = nn.Dropout(cfg.dropout)
         self.head = nn.Linear(self.conv.output_size, cfg.num_classes)
 
     def word_embedding(self) -> nn.Embedding:
         return self.embedding
 
+    def vectors_loaded(self) -> None:
+        """After pretrained vectors were copied into ``embedding``: the static channel starts from them too."""
+        if self.static_embedding is not None:
+            self.static_embedding.weight.data.copy_(self.embedding.weight.data)
+
+    def embed(self, ids: torch.Tensor) -> torch.Tensor:
+        x = self.embedding(ids)
+        if self.static_embedding is not None:
+            x = torch.cat([x, self.static_embedding(ids)], dim=-1)
+        return x
+
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         lengths = lengths.clamp_min(1)
         mask = lengths_to_mask(lengths, ids.size(1))
-        features = self.conv(self.embedding(ids), lengths, mask)  # [B, maps · widths]
+        features = self.conv(self.embed(ids), lengths, mask)  # [B, maps · widths]
         return self.head(self.dropout(features))  # [B, C]
 
 

@@ -64,6 +64,10 @@ def fit(task: Task, model: nn.Module, model_config: dict, recipe: Recipe, train,
     for name in cfg.max_norm_params:
         if name not in named:
             raise ValueError(f"{recipe.source}: train.max_norm_params: no parameter {name!r} (have: {', '.join(named)})")
+    for name in cfg.freeze:
+        if name not in named:
+            raise ValueError(f"{recipe.source}: train.freeze: no parameter {name!r} (have: {', '.join(named)})")
+        named[name].requires_grad_(False)
     optimizer = build_optimizer(model.parameters(), cfg, recipe.source)
     steps_per_epoch = math.ceil(len(train) / cfg.batch_size)
     schedule = Schedule(optimizer, cfg, steps_per_epoch * cfg.epochs, recipe.source)

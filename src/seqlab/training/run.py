@@ -61,6 +61,8 @@ def train(recipe: Recipe, out_dir: str | Path, resume: bool = False, out: Consol
         if not hasattr(model, "word_embedding"):
             raise ConfigError(f"{recipe.source}: data.vectors: model {model_config['name']} has no word embedding")
         vectors_report = load_vectors(model.word_embedding(), recipe.data.vectors, task.vocab.itos)
+        if hasattr(model, "vectors_loaded"):
+            model.vectors_loaded()
         out.print(f"pretrained vectors: {vectors_report['found']:,} of {vectors_report['words']:,} words found "
                   f"({vectors_report['coverage']:.1%}); the rest keep their random initialisation")
     out_dir.mkdir(parents=True, exist_ok=True)

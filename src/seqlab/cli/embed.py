@@ -1,0 +1,196 @@
+"""seqlab embed train|doc2vec|topics|neighbours|analogy|evaluate|convert|plot — word vectors through gensim."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from .. import runtime
+from ..embeddings import evaluate as ev
+from ..embeddings.io import FORMATS, load_vectors, save_vectors
+from ..embeddings.train import Word2VecSettings, read_corpus, settings_dict, train_doc2vec, train_topics, train_word2vec
+from .output import add_json_flag, emit_json
+
+HELP = "train, inspect, evaluate and convert word vectors (word2vec, doc2vec, LSA/LDA through gensim)"
+
+
+def _corpus_args(p) -> None:
+    p.add_argument("corpus", metavar="CORPUS", help="a text file (one sentence or document per line) or a dataset name")
+    p.add_argument("--tokenizer", default="split", help="how lines become tokens (default split: on whitespace)")
+    p.add_argument("--lowercase", action="store_true")
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("embed", help=HELP, description=HELP + ".")
+    cmds = p.add_subparsers(dest="embed_command", metavar="ACTION", required=True)
+
+    t = cmds.add_parser("train", help="train word2vec (skip-gram or CBOW, negative sampling) on a corpus",
+                        description="Train word2vec with gensim and write the vectors; prints the analogy accuracy and "
+                                    "SimLex-999 Spearman of the result.")
+    _corpus_args(t)
+    d = Word2VecSettings()
+    t.add_argument("--method", choices=["skipgram", "cbow"], default=d.method)
+    t.add_argument("--dim", type=int, default=d.dim, help=f"vector size (default {d.dim})")
+    t.add_argument("--window", type=int, default=d.window, help=f"context window (default {d.window})")
+    t.add_argument("--negative", type=int, default=d.negative, help=f"negative samples (default {d.negative})")
+    t.add_argument("--min-count", type=int, default=d.min_count, help=f"ignore rarer words (default {d.min_count})")
+    t.add_argument("--epochs", type=int, default=d.epochs, help=f"passes over the corpus (default {d.epochs})")
+    t.add_argument("--seed", type=int, default=d.seed)
+    t.add_argument("--out", required=True, help="vectors file to write")
+    t.add_argument("--format", choices=FORMATS, default="word2vec", help="file format (default word2vec text)")
+    add_json_flag(t)
+
+    dv = cmds.add_parser("doc2vec", help="train doc2vec (PV-DBOW or PV-DM) on a corpus, one document per line")
+    _corpus_args(dv)
+    dv.add_argument("--dim", type=int, default=100)
+    dv.add_argument("--epochs", type=int, default=20)
+    dv.add_argument("--dm", action="store_true", help="PV-DM instead of PV-DBOW")
+    dv.add_argument("--out", required=True, help="document vectors (word2vec text, keys are line numbers from 0)")
+    add_json_flag(dv)
+
+    tp = cmds.add_parser("topics", help="fit an LSA/LSI or LDA topic model and print each topic's top words")
+    _corpus_args(tp)
+    tp.add_argument("--method", choices=["lsa", "lda"], default="lda")
+    tp.add_argument("--topics", type=int, default=10)
+    tp.add_argument("--words", type=int, default=8, help="top words shown per topic")
+    add_json_flag(tp)
+
+    n = cmds.add_parser("neighbours", help="nearest words by cosine similarity")
+    n.add_argument("vectors", metavar="VECTORS")
+    n.add_argument("words", nargs="+", metavar="WORD")
+    n.add_argument("-k", type=int, default=10)
+    add_json_flag(n)
+
+    a = cmds.add_parser("analogy", help="words closest to A − B + C (king man woman → queen)")
+    a.add_argument("vectors", metavar="VECTORS")
+    a.add_argument("a", metavar="A")
+    a.add_argument("b", metavar="B")
+    a.add_argument("c", metavar="C")
+    a.add_argument("-k", type=int, default=5)
+    add_json_flag(a)
+
+    e = cmds.add_parser("evaluate", help="analogy accuracy (questions-words.txt) and SimLex-999 Spearman")
+    e.add_argument("vectors", metavar="VECTORS")
+    add_json_flag(e)
+
+    c = cmds.add_parser("convert", help="rewrite vectors in another format (word2vec text/binary, GloVe text)")
+    c.add_argument("source", metavar="IN")
+    c.add_argument("target", metavar="OUT")
+    c.add_argument("--to", choices=FORMATS, required=True)
+    c.add_argument("--from", dest="source_format", choices=FORMATS, help="format of IN (default: guessed)")
+
+    pl = cmds.add_parser("plot", help="PCA or t-SNE projection of chosen or the most frequent words, as PNG")
+    pl.add_argument("vectors", metavar="VECTORS")
+    pl.add_argument("words", nargs="*", metavar="WORD", help="words to show (default: the --top most frequent)")
+    pl.add_argument("--top", type=int, default=200)
+    pl.add_argument("--method", choices=["pca", "tsne"], default="pca")
+    pl.add_argument("--out", required=True, help="PNG file to write")
+
+
+def run(args: argparse.Namespace) -> int:
+    return ACTIONS[args.embed_command](args)
+
+
+def _train(args) -> int:
+    settings = Word2VecSettings(args.method, args.dim, args.window, args.negative, args.min_count, args.epochs,
+                                seed=args.seed, workers=runtime.set_threads(None))
+    t0 = time.perf_counter()
+    sentences = read_corpus(args.corpus, args.tokenizer, args.lowercase)
+    vectors = train_word2vec(sentences, settings)
+    seconds = time.perf_counter() - t0
+    save_vectors(vectors, args.out, args.format)
+    result = {"vectors": args.out, "words": len(vectors.key_to_index), "sentences": len(sentences),
+              "tokens": sum(map(len, sentences)), "seconds": seconds, "settings": settings_dict(settings),
+              "analogy": ev.analogy_accuracy(vectors), "simlex999": ev.simlex(vectors)}
+    if args.json:
+        emit_json(result)
+    else:
+        an, sl = result["analogy"], result["simlex999"]
+        print(f"{result['words']:,} words × {args.dim} from {result['tokens']:,} tokens in {seconds:.1f}s → {args.out}")
+        print(f"analogy accuracy {an['accuracy']:.2%} ({an['answered']:,} of {an['questions']:,} questions answerable)")
+        rho = "n/a" if sl["spearman"] is None else f"{sl['spearman']:.3f}"
+        print(f"SimLex-999 Spearman {rho} ({sl['oov_percent']:.1f}% of pairs out of vocabulary)")
+    return 0
+
+
+def _doc2vec(args) -> int:
+    from ..embeddings.io import from_matrix
+
+    docs = read_corpus(args.corpus, args.tokenizer, args.lowercase)
+    model = train_doc2vec(docs, dim=args.dim, epochs=args.epochs, dm=args.dm, workers=runtime.set_threads(None))
+    save_vectors(from_matrix([str(i) for i in range(len(docs))], model.dv.vectors), args.out)
+    result = {"documents": len(docs), "dim": args.dim, "out": args.out}
+    emit_json(result) if args.json else print(f"{len(docs):,} document vectors × {args.dim} → {args.out}")
+    return 0
+
+
+def _topics(args) -> int:
+    docs = read_corpus(args.corpus, args.tokenizer, args.lowercase)
+    model, _ = train_topics(docs, args.method, args.topics)
+    topics = [[w for w, _ in model.show_topic(k, topn=args.words)] for k in range(args.topics)]
+    if args.json:
+        emit_json({"method": args.method, "topics": topics})
+    else:
+        for k, words in enumerate(topics):
+            print(f"topic {k:>2}: {' '.join(words)}")
+    return 0
+
+
+def _neighbours(args) -> int:
+    vectors = load_vectors(args.vectors)
+    result = {w: ev.neighbours(vectors, w, args.k) for w in args.words}
+    if args.json:
+        emit_json({"neighbours": result})
+    else:
+        for word, near in result.items():
+            print(f"{word}: " + ", ".join(f"{w} {s:.3f}" for w, s in near))
+    return 0
+
+
+def _analogy(args) -> int:
+    found = ev.analogy(load_vectors(args.vectors), args.a, args.b, args.c, args.k)
+    if args.json:
+        emit_json({"query": [args.a, args.b, args.c], "answers": found})
+    else:
+        print(f"{args.a} − {args.b} + {args.c} ≈ " + ", ".join(f"{w} {s:.3f}" for w, s in found))
+    return 0
+
+
+def _evaluate(args) -> int:
+    vectors = load_vectors(args.vectors)
+    result = {"words": len(vectors.key_to_index), "analogy": ev.analogy_accuracy(vectors), "simlex999": ev.simlex(vectors)}
+    if args.json:
+        emit_json(result)
+    else:
+        print(f"analogy accuracy {result['analogy']['accuracy']:.2%} ({result['analogy']['answered']:,} answerable)")
+        rho = result["simlex999"]["spearman"]
+        print(f"SimLex-999 Spearman {'n/a' if rho is None else f'{rho:.3f}'} "
+              f"({result['simlex999']['oov_percent']:.1f}% of pairs out of vocabulary)")
+    return 0
+
+
+def _convert(args) -> int:
+    vectors = load_vectors(args.source, args.source_format)
+    save_vectors(vectors, args.target, args.to)
+    print(f"{len(vectors.key_to_index):,} vectors → {args.target} ({args.to})")
+    return 0
+
+
+def _plot(args) -> int:
+    from ..evaluation.plots import embedding_projection
+
+    vectors = load_vectors(args.vectors)
+    words = args.words or vectors.index_to_key[: args.top]
+    missing = [w for w in words if w not in vectors.key_to_index]
+    if missing:
+        raise ValueError(f"not in the vectors' vocabulary: {', '.join(missing[:10])}")
+    if len(words) < 3:
+        raise ValueError("a projection needs at least 3 words")
+    path = embedding_projection(words, vectors[words], args.out, args.method)
+    print(f"{len(words)} words ({args.method}) → {Path(path)}")
+    return 0
+
+
+ACTIONS = {"train": _train, "doc2vec": _doc2vec, "topics": _topics, "neighbours": _neighbours, "analogy": _analogy,
+           "evaluate": _evaluate, "convert": _convert, "plot": _plot}
