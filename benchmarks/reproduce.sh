@@ -2,7 +2,9 @@
 # Re-run every figure in RESULTS.md, one after another (about an hour on 2 cores), logs in runs/results/.
 #   SEQLAB_DATA_DIR=../shared/datasets bash benchmarks/reproduce.sh [names...]
 # Names: textcnn-mr textcnn-trec textcnn-sst2 bilstm-mr bow-mr quickstart adding gradients bench-epoch bench-recurrent
-#        bilstm-imdb bilstm-mr-cv conll2000-crf conll2000-softmax ud-ewt-upos wnut17-crf
+#        bilstm-imdb bilstm-mr-cv conll2000-crf conll2000-softmax ud-ewt-upos wnut17-crf bench-tagging
+#        ptb-small shakespeare-char mr-conditional-lm bench-lm w2v-wikitext2 textcnn-mr-w2v (language models and
+#        the embeddings comparison run with SEQLAB_THREADS=1 in RESULTS.md, two at a time)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export SEQLAB_DATA_DIR=${SEQLAB_DATA_DIR:-$(cd .. && pwd)/shared/datasets}
@@ -31,6 +33,18 @@ for n in "${names[@]}"; do
     ud-ewt-upos)       run $n $BIN/seqlab train recipes/ud-ewt-upos-bilstm.yaml --out $OUT/ud-ewt-upos-bilstm --no-progress --json ;;
     wnut17-crf)        run $n $BIN/seqlab train recipes/wnut17-bilstm-crf.yaml --out $OUT/wnut17-bilstm-crf --no-progress --json ;;
     bench-tagging)     run $n $BIN/python benchmarks/tagging_inference.py $OUT/conll2000-bilstm-crf ;;
+    ptb-small)         run $n $BIN/seqlab train recipes/ptb-small.yaml --out $OUT/ptb-small --no-progress --json ;;
+    ptb-medium)        run $n $BIN/seqlab train recipes/ptb-medium.yaml --out $OUT/ptb-medium --no-progress --json ;;
+    wikitext2-lstm)    run $n $BIN/seqlab train recipes/wikitext2-lstm.yaml --out $OUT/wikitext2-lstm --no-progress --json ;;
+    shakespeare-char)  run $n $BIN/seqlab train recipes/shakespeare-char.yaml --out $OUT/shakespeare-char --no-progress --json
+                       $BIN/seqlab generate $OUT/shakespeare-char --prompt "ROMEO:" --max-tokens 400 --seed 1 --top-p 0.9 \
+                         > $OUT/shakespeare-char-sample.txt ;;
+    mr-conditional-lm) run $n $BIN/seqlab train recipes/mr-conditional-lm.yaml --out $OUT/mr-conditional-lm --no-progress --json ;;
+    bench-lm)          run $n $BIN/python benchmarks/lm_training.py --repeats 5 ;;
+    w2v-wikitext2)     run $n $BIN/python benchmarks/word2vec_wikitext2.py --out runs/vectors/wikitext2-sg300.txt ;;
+    textcnn-mr-w2v) for m in static nonstatic multichannel; do
+                      run $n-$m $BIN/seqlab train recipes/mr-textcnn-w2v-$m.yaml --out $OUT/mr-textcnn-w2v-$m --no-progress --json
+                    done ;;
     bilstm-mr-cv) for k in 0 1 2 3 4 5 6 7 8 9; do
                     run $n-$k $BIN/seqlab train recipes/mr-bilstm.yaml --set data.fold=$k --out $OUT/mr-bilstm-fold$k --no-progress --json
                   done ;;

@@ -7,9 +7,11 @@ A decoder is any object with
   must give the same result as feeding them one at a time (prompts are read in one call);
 * ``reorder(state, index [B'])`` → the state of rows ``index`` (for beam search and for dropping rows).
 
-``sampling`` turns logits into tokens (greedy, temperature, top-k, nucleus) and ``generate`` runs the loop.
+``sampling`` turns logits into tokens (greedy, temperature, top-k, nucleus) and ``generate`` runs the loop;
+``beam`` is batched beam search with length normalisation and n-best lists.
 """
 
-from .sampling import filter_logits, generate, choose
+from .beam import Hypothesis, beam_search
+from .sampling import choose, filter_logits, generate
 
-__all__ = ["filter_logits", "generate", "choose"]
+__all__ = ["Hypothesis", "beam_search", "choose", "filter_logits", "generate"]
