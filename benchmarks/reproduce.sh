@@ -3,7 +3,7 @@
 #   SEQLAB_DATA_DIR=../shared/datasets bash benchmarks/reproduce.sh [names...]
 # Names: textcnn-mr textcnn-trec textcnn-sst2 bilstm-mr bow-mr quickstart adding gradients bench-epoch bench-recurrent
 #        bilstm-imdb bilstm-mr-cv conll2000-crf conll2000-softmax ud-ewt-upos wnut17-crf bench-tagging
-#        ptb-small shakespeare-char mr-conditional-lm bench-lm w2v-wikitext2 textcnn-mr-w2v (language models and
+#        lsa-mr ptb-small shakespeare-char mr-conditional-lm bench-lm w2v-wikitext2 textcnn-mr-w2v (language models and
 #        the embeddings comparison run with SEQLAB_THREADS=1 in RESULTS.md, two at a time)
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +21,7 @@ for n in "${names[@]}"; do
     textcnn-sst2) run $n $BIN/seqlab train recipes/sst2-textcnn.yaml --out $OUT/sst2-textcnn --no-progress --json ;;
     bilstm-mr)    run $n $BIN/seqlab train recipes/mr-bilstm.yaml --out $OUT/mr-bilstm --no-progress --json ;;
     bow-mr)       run $n $BIN/seqlab train recipes/mr-bow.yaml --out $OUT/mr-bow --no-progress --json ;;
+    lsa-mr)       run $n $BIN/seqlab train recipes/mr-lsa.yaml --out $OUT/mr-lsa --no-progress --json ;;
     quickstart)   run $n $BIN/seqlab quickstart --out $OUT/quickstart --no-progress --json ;;
     adding)       run $n $BIN/seqlab diagnose adding --out $OUT/diagnose --json ;;
     gradients)    run $n $BIN/seqlab diagnose gradients --out $OUT/diagnose --json \

@@ -55,15 +55,18 @@ def test_bow_matches_scikit_learn():
     rng = np.random.default_rng(0)
     itos = ["<pad>", "<unk>", "<bos>", "<eos>"] + [f"w{i}" for i in range(30)]
     docs = [list(rng.integers(1, len(itos), size=rng.integers(1, 15))) for _ in range(120)]
-    for n_classes in (2, 3):
+    for n_classes, lsa in ((2, 0), (3, 0), (2, 8), (3, 8)):  # TF-IDF, and TF-IDF → LSA (truncated SVD)
         labels = [int(d[0]) % n_classes for d in docs]
-        model, _ = build({"name": "bow", "vocab_size": len(itos), "num_classes": n_classes, "sublinear_tf": True})
+        model, _ = build({"name": "bow", "vocab_size": len(itos), "num_classes": n_classes, "sublinear_tf": True,
+                          "lsa_components": lsa})
         model.fit_closed_form(itos, docs, labels)
-        vectorizer, classifier = model.sklearn
-        expected = classifier.decision_function(vectorizer.transform(docs))
+        vectorizer, svd, classifier = model.sklearn
+        features = vectorizer.transform(docs)
+        features = svd.transform(features) if svd is not None else features
+        expected = classifier.decision_function(features)
         logits = model(*pad(docs, 0)).detach().double().numpy()
         if n_classes == 2:
             np.testing.assert_allclose(logits[:, 1] - logits[:, 0], expected, atol=1e-4)
         else:
             np.testing.assert_allclose(logits, expected, atol=1e-4)
-        assert (logits.argmax(1) == classifier.predict(vectorizer.transform(docs))).all()
+        assert (logits.argmax(1) == classifier.predict(features)).all()

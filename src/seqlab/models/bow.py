@@ -6,6 +6,10 @@ tf(w, d) = count of w in d (1 + ln count with ``sublinear_tf``), idf(w) = ln((1 
 x = l2-normalised tf · idf. Special tokens (``<pad> <unk> <bos> <eos>``) have idf 0 and never count, as
 out-of-vocabulary words are ignored by scikit-learn. logits = W x + b with W, b copied from
 ``LogisticRegression`` (binary: row 0 is zero, row 1 is its coefficient, the same softmax as its sigmoid).
+
+``lsa_components: k`` > 0 puts latent semantic analysis (Deerwester et al. 1990) between the two: the
+documents' TF-IDF rows projected on the top k right singular vectors of the training TF-IDF matrix
+(scikit-learn's ``TruncatedSVD``), z = V_kᵀ x, and the logistic regression is fitted on z.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ class BagOfWordsConfig:
     sublinear_tf: bool = False
     C: float = 1.0  # inverse regularisation strength of the logistic regression
     max_iter: int = 1000
+    lsa_components: int = 0  # > 0: LSA, the TF-IDF rows reduced to this many SVD components first
+    seed: int = 0  # TruncatedSVD's randomised solver
 
 
 class BagOfWords(nn.Module):
@@ -36,7 +42,9 @@ class BagOfWords(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.register_buffer("idf", torch.zeros(cfg.vocab_size))
-        self.head = nn.Linear(cfg.vocab_size, cfg.num_classes)
+        k = cfg.lsa_components
+        self.register_buffer("lsa", torch.zeros(k, cfg.vocab_size) if k else None)
+        self.head = nn.Linear(k or cfg.vocab_size, cfg.num_classes)
 
     def features(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """TF-IDF rows [B, V] for a padded batch."""
@@ -46,7 +54,8 @@ class BagOfWords(nn.Module):
         if self.cfg.sublinear_tf:
             counts = torch.where(counts > 0, 1.0 + torch.log(counts.clamp_min(1.0)), counts)
         x = counts * self.idf
-        return x / x.norm(dim=1, keepdim=True).clamp_min(1e-12)
+        x = x / x.norm(dim=1, keepdim=True).clamp_min(1e-12)
+        return x @ self.lsa.T if self.lsa is not None else x
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(ids, lengths))  # [B, C]
@@ -61,24 +70,34 @@ class BagOfWords(nn.Module):
             analyzer=lambda ids: [itos[i] for i in ids], vocabulary=vocabulary, sublinear_tf=self.cfg.sublinear_tf
         )
         features = vectorizer.fit_transform(token_ids)
+        svd = None
+        if self.cfg.lsa_components:
+            from sklearn.decomposition import TruncatedSVD
+
+            svd = TruncatedSVD(self.cfg.lsa_components, random_state=self.cfg.seed)
+            features = svd.fit_transform(features)
         classifier = LogisticRegression(C=self.cfg.C, max_iter=self.cfg.max_iter)
         classifier.fit(features, np.asarray(labels))
         with torch.no_grad():
             self.idf.zero_()
             self.idf[N_SPECIALS:] = torch.as_tensor(vectorizer.idf_, dtype=self.idf.dtype)
+            columns = slice(0, None) if svd is not None else slice(N_SPECIALS, None)
+            if svd is not None:
+                self.lsa.zero_()
+                self.lsa[:, N_SPECIALS:] = torch.as_tensor(svd.components_, dtype=self.lsa.dtype)
             weight = torch.zeros_like(self.head.weight)
             bias = torch.zeros_like(self.head.bias)
             coef = torch.as_tensor(classifier.coef_, dtype=weight.dtype)
             intercept = torch.as_tensor(classifier.intercept_, dtype=bias.dtype)
             classes = list(classifier.classes_)
             if coef.size(0) == 1:  # binary: sigmoid(w·x + b) == softmax([0, w·x + b])[1]
-                weight[classes[1], N_SPECIALS:] = coef[0]
+                weight[classes[1], columns] = coef[0]
                 bias[classes[1]] = intercept[0]
             else:
                 for row, cls in enumerate(classes):
-                    weight[cls, N_SPECIALS:] = coef[row]
+                    weight[cls, columns] = coef[row]
                     bias[cls] = intercept[row]
             self.head.weight.copy_(weight)
             self.head.bias.copy_(bias)
-        self.sklearn = (vectorizer, classifier)  # kept for tests; never saved
+        self.sklearn = (vectorizer, svd, classifier)  # kept for tests; never saved
         return {"train_accuracy": float(classifier.score(features, np.asarray(labels)))}
