@@ -18,6 +18,11 @@ def test_registry_builds_every_entry(name):
         chars = torch.randint(1, 12, (2, 3, 4))
         assert model(ids, lengths, chars, torch.full((2, 3), 4)).shape == (2, 3, 3)
         return
+    if name == "seq2seq":
+        model, cfg = build({"name": name, "src_vocab_size": 20, "tgt_vocab_size": 15, "hidden_size": 8, "embed_dim": 6})
+        src, lengths = pad([[5, 6, 7], [8]], 0)
+        assert model(src, lengths, torch.randint(4, 15, (2, 4))).shape == (2, 4, 15)
+        return
     if name == "rnn_lm":
         model, cfg = build({"name": name, "vocab_size": 30, "num_conditions": 2})
         logits, (h, c) = model(torch.randint(4, 30, (2, 5)), condition=torch.tensor([0, 1]))

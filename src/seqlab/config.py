@@ -65,6 +65,10 @@ class DataConfig:
     vectors: str | None = None  # pretrained word vectors (GloVe / word2vec text) for the word embedding
     bptt: int = 35  # language models: tokens per truncated-BPTT window
     conditional: bool = False  # language models: one sentence per example, conditioned on its label
+    target_tokenizer: str | None = None  # seq2seq: the target side's tokenizer (default: tokenizer)
+    metric: str = "bleu"  # seq2seq: bleu (sacreBLEU + chrF) or g2p (word / phoneme error rates)
+    beam: int = 1  # seq2seq evaluation: 1 = greedy, K > 1 = beam search
+    max_ratio: float = 2.0  # seq2seq decoding: at most max_ratio × source length + 5 tokens
 
 
 @dataclass

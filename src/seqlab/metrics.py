@@ -1,4 +1,5 @@
-"""Pure metric functions over plain Python lists; later tasks add tagging (seqeval) and BLEU (sacrebleu).
+"""Pure metric functions over plain Python lists: accuracy, classification reports (scikit-learn), chunk F1
+(seqeval), perplexity, G2P error rates (rapidfuzz) and corpus BLEU / chrF (sacrebleu).
 
 This module imports nothing from seqlab.
 
@@ -66,3 +67,39 @@ def perplexity(total_nll: float, n_tokens: int) -> float:
     4.0
     """
     return math.exp(total_nll / n_tokens)
+
+
+def g2p_error_rates(references: dict[str, list[list[str]]], predictions: dict[str, list[str]]) -> dict:
+    """Grapheme-to-phoneme word and phoneme error rates over the words of ``references`` (word → its
+    accepted pronunciations). A word is wrong (WER) unless its prediction equals one of them; PER is the total
+    edit distance to the closest accepted pronunciation over the total length of those pronunciations
+    (edit distances by rapidfuzz's Levenshtein over phoneme sequences).
+
+    >>> r = g2p_error_rates({"a": [["AH0"], ["EY1"]], "ab": [["AE1", "B"]]}, {"a": ["EY1"], "ab": ["AE1", "P"]})
+    >>> r["wer"], r["per"]
+    (0.5, 0.3333333333333333)
+    """
+    from rapidfuzz.distance import Levenshtein
+
+    wrong = edits = length = 0
+    for word, refs in references.items():
+        hyp = predictions.get(word, [])
+        best = min(refs, key=lambda ref: (Levenshtein.distance(hyp, ref), len(ref)))
+        distance = Levenshtein.distance(hyp, best)
+        wrong += distance > 0
+        edits += distance
+        length += len(best)
+    n = len(references)
+    return {"wer": wrong / n if n else float("nan"), "per": edits / length if length else float("nan"), "words": n}
+
+
+def corpus_bleu(hypotheses: Sequence[str], references: Sequence[str]) -> dict:
+    """Corpus BLEU and chrF from sacrebleu on detokenised text, with sacrebleu's signatures."""
+    import sacrebleu
+
+    bleu = sacrebleu.metrics.BLEU()
+    chrf = sacrebleu.metrics.CHRF()
+    b = bleu.corpus_score(list(hypotheses), [list(references)])
+    c = chrf.corpus_score(list(hypotheses), [list(references)])
+    return {"bleu": b.score, "chrf": c.score, "bleu_signature": str(bleu.get_signature()),
+            "chrf_signature": str(chrf.get_signature())}

@@ -19,13 +19,14 @@ def add_parser(sub) -> None:
                    help="format of --data (default: from its suffix; conll for a tagging model)")
     p.add_argument("--report", metavar="DIR", help="also write confusion.png, curves.png and report.json (per-class "
                    "scores, worst-classified examples) into DIR")
+    p.add_argument("--beam", type=int, default=None, metavar="K", help="seq2seq models: decode with beam width K")
     p.add_argument("--worst", type=int, default=10, help="worst-classified examples to list with --report (default 10)")
     add_json_flag(p)
 
 
 def run(args: argparse.Namespace) -> int:
     scores = evaluate_dir(args.model_dir, args.split, args.data, args.data_format, report_dir=args.report,
-                          worst=args.worst)
+                          worst=args.worst, beam=args.beam)
     if args.json:
         emit_json(scores)
         return 0

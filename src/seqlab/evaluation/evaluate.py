@@ -30,10 +30,14 @@ def load_task(model_dir: str | Path):
 
 def evaluate_dir(model_dir: str | Path, split: str = "test", data: str | None = None,
                  data_format: str | None = None, batch_size: int = 256, report_dir: str | Path | None = None,
-                 worst: int = 10) -> dict[str, Any]:
+                 worst: int = 10, beam: int | None = None) -> dict[str, Any]:
     """Metrics of the model in ``model_dir`` on ``split`` of its recipe's data, or on the file ``data``;
     with ``report_dir``, also the files people look at (see ``write_report``)."""
     art, task = load_task(model_dir)
+    if beam is not None:
+        if not hasattr(task, "beam"):
+            raise ValueError(f"--beam: {art.task} models do not decode with a beam")
+        task.beam = beam
     data_cfg = art.recipe.get("data") or {}
     if data is not None:
         cfg = from_dict(DataConfig, data_cfg, "data", str(art.path / artifact.CONFIG))

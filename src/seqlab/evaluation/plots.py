@@ -174,3 +174,23 @@ def embedding_projection(words: list[str], vectors, path: str | Path, method: st
     fig.savefig(path)
     plt.close(fig)
     return Path(path)
+
+
+def attention_heatmap(source: list[str], target: list[str], weights, path: str | Path) -> Path:
+    """Each target token's attention over the source tokens (rows: target, columns: source), as in Bahdanau
+    et al.'s alignment figures; white 0, black 1."""
+    import numpy as np
+
+    plt = _pyplot()
+    weights = np.asarray(weights, dtype=float)[: len(target), : len(source)]
+    fig, ax = plt.subplots(figsize=(max(3.5, 0.45 * len(source) + 1.5), max(3.0, 0.4 * len(target) + 1.2)), dpi=130)
+    ax.imshow(weights, cmap="Greys", vmin=0.0, vmax=1.0, aspect="auto")
+    ax.set_xticks(range(len(source)), source, rotation=60, ha="right", fontsize=9)
+    ax.set_yticks(range(len(target)), target, fontsize=9)
+    ax.xaxis.tick_top()
+    ax.set_xlabel("source")
+    ax.set_ylabel("output")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return Path(path)

@@ -12,6 +12,7 @@ from torch import nn
 from ..config import ConfigError, from_dict
 from .bow import BagOfWords, BagOfWordsConfig
 from .language_model import RecurrentLM, RecurrentLMConfig
+from .seq2seq import Seq2Seq, Seq2SeqConfig
 from .tagger import Tagger, TaggerConfig
 from .classifier import (
     RecurrentClassifier,
@@ -29,6 +30,7 @@ MODELS: dict[str, tuple[type, Callable[[Any], nn.Module]]] = {
     "rnn_regressor": (RecurrentRegressorConfig, RecurrentRegressor),
     "tagger": (TaggerConfig, Tagger),
     "rnn_lm": (RecurrentLMConfig, RecurrentLM),
+    "seq2seq": (Seq2SeqConfig, Seq2Seq),
 }
 
 

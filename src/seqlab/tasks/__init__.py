@@ -7,10 +7,11 @@ from .adding import AddingTask
 from .base import Task
 from .classification import ClassificationTask
 from .language_model import LanguageModelTask
+from .seq2seq import Seq2SeqTask
 from .tagging import TaggingTask
 
 TASKS: dict[str, type[Task]] = {"classification": ClassificationTask, "tagging": TaggingTask, "adding": AddingTask,
-                              "language_model": LanguageModelTask}
+                              "language_model": LanguageModelTask, "seq2seq": Seq2SeqTask}
 
 
 def get_task(name: str) -> type[Task]:

@@ -1,0 +1,185 @@
+"""Sequence to sequence (N → M): grapheme-to-phoneme conversion and translation.
+
+Examples are (source text, target text) pairs (``TextExample.text`` / ``.label``): a registry dataset
+(``cmudict``, ``multi30k``, ``tatoeba-spa-eng``) or a TSV with a header (``text_field`` / ``label_field`` name
+the source and target columns). Source and target have their own tokenizer and vocabulary
+(``data.tokenizer`` / ``data.target_tokenizer``).
+
+Training: cross-entropy over ``y₁ … y_n <eos>`` given ``<bos> y₁ … y_n``, with label smoothing and teacher
+forcing from the model's config; where the ratio is < 1 the task draws, per batch and step, whether the gold
+token is fed, from its own generator seeded by ``data.split_seed``.
+
+Evaluation decodes (batched; greedy, or beam search with ``data.beam`` > 1; at most ``data.max_ratio`` × the
+source length + 5 tokens) and scores by ``data.metric``: ``g2p`` — word and phoneme error rates over the
+distinct source words, any accepted pronunciation counting as right; ``bleu`` — sacreBLEU and chrF on the
+detokenised hypotheses against the raw reference texts. Monitor ``wer`` (mode min) or ``bleu``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .. import metrics
+from ..config import ConfigError, DataConfig
+from ..data.batching import IGNORE_INDEX, bucket_batches, pad
+from ..data.datasets import Splits, load_splits
+from ..data.readers import TextExample, read_examples
+from ..data.tokenizers import Tokenizer
+from ..data.vocab import Vocab
+from ..decoding import beam_search
+from .base import Task
+
+
+@dataclass
+class PairSplit:
+    sources: list[str]
+    targets: list[str]
+    src_ids: list[list[int]]
+    tgt_ids: list[list[int]]
+
+    def __len__(self) -> int:
+        return len(self.src_ids)
+
+
+@dataclass
+class PairBatch:
+    src: torch.Tensor  # [B, S]
+    src_lengths: torch.Tensor  # [B]
+    tgt_in: torch.Tensor  # [B, T] <bos> y₁ … y_n
+    tgt_out: torch.Tensor  # [B, T] y₁ … y_n <eos>, IGNORE_INDEX on padding
+    index: list[int]
+
+    @property
+    def n_tokens(self) -> int:
+        return int((self.tgt_out != IGNORE_INDEX).sum())
+
+
+def read_pair_splits(cfg: DataConfig, source: str = "<recipe>") -> Splits:
+    if cfg.dataset:
+        return load_splits(cfg.dataset, cfg)
+    if not (cfg.train and cfg.dev and cfg.test):
+        raise ConfigError(f"{source}: data: give a dataset, or train, dev and test files of source/target pairs")
+    read = lambda p: read_examples(p, cfg.format, cfg.text_field, cfg.label_field)  # noqa: E731
+    return Splits(read(cfg.train), read(cfg.dev), read(cfg.test), [])
+
+
+class Seq2SeqTask(Task):
+    name = "seq2seq"
+
+    def __init__(self, src_tokenizer: Tokenizer, tgt_tokenizer: Tokenizer, src_vocab: Vocab, tgt_vocab: Vocab,
+                 metric: str = "bleu", beam: int = 1, max_ratio: float = 2.0, seed: int = 1234):
+        if metric not in ("bleu", "g2p"):
+            raise ValueError(f"data.metric must be bleu or g2p, got {metric!r}")
+        self.src_tokenizer, self.tgt_tokenizer = src_tokenizer, tgt_tokenizer
+        self.src_vocab, self.tgt_vocab = src_vocab, tgt_vocab
+        self.vocab = src_vocab  # what `train` reports and pretrained vectors align to
+        self.metric, self.beam, self.max_ratio = metric, beam, max_ratio
+        self.generator = torch.Generator().manual_seed(seed)  # teacher-forcing draws
+
+    # ---------------------------------------------------------------- construction
+    @classmethod
+    def from_recipe(cls, cfg: DataConfig, source: str = "<recipe>") -> tuple["Seq2SeqTask", Splits]:
+        splits = read_pair_splits(cfg, source)
+        train = splits.train[: cfg.limit] if cfg.limit else splits.train
+        src_tok = Tokenizer(cfg.tokenizer, cfg.lowercase)
+        tgt_tok = Tokenizer(cfg.target_tokenizer or cfg.tokenizer, cfg.lowercase)
+        src_vocab = Vocab.build((src_tok(ex.text) for ex in train), cfg.min_freq, cfg.max_size)
+        tgt_vocab = Vocab.build((tgt_tok(ex.label) for ex in train), cfg.min_freq, cfg.max_size)
+        task = cls(src_tok, tgt_tok, src_vocab, tgt_vocab, cfg.metric, cfg.beam, cfg.max_ratio, cfg.split_seed)
+        return task, Splits(train, splits.dev, splits.test, [])
+
+    @classmethod
+    def from_files(cls, files: dict[str, Any], recipe: dict[str, Any]) -> "Seq2SeqTask":
+        s = files["seq2seq"]
+        return cls(Tokenizer.from_dict(s["source_tokenizer"]), Tokenizer.from_dict(s["target_tokenizer"]),
+                   Vocab.from_dict(s["source_vocab"]), Vocab.from_dict(s["target_vocab"]), s["metric"], s["beam"],
+                   s["max_ratio"])
+
+    @classmethod
+    def load_split(cls, cfg: DataConfig, split: str, source: str = "<recipe>") -> list[TextExample]:
+        return read_pair_splits(cfg, source).get(split)
+
+    def files(self) -> dict[str, Any]:
+        return {"seq2seq": {"source_tokenizer": self.src_tokenizer.to_dict(), "target_tokenizer": self.tgt_tokenizer.to_dict(),
+                            "source_vocab": self.src_vocab.to_dict(), "target_vocab": self.tgt_vocab.to_dict(),
+                            "metric": self.metric, "beam": self.beam, "max_ratio": self.max_ratio}}
+
+    def model_section(self, section: dict[str, Any]) -> dict[str, Any]:
+        return {**section, "src_vocab_size": len(self.src_vocab), "tgt_vocab_size": len(self.tgt_vocab),
+                "padding_idx": self.src_vocab.pad_id}
+
+    # ---------------------------------------------------------------- data
+    def source_ids(self, text: str) -> list[int]:
+        return self.src_vocab.encode(self.src_tokenizer(text)) or [self.src_vocab.unk_id]
+
+    def encode(self, examples: list[TextExample]) -> PairSplit:
+        return PairSplit([ex.text for ex in examples], [ex.label or "" for ex in examples],
+                         [self.source_ids(ex.text) for ex in examples],
+                         [self.tgt_vocab.encode(self.tgt_tokenizer(ex.label or "")) for ex in examples])
+
+    def batch_lengths(self, split: PairSplit) -> list[int]:
+        return [len(s) for s in split.src_ids]
+
+    def batches(self, split: PairSplit, batch_size: int, generator: torch.Generator | None = None,
+                shuffle: bool = False, bucket: bool = True) -> Iterator[PairBatch]:
+        v = self.tgt_vocab
+        for index in bucket_batches(self.batch_lengths(split), batch_size, generator, shuffle, bucket):
+            src, lengths = pad([split.src_ids[i] for i in index], self.src_vocab.pad_id)
+            tgt_in, _ = pad([[v.bos_id, *split.tgt_ids[i]] for i in index], v.pad_id)
+            tgt_out, _ = pad([[*split.tgt_ids[i], v.eos_id] for i in index], IGNORE_INDEX)
+            yield PairBatch(src, lengths, tgt_in, tgt_out, index)
+
+    # ---------------------------------------------------------------- model
+    def loss(self, model: nn.Module, batch: PairBatch) -> torch.Tensor:
+        ratio = getattr(model.cfg, "teacher_forcing", 1.0)
+        teacher = None
+        if ratio < 1.0:
+            teacher = torch.rand(batch.tgt_in.size(1), generator=self.generator) < ratio
+        logits = model(batch.src, batch.src_lengths, batch.tgt_in, teacher)
+        return F.cross_entropy(logits.reshape(-1, logits.size(-1)), batch.tgt_out.reshape(-1), ignore_index=IGNORE_INDEX,
+                               label_smoothing=getattr(model.cfg, "label_smoothing", 0.0))
+
+    def detokenize(self, ids: list[int]) -> str:
+        joiner = "" if self.tgt_tokenizer.name == "character" else " "
+        return joiner.join(self.tgt_vocab.itos[i] for i in ids)
+
+    @torch.no_grad()
+    def decode(self, model: nn.Module, src: torch.Tensor, lengths: torch.Tensor, beam: int | None = None,
+               n_best: int = 1, penalty: str = "average"):
+        """Hypotheses (``decoding.Hypothesis``, best first) per source row, and the decoder's final state."""
+        model.eval()
+        beam = beam or self.beam
+        state = model.start(src.size(0), (src, lengths))
+        prompt = torch.full((src.size(0), 1), self.tgt_vocab.bos_id)
+        limits = (lengths.float() * self.max_ratio).long() + 5
+        return beam_search(model, state, prompt, beam, self.tgt_vocab.eos_id, limits, penalty, n_best=n_best)
+
+    def predict(self, model: nn.Module, batch: PairBatch) -> list[str]:
+        return [self.detokenize(h[0].tokens) for h in self.decode(model, batch.src, batch.src_lengths)]
+
+    def predict_split(self, model: nn.Module, split: PairSplit, batch_size: int = 64, beam: int | None = None) -> list[str]:
+        out: list[str] = [""] * len(split)
+        for batch in self.batches(split, batch_size):
+            for i, hyps in zip(batch.index, self.decode(model, batch.src, batch.src_lengths, beam)):
+                out[i] = self.detokenize(hyps[0].tokens)
+        return out
+
+    def evaluate(self, model: nn.Module, split: PairSplit, batch_size: int = 64) -> dict[str, Any]:
+        predicted = self.predict_split(model, split, batch_size)
+        if self.metric == "g2p":
+            references: dict[str, list[list[str]]] = defaultdict(list)
+            predictions: dict[str, list[str]] = {}
+            for src, tgt, hyp in zip(split.sources, split.targets, predicted):
+                references[src].append(tgt.split())
+                predictions[src] = hyp.split()
+            scores = metrics.g2p_error_rates(references, predictions)
+        else:
+            scores = metrics.corpus_bleu(predicted, split.targets)
+        return {**scores, "n": len(split), "beam": self.beam}
