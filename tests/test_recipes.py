@@ -14,10 +14,10 @@ RECIPES = sorted(Path(__file__).parents[1].joinpath("recipes").glob("*.yaml")) +
 @pytest.mark.parametrize("path", RECIPES, ids=lambda p: p.name)
 def test_recipe_is_valid(path):
     recipe = load_recipe(path)
-    if recipe.task in ("classification", "language_model") and recipe.data.dataset:
+    if recipe.data.dataset:
         assert recipe.data.dataset in REGISTRY
     fields = MODELS[recipe.model["name"]][0].__dataclass_fields__
-    filled = {"vocab_size": 50, "num_classes": 3, "char_vocab_size": 20, "tags": ["O", "B-X", "I-X"],
+    filled = {"vocab_size": 50, "num_classes": 3, "src_vocab_size": 30, "tgt_vocab_size": 40, "char_vocab_size": 20, "tags": ["O", "B-X", "I-X"],
               "feature_sizes": [10] * len(recipe.data.feature_columns)}
     sizes = {k: v for k, v in filled.items() if k in fields}
     model, _ = build({**recipe.model, **sizes}, str(path))

@@ -94,3 +94,63 @@ def test_beam_search_runs_on_the_seq2seq_decoder():
     greedy = beam_search(model, model.start(3, (src, lengths)), tgt[:, :1], beam=1, eos_id=3, max_len=lengths * 2)
     for row, g in zip(out, greedy):
         assert len(row) == 2 and row[0].score >= row[1].score
+
+
+def test_g2p_error_rates_and_bleu_match_their_definitions():
+    import sacrebleu
+
+    from seqlab.metrics import corpus_bleu, g2p_error_rates
+
+    refs = {"read": [["R", "IY1", "D"], ["R", "EH1", "D"]], "cat": [["K", "AE1", "T"]], "a": [["AH0"]]}
+    hyps = {"read": ["R", "EH1", "D"], "cat": ["K", "AE1"], "a": ["EY1", "AH0"]}
+    scores = g2p_error_rates(refs, hyps)
+    assert scores["wer"] == pytest.approx(2 / 3)  # "read" matches its second pronunciation
+    assert scores["per"] == pytest.approx((0 + 1 + 1) / (3 + 3 + 1))
+    hyp = ["the cat sat on the mat .", "a dog runs"]
+    ref = ["the cat sat on a mat .", "the dog runs fast"]
+    ours = corpus_bleu(hyp, ref)
+    assert ours["bleu"] == pytest.approx(sacrebleu.corpus_bleu(hyp, [ref]).score)
+    assert ours["chrf"] == pytest.approx(sacrebleu.corpus_chrf(hyp, [ref]).score)
+    assert ours["bleu_signature"].startswith("nrefs:1")
+
+
+def test_seq2seq_learns_to_reverse_and_translate_cli(tmp_path, capsys):
+    import json
+    import random
+
+    import yaml
+
+    from seqlab.cli.main import main
+
+    rng = random.Random(0)
+    letters = "abcdefgh"
+
+    def rows(n):
+        out = ["source\ttarget"]
+        for _ in range(n):
+            word = "".join(rng.choices(letters, k=rng.randint(2, 6)))
+            out.append(f"{word}\t{' '.join(reversed(word.upper()))}")
+        return "\n".join(out) + "\n"
+
+    for split, n in (("train", 1500), ("dev", 100), ("test", 100)):
+        (tmp_path / f"{split}.tsv").write_text(rows(n), encoding="utf-8")
+    recipe = {"task": "seq2seq",
+              "data": {**{s: str(tmp_path / f"{s}.tsv") for s in ("train", "dev", "test")}, "text_field": "source",
+                       "label_field": "target", "tokenizer": "character", "target_tokenizer": "whitespace",
+                       "lowercase": False, "metric": "g2p"},
+              "model": {"name": "seq2seq", "embed_dim": 16, "hidden_size": 32, "attention": "dot", "cell": "gru",
+                        "input_feeding": True, "dropout": 0.0, "teacher_forcing": 0.9},
+              "train": {"epochs": 8, "batch_size": 32, "lr": 0.01, "monitor": "wer", "monitor_mode": "min",
+                        "patience": None, "log_every": 0}}
+    path = tmp_path / "r.yaml"
+    path.write_text(yaml.safe_dump(recipe), encoding="utf-8")
+    assert main(["train", str(path), "--out", str(tmp_path / "run"), "--no-progress", "--json"]) == 0
+    results = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert results["test"]["wer"] < 0.2 and results["test"]["per"] < 0.05
+    png = tmp_path / "att.png"
+    assert main(["translate", str(tmp_path / "run"), "abcd", "hgf", "--beam", "3", "--show-attention", str(png)]) == 0
+    assert capsys.readouterr().out.splitlines() == ["D C B A", "F G H"]
+    assert png.read_bytes().startswith(b"\x89PNG")
+    assert main(["evaluate", str(tmp_path / "run"), "--beam", "4", "--json"]) == 0
+    beam = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert beam["beam"] == 4 and beam["wer"] <= results["test"]["wer"] + 0.02
