@@ -18,8 +18,9 @@ def test_registry_builds_every_entry(name):
         chars = torch.randint(1, 12, (2, 3, 4))
         assert model(ids, lengths, chars, torch.full((2, 3), 4)).shape == (2, 3, 3)
         return
-    if name == "seq2seq":
-        model, cfg = build({"name": name, "src_vocab_size": 20, "tgt_vocab_size": 15, "hidden_size": 8, "embed_dim": 6})
+    if name in ("seq2seq", "transformer"):
+        sizes = {"hidden_size": 8, "embed_dim": 6} if name == "seq2seq" else {"d_model": 8, "heads": 2, "d_ff": 16}
+        model, cfg = build({"name": name, "src_vocab_size": 20, "tgt_vocab_size": 15, **sizes})
         src, lengths = pad([[5, 6, 7], [8]], 0)
         assert model(src, lengths, torch.randint(4, 15, (2, 4))).shape == (2, 4, 15)
         return

@@ -13,6 +13,7 @@ from ..config import ConfigError, from_dict
 from .bow import BagOfWords, BagOfWordsConfig
 from .language_model import RecurrentLM, RecurrentLMConfig
 from .seq2seq import Seq2Seq, Seq2SeqConfig
+from .transformer import TransformerConfig, TransformerSeq2Seq
 from .tagger import Tagger, TaggerConfig
 from .classifier import (
     RecurrentClassifier,
@@ -31,6 +32,7 @@ MODELS: dict[str, tuple[type, Callable[[Any], nn.Module]]] = {
     "tagger": (TaggerConfig, Tagger),
     "rnn_lm": (RecurrentLMConfig, RecurrentLM),
     "seq2seq": (Seq2SeqConfig, Seq2Seq),
+    "transformer": (TransformerConfig, TransformerSeq2Seq),
 }
 
 

@@ -1,0 +1,113 @@
+"""The Transformer encoder-decoder (Vaswani et al. 2017) for seq2seq, from ``seqlab.layers.transformer``.
+
+    memory = Encoder(√d · E_src[x] + P)                    N layers of self-attention + feed-forward
+    p(y_t | y_<t, x) = softmax(W_o Decoder(√d · E_tgt[y_<t] + P, memory))   causal self-attention + cross-attention
+
+Padding is masked in every attention over the source and the target; the decoder's causal mask keeps
+position t from seeing t' > t. ``share_embeddings`` ties the target embedding and the output layer (and the
+source embedding too when the vocabularies are one, i.e. equal in size). Same interface as
+``models.seq2seq.Seq2Seq``: ``forward(src, src_lengths, tgt_in)`` (teacher forcing is always full here), and
+the incremental-decoder contract, whose state keeps the target prefix and re-reads it each step (exact, and
+cheap at the lengths seqlab decodes) plus the last layer's cross-attention for heatmaps.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from ..data.batching import lengths_to_mask
+from ..layers.transformer import DecoderLayer, EncoderLayer, Positions
+
+
+@dataclass
+class TransformerConfig:
+    name: str = "transformer"
+    src_vocab_size: int = 0
+    tgt_vocab_size: int = 0
+    padding_idx: int = 0
+    d_model: int = 256
+    heads: int = 4
+    layers: int = 3  # encoder and decoder each
+    d_ff: int = 1024
+    dropout: float = 0.1
+    pre_norm: bool = True
+    positions: str = "sinusoidal"  # or learned
+    max_length: int = 512
+    share_embeddings: bool = False
+    teacher_forcing: float = 1.0  # kept for the task's interface; a Transformer always trains fully teacher-forced
+    label_smoothing: float = 0.1
+
+
+@dataclass
+class TransformerState:
+    memory: torch.Tensor  # [B, S, d]
+    mask: torch.Tensor  # [B, S]
+    prefix: torch.Tensor  # [B, t] target tokens read so far
+    alignment: torch.Tensor  # [B, t, S]
+
+
+class TransformerSeq2Seq(nn.Module):
+    def __init__(self, cfg: TransformerConfig):
+        super().__init__()
+        self.cfg = cfg
+        d = cfg.d_model
+        self.src_embedding = nn.Embedding(cfg.src_vocab_size, d, padding_idx=cfg.padding_idx)
+        self.tgt_embedding = nn.Embedding(cfg.tgt_vocab_size, d, padding_idx=cfg.padding_idx)
+        for emb in (self.src_embedding, self.tgt_embedding):
+            nn.init.normal_(emb.weight, 0.0, d ** -0.5)
+            with torch.no_grad():
+                emb.weight[cfg.padding_idx].zero_()
+        if cfg.share_embeddings and cfg.src_vocab_size == cfg.tgt_vocab_size:
+            self.tgt_embedding.weight = self.src_embedding.weight
+        self.positions = Positions(d, cfg.max_length, cfg.positions)
+        self.encoder = nn.ModuleList(EncoderLayer(d, cfg.heads, cfg.d_ff, cfg.dropout, cfg.pre_norm) for _ in range(cfg.layers))
+        self.decoder = nn.ModuleList(DecoderLayer(d, cfg.heads, cfg.d_ff, cfg.dropout, cfg.pre_norm) for _ in range(cfg.layers))
+        self.enc_norm = nn.LayerNorm(d) if cfg.pre_norm else nn.Identity()
+        self.dec_norm = nn.LayerNorm(d) if cfg.pre_norm else nn.Identity()
+        self.dropout = nn.Dropout(cfg.dropout)
+        self.out = nn.Linear(d, cfg.tgt_vocab_size)
+        if cfg.share_embeddings:
+            self.out.weight = self.tgt_embedding.weight
+
+    def word_embedding(self) -> nn.Embedding:
+        return self.src_embedding
+
+    def _embed(self, emb: nn.Embedding, ids: torch.Tensor) -> torch.Tensor:
+        return self.dropout(emb(ids) * math.sqrt(self.cfg.d_model) + self.positions(ids.size(1)))
+
+    def encode(self, src: torch.Tensor, lengths: torch.Tensor) -> TransformerState:
+        mask = lengths_to_mask(lengths.clamp_min(1), src.size(1))
+        x = self._embed(self.src_embedding, src)
+        for layer in self.encoder:
+            x = layer(x, mask)
+        return TransformerState(self.enc_norm(x), mask, src.new_zeros(src.size(0), 0), torch.zeros(src.size(0), 0, src.size(1)))
+
+    def decode(self, memory: torch.Tensor, memory_mask: torch.Tensor, tgt: torch.Tensor, need_weights: bool = False):
+        """Logits [B, T, V] for every prefix of ``tgt`` (and the last layer's cross-attention [B, T, S])."""
+        y = self._embed(self.tgt_embedding, tgt)
+        tgt_mask = tgt != self.cfg.padding_idx
+        weights = None
+        for i, layer in enumerate(self.decoder):
+            y, weights = layer(y, tgt_mask, memory, memory_mask, need_weights and i == len(self.decoder) - 1)
+        return self.out(self.dec_norm(y)), weights
+
+    def forward(self, src: torch.Tensor, src_lengths: torch.Tensor, tgt_in: torch.Tensor,
+                teacher: torch.Tensor | None = None) -> torch.Tensor:
+        state = self.encode(src, src_lengths)
+        return self.decode(state.memory, state.mask, tgt_in)[0]
+
+    # ---------------------------------------------------------------- incremental decoding (seqlab.decoding)
+    def start(self, batch_size: int, context: tuple[torch.Tensor, torch.Tensor]) -> TransformerState:
+        return self.encode(*context)
+
+    def step(self, state: TransformerState, tokens: torch.Tensor) -> tuple[torch.Tensor, TransformerState]:
+        prefix = torch.cat([state.prefix, tokens], 1)
+        logits, weights = self.decode(state.memory, state.mask, prefix, need_weights=True)
+        return logits[:, -1], TransformerState(state.memory, state.mask, prefix, weights)
+
+    def reorder(self, state: TransformerState, index: torch.Tensor) -> TransformerState:
+        return TransformerState(*(x.index_select(0, index) for x in (state.memory, state.mask, state.prefix, state.alignment)))
