@@ -29,3 +29,5 @@ def test_issue_recipes_exist():
     names = {p.stem for p in RECIPES}
     assert {f"{d}-{m}" for d in ("mr", "sst2", "trec", "imdb") for m in ("bilstm", "textcnn", "bow")} <= names
     assert {"ptb-small", "ptb-medium", "wikitext2-lstm", "shakespeare-char"} <= names
+    assert {"g2p-cmudict-bilstm-attn", "g2p-cmudict-transformer", "multi30k-de-en-gru-bahdanau",
+            "multi30k-de-en-lstm-luong", "multi30k-de-en-transformer", "tatoeba-spa-eng"} <= names
