@@ -66,8 +66,8 @@ def attributions(result: dict[str, Any], path: str | Path) -> Path:
     plt = _pyplot()
     methods = list(result["attributions"])
     tokens = result["tokens"]
-    width = max(6.0, 0.16 * sum(len(t) + 2 for t in tokens) + 2.2)
-    fig, ax = plt.subplots(figsize=(min(width, 18), 0.75 * len(methods) + 1.0), dpi=130)
+    width = max(6.0, 0.12 * sum(len(t) + 3 for t in tokens) + 2.0)
+    fig, ax = plt.subplots(figsize=(min(width, 18), 0.45 * len(methods) + 0.7), dpi=130)
     ax.set_xlim(0, 1)
     ax.set_ylim(0, len(methods))
     ax.axis("off")
@@ -77,19 +77,18 @@ def attributions(result: dict[str, Any], path: str | Path) -> Path:
         scale = max((abs(s) for s in scores), default=0.0) or 1.0
         y = len(methods) - row - 0.5
         ax.text(0.0, y, method.replace("_", " "), ha="left", va="center", fontsize=9, color="#444")
-        x = 0.16
+        x = 0.2
         for token, score in zip(tokens, scores):
             a = min(abs(score) / scale, 1.0)
             colour = (1 - 0.6 * a, 1.0, 1 - 0.6 * a) if score >= 0 else (1.0, 1 - 0.6 * a, 1 - 0.6 * a)
             t = ax.text(x, y, token, ha="left", va="center", fontsize=10, family="monospace",
                         bbox={"boxstyle": "round,pad=0.25", "facecolor": colour, "edgecolor": "#bbb"})
             box = t.get_window_extent(renderer=renderer).transformed(ax.transData.inverted())
-            x = box.x1 + 0.008
+            x = box.x1 + 0.015
     probs = ", ".join(f"{k} {v:.2f}" for k, v in result["probabilities"].items())
     ax.set_title(f"predicted {result['predicted']} ({probs}) — attributions of p({result['target']}): "
                  "green for, red against", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path)
+    fig.savefig(path, bbox_inches="tight", pad_inches=0.1)
     plt.close(fig)
     return Path(path)
 
