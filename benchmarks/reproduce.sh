@@ -3,6 +3,7 @@
 #   SEQLAB_DATA_DIR=../shared/datasets bash benchmarks/reproduce.sh [names...]
 # Names: textcnn-mr textcnn-trec textcnn-sst2 bilstm-mr bow-mr quickstart adding gradients bench-epoch bench-recurrent
 #        bilstm-imdb bilstm-mr-cv conll2000-crf conll2000-softmax ud-ewt-upos wnut17-crf bench-tagging
+#        g2p-bilstm-attn g2p-transformer multi30k-gru multi30k-transformer tatoeba bench-decoding
 #        lsa-mr ptb-small shakespeare-char mr-conditional-lm bench-lm w2v-wikitext2 textcnn-mr-w2v (language models and
 #        the embeddings comparison run with SEQLAB_THREADS=1 in RESULTS.md, two at a time)
 set -uo pipefail
@@ -46,6 +47,17 @@ for n in "${names[@]}"; do
     textcnn-mr-w2v) for m in static nonstatic multichannel; do
                       run $n-$m $BIN/seqlab train recipes/mr-textcnn-w2v-$m.yaml --out $OUT/mr-textcnn-w2v-$m --no-progress --json
                     done ;;
+    g2p-bilstm-attn)   run $n $BIN/seqlab train recipes/g2p-cmudict-bilstm-attn.yaml --out $OUT/g2p-cmudict-bilstm-attn --no-progress --json
+                       run $n-beam5 $BIN/seqlab evaluate $OUT/g2p-cmudict-bilstm-attn --beam 5 --json ;;
+    g2p-transformer)   run $n $BIN/seqlab train recipes/g2p-cmudict-transformer.yaml --out $OUT/g2p-cmudict-transformer --no-progress --json
+                       run $n-beam5 $BIN/seqlab evaluate $OUT/g2p-cmudict-transformer --beam 5 --json ;;
+    multi30k-gru)      run $n $BIN/seqlab train recipes/multi30k-de-en-gru-bahdanau.yaml --set train.max_minutes=30 \
+                         --out $OUT/multi30k-de-en-gru-bahdanau --no-progress --json ;;
+    multi30k-transformer) run $n $BIN/seqlab train recipes/multi30k-de-en-transformer.yaml --set train.max_minutes=30 \
+                         --out $OUT/multi30k-de-en-transformer --no-progress --json ;;
+    tatoeba)           run $n $BIN/seqlab train recipes/tatoeba-spa-eng.yaml --set train.max_minutes=30 \
+                         --out $OUT/tatoeba-spa-eng --no-progress --json ;;
+    bench-decoding)    run $n $BIN/python benchmarks/decoding.py $OUT/g2p-cmudict-bilstm-attn ;;
     bilstm-mr-cv) for k in 0 1 2 3 4 5 6 7 8 9; do
                     run $n-$k $BIN/seqlab train recipes/mr-bilstm.yaml --set data.fold=$k --out $OUT/mr-bilstm-fold$k --no-progress --json
                   done ;;

@@ -2,7 +2,7 @@
 
 Data flows one way through the package, and imports follow it::
 
-    data → layers → models → decoding → artifact → tasks → training → evaluation → serving / export → cli
+    data → embeddings → layers → models → decoding → artifact → tasks → training → evaluation → serving / export → cli
 
 ``config``, ``runtime`` and ``metrics`` import nothing from seqlab, so any module may use them.
 
