@@ -154,3 +154,14 @@ def test_seq2seq_learns_to_reverse_and_translate_cli(tmp_path, capsys):
     assert main(["evaluate", str(tmp_path / "run"), "--beam", "4", "--json"]) == 0
     beam = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert beam["beam"] == 4 and beam["wer"] <= results["test"]["wer"] + 0.02
+
+
+@pytest.mark.parametrize("cfg", CONFIGS[1:3], ids=lambda c: c["attention"])
+def test_seq2seq_beam_width_one_is_greedy(cfg):
+    model = model_for(cfg, seed=5)
+    src, lengths, tgt = batch()
+    hyps = beam_search(model, model.start(3, (src, lengths)), tgt[:, :1], beam=1, eos_id=3, max_len=12)
+    greedy = torch.stack(list(generate(model, model.start(3, (src, lengths)), tgt[:, :1], 12, greedy=True, eos_id=3)), 1)
+    for row in range(3):
+        tokens = greedy[row].tolist()
+        assert hyps[row][0].tokens == (tokens[: tokens.index(3)] if 3 in tokens else tokens)
