@@ -51,11 +51,11 @@ for n in "${names[@]}"; do
                        run $n-beam5 $BIN/seqlab evaluate $OUT/g2p-cmudict-bilstm-attn --beam 5 --json ;;
     g2p-transformer)   run $n $BIN/seqlab train recipes/g2p-cmudict-transformer.yaml --out $OUT/g2p-cmudict-transformer --no-progress --json
                        run $n-beam5 $BIN/seqlab evaluate $OUT/g2p-cmudict-transformer --beam 5 --json ;;
-    multi30k-gru)      run $n $BIN/seqlab train recipes/multi30k-de-en-gru-bahdanau.yaml --set train.max_minutes=30 \
+    multi30k-gru)      run $n $BIN/seqlab train recipes/multi30k-de-en-gru-bahdanau.yaml --set train.max_minutes=20 \
                          --out $OUT/multi30k-de-en-gru-bahdanau --no-progress --json ;;
-    multi30k-transformer) run $n $BIN/seqlab train recipes/multi30k-de-en-transformer.yaml --set train.max_minutes=30 \
+    multi30k-transformer) run $n $BIN/seqlab train recipes/multi30k-de-en-transformer.yaml --set train.max_minutes=16 \
                          --out $OUT/multi30k-de-en-transformer --no-progress --json ;;
-    tatoeba)           run $n $BIN/seqlab train recipes/tatoeba-spa-eng.yaml --set train.max_minutes=30 \
+    tatoeba)           run $n $BIN/seqlab train recipes/tatoeba-spa-eng.yaml --set train.max_minutes=20 \
                          --out $OUT/tatoeba-spa-eng --no-progress --json ;;
     bench-decoding)    run $n $BIN/python benchmarks/decoding.py $OUT/g2p-cmudict-bilstm-attn ;;
     bilstm-mr-cv) for k in 0 1 2 3 4 5 6 7 8 9; do
