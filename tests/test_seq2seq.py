@@ -165,3 +165,21 @@ def test_seq2seq_beam_width_one_is_greedy(cfg):
     for row in range(3):
         tokens = greedy[row].tolist()
         assert hyps[row][0].tokens == (tokens[: tokens.index(3)] if 3 in tokens else tokens)
+
+
+def test_aligned_files_are_read_as_pairs(tmp_path):
+    from seqlab.config import ConfigError, DataConfig
+    from seqlab.data.readers import DataFormatError
+    from seqlab.tasks.seq2seq import read_pair_splits
+
+    (tmp_path / "a.de").write_text("ein Hund\nzwei Katzen\n", encoding="utf-8")
+    (tmp_path / "a.en").write_text("a dog\ntwo cats\n", encoding="utf-8")
+    (tmp_path / "b.en").write_text("a dog\n", encoding="utf-8")
+    pair = f"{tmp_path / 'a.de'},{tmp_path / 'a.en'}"
+    splits = read_pair_splits(DataConfig(train=pair, dev=pair, test=pair, format="aligned"))
+    assert [(e.text, e.label) for e in splits.train] == [("ein Hund", "a dog"), ("zwei Katzen", "two cats")]
+    with pytest.raises(DataFormatError, match="b.en: 1 lines, but .*a.de has 2"):
+        bad = f"{tmp_path / 'a.de'},{tmp_path / 'b.en'}"
+        read_pair_splits(DataConfig(train=bad, dev=bad, test=bad, format="aligned"))
+    with pytest.raises(ConfigError, match="source_file,target_file"):
+        read_pair_splits(DataConfig(train="x", dev="x", test="x", format="aligned"))

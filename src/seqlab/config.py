@@ -43,7 +43,7 @@ class DataConfig:
     train: str | None = None
     dev: str | None = None
     test: str | None = None
-    format: str = "tsv"  # classification: tsv, csv, jsonl, folder; tagging: conll, conllu
+    format: str = "tsv"  # classification: tsv, csv, jsonl, folder; tagging: conll, conllu; seq2seq: also aligned
     text_field: str = "text"
     label_field: str = "label"
     label_set: str | None = None  # dataset-specific label choice, e.g. TREC "coarse" or "fine"

@@ -1,8 +1,8 @@
 """Sequence to sequence (N → M): grapheme-to-phoneme conversion and translation.
 
 Examples are (source text, target text) pairs (``TextExample.text`` / ``.label``): a registry dataset
-(``cmudict``, ``multi30k``, ``tatoeba-spa-eng``) or a TSV with a header (``text_field`` / ``label_field`` name
-the source and target columns). Source and target have their own tokenizer and vocabulary
+(``cmudict``, ``multi30k``, ``tatoeba-spa-eng``), a TSV with a header (``text_field`` / ``label_field`` name
+the source and target columns), or two aligned files per split (``format: aligned``, ``train: a.de,a.en``). Source and target have their own tokenizer and vocabulary
 (``data.tokenizer`` / ``data.target_tokenizer``).
 
 Training: cross-entropy over ``y₁ … y_n <eos>`` given ``<bos> y₁ … y_n``, with label smoothing and teacher
@@ -30,7 +30,7 @@ from .. import metrics
 from ..config import ConfigError, DataConfig
 from ..data.batching import IGNORE_INDEX, bucket_batches, pad
 from ..data.datasets import Splits, load_splits
-from ..data.readers import TextExample, read_examples
+from ..data.readers import DataFormatError, TextExample, read_examples, read_lines
 from ..data.tokenizers import Tokenizer
 from ..data.vocab import Vocab
 from ..decoding import beam_search
@@ -66,8 +66,22 @@ def read_pair_splits(cfg: DataConfig, source: str = "<recipe>") -> Splits:
         return load_splits(cfg.dataset, cfg)
     if not (cfg.train and cfg.dev and cfg.test):
         raise ConfigError(f"{source}: data: give a dataset, or train, dev and test files of source/target pairs")
+    if cfg.format == "aligned":
+        return Splits(*(read_aligned(p, source) for p in (cfg.train, cfg.dev, cfg.test)), [])
     read = lambda p: read_examples(p, cfg.format, cfg.text_field, cfg.label_field)  # noqa: E731
     return Splits(read(cfg.train), read(cfg.dev), read(cfg.test), [])
+
+
+def read_aligned(spec: str, source: str = "<recipe>") -> list[TextExample]:
+    """``format: aligned``: "SOURCE_FILE,TARGET_FILE", line i of one the translation of line i of the other."""
+    parts = spec.split(",")
+    if len(parts) != 2:
+        raise ConfigError(f"{source}: data: aligned files are given as 'source_file,target_file', got {spec!r}")
+    sources, targets = read_lines(parts[0].strip()), read_lines(parts[1].strip())
+    if len(sources) != len(targets):
+        raise DataFormatError(f"{parts[1].strip()}: {len(targets)} lines, but {parts[0].strip()} has {len(sources)}; "
+                              "aligned files need one line per pair")
+    return [TextExample(a, b) for a, b in zip(sources, targets)]
 
 
 class Seq2SeqTask(Task):
