@@ -13,12 +13,13 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 from seqlab import runtime
 from seqlab.embeddings import evaluate as ev
 from seqlab.embeddings.io import load_vectors, save_vectors
-from seqlab.embeddings.train import Word2VecSettings, read_corpus, settings_dict, train_word2vec
+from seqlab.embeddings.train import Word2VecSettings, read_corpus, train_word2vec
 
 
 def main() -> None:
@@ -55,7 +56,7 @@ def main() -> None:
                   "seconds": direct_seconds, "words": len(model.wv.key_to_index)}
 
     print(f"word2vec on WikiText-2 train ({sum(map(len, sentences)):,} tokens, {len(sentences):,} lines), "
-          f"settings {settings_dict(settings)}")
+          f"settings {asdict(settings)}")
     for name, row in (("seqlab pipeline", seqlab_row), ("gensim directly", gensim_row)):
         print(f"  {name:<16} analogy {row['analogy']['accuracy']:.2%}   SimLex-999 ρ {row['simlex999']['spearman']:.4f}"
               f"   {row['words']:,} words   {row['seconds']:.0f} s")
@@ -63,7 +64,7 @@ def main() -> None:
     print(f"  analogy questions answerable: {answered:,} of {seqlab_row['analogy']['questions']:,}; "
           f"SimLex pairs out of vocabulary: {seqlab_row['simlex999']['oov_percent']:.1f}%")
     print(f"  vectors kept in {Path(args.out)}")
-    print(json.dumps({"benchmark": "word2vec_wikitext2", "settings": settings_dict(settings),
+    print(json.dumps({"benchmark": "word2vec_wikitext2", "settings": asdict(settings),
                       "seqlab": seqlab_row | {"analogy": {k: v for k, v in seqlab_row["analogy"].items() if k != "sections"}},
                       "gensim": gensim_row}))
 

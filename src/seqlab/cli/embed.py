@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 from .. import runtime
 from ..embeddings import evaluate as ev
 from ..embeddings.io import FORMATS, load_vectors, save_vectors
-from ..embeddings.train import Word2VecSettings, read_corpus, settings_dict, train_doc2vec, train_topics, train_word2vec
+from ..embeddings.train import Word2VecSettings, read_corpus, train_doc2vec, train_topics, train_word2vec
 from .output import add_json_flag, emit_json
 
 HELP = "train, inspect, evaluate and convert word vectors (word2vec, doc2vec, LSA/LDA through gensim)"
@@ -101,7 +102,7 @@ def _train(args) -> int:
     seconds = time.perf_counter() - t0
     save_vectors(vectors, args.out, args.format)
     result = {"vectors": args.out, "words": len(vectors.key_to_index), "sentences": len(sentences),
-              "tokens": sum(map(len, sentences)), "seconds": seconds, "settings": settings_dict(settings),
+              "tokens": sum(map(len, sentences)), "seconds": seconds, "settings": asdict(settings),
               "analogy": ev.analogy_accuracy(vectors), "simlex999": ev.simlex(vectors)}
     if args.json:
         emit_json(result)

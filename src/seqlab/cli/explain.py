@@ -36,8 +36,8 @@ def run(args: argparse.Namespace) -> int:
     if not isinstance(task, ClassificationTask) or not hasattr(art.model, "word_embedding"):
         raise ValueError(f"{args.model_dir}: `seqlab explain` needs a neural text classifier (rnn_classifier, textcnn)")
     methods = METHODS if not args.method or "all" in args.method else tuple(SHORT[m] for m in args.method)
-    ids = task.encode_text(args.text)
-    tokens = task.vocab.decode(ids) if len(task.tokenizer(args.text)) != len(ids) else task.tokenizer(args.text)
+    words, ids = task.tokenizer(args.text), task.encode_text(args.text)
+    tokens = words if len(words) == len(ids) else task.vocab.decode(ids)  # truncated or empty: show what the model saw
     result = explain(art.model, tokens, ids, task.labels, task.vocab.pad_id, methods, args.target,
                      args.steps, args.samples, args.seed)
     if args.html:

@@ -8,7 +8,7 @@ the training split of a registry dataset, tokenised as seqlab's tokenizers do.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -83,18 +83,3 @@ def train_topics(documents: list[list[str]], method: str = "lda", topics: int = 
     if method == "lda":
         return models.LdaModel(bows, id2word=dictionary, num_topics=topics, random_state=seed, passes=passes), dictionary
     raise ValueError(f"unknown topic model {method!r} (known: lsa, lda)")
-
-
-def document_topics(model, dictionary, documents: list[list[str]]):
-    """Dense document-topic features [N, K] (numpy) for a classifier."""
-    import numpy as np
-    from gensim.matutils import corpus2dense
-
-    bows = [dictionary.doc2bow(d) for d in documents]
-    if hasattr(model, "projection"):  # LSI works on TF-IDF weights
-        bows = gensim_models().TfidfModel(dictionary=dictionary)[bows]
-    return np.asarray(corpus2dense(model[bows], num_terms=model.num_topics).T)
-
-
-def settings_dict(settings: Word2VecSettings) -> dict[str, Any]:
-    return asdict(settings)

@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .. import metrics
 from ..config import ConfigError, DataConfig
 from ..data.batching import IGNORE_INDEX, bptt_stream, bptt_windows, bucket_batches, pad
 from ..data.datasets import Splits, contiguous_split, load_splits
@@ -227,7 +228,8 @@ class LanguageModelTask(Task):
     def evaluate(self, model: nn.Module, split, batch_size: int = 10) -> dict[str, Any]:
         total, count = self.total_nll(model, split, batch_size)
         nll = total / max(count, 1)
-        return {"perplexity": math.exp(min(nll, 700.0)), "bpc": nll / math.log(2), "nll": nll, "tokens": count}
+        return {"perplexity": metrics.perplexity(total, max(count, 1)), "bpc": nll / math.log(2), "nll": nll,
+                "tokens": count}
 
     # ---------------------------------------------------------------- generation
     def detokenize(self, ids: list[int]) -> str:

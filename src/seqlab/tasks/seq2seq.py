@@ -186,14 +186,18 @@ class Seq2SeqTask(Task):
         return out
 
     def evaluate(self, model: nn.Module, split: PairSplit, batch_size: int = 64) -> dict[str, Any]:
-        predicted = self.predict_split(model, split, batch_size)
-        if self.metric == "g2p":
+        if self.metric == "g2p":  # one decode per word, however many pronunciations it has
             references: dict[str, list[list[str]]] = defaultdict(list)
-            predictions: dict[str, list[str]] = {}
-            for src, tgt, hyp in zip(split.sources, split.targets, predicted):
+            first: dict[str, int] = {}
+            for i, (src, tgt) in enumerate(zip(split.sources, split.targets)):
                 references[src].append(tgt.split())
-                predictions[src] = hyp.split()
-            scores = metrics.g2p_error_rates(references, predictions)
+                first.setdefault(src, i)
+            rows = list(first.values())
+            words = PairSplit([split.sources[i] for i in rows], [split.targets[i] for i in rows],
+                              [split.src_ids[i] for i in rows], [split.tgt_ids[i] for i in rows])
+            predicted = self.predict_split(model, words, batch_size)
+            scores = metrics.g2p_error_rates(references, {w: h.split() for w, h in zip(words.sources, predicted)})
         else:
+            predicted = self.predict_split(model, split, batch_size)
             scores = metrics.corpus_bleu(predicted, split.targets)
         return {**scores, "n": len(split), "beam": self.beam}
