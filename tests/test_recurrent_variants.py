@@ -94,7 +94,7 @@ def identity_rnn(layers: int = 1, **kwargs) -> RNN:
     return layer
 
 
-@pytest.mark.parametrize("path", ["native", "equation"])
+@pytest.mark.parametrize("path", ["native", "equation", "autograd"])
 @pytest.mark.parametrize("where", ["input_dropout", "output_dropout"])
 def test_locked_dropout_one_mask_per_sequence(path, where):
     p = 0.3
@@ -109,8 +109,9 @@ def test_locked_dropout_one_mask_per_sequence(path, where):
     assert torch.equal(layer(x)[0], x)
 
 
-def test_locked_dropout_between_layers():
-    layer = identity_rnn(2, dropout=0.5, locked_dropout=True).train()
+@pytest.mark.parametrize("path", ["native", "equation", "autograd"])
+def test_locked_dropout_between_layers(path):
+    layer = identity_rnn(2, dropout=0.5, locked_dropout=True, path=path).train()
     out, _ = layer(torch.ones(400, 7, 6))
     assert torch.equal(out, out[:, :1].expand_as(out))
     assert torch.unique(out).tolist() == pytest.approx([0.0, 2.0])
@@ -126,7 +127,7 @@ def test_locked_mask_values():
     assert abs((m == 0).float().mean().item() - 0.25) < 0.02
 
 
-@pytest.mark.parametrize("path", ["native", "equation"])
+@pytest.mark.parametrize("path", ["native", "equation", "autograd"])
 def test_weight_drop_reaches_raw_weights(path):
     torch.manual_seed(0)
     layer = LSTM(4, 32, 1, weight_drop=0.5, batch_first=True, path=path).train()
@@ -150,7 +151,7 @@ def test_recurrent_dropout_one_mask_over_time(monkeypatch):
         return original(gi, h, c, w_hh, b_hh, w_hr, ln, drop)
 
     monkeypatch.setattr(recurrent, "lstm_step", spy)
-    layer = LSTM(3, 16, 1, recurrent_dropout=0.4, batch_first=True).train()
+    layer = LSTM(3, 16, 1, recurrent_dropout=0.4, batch_first=True, path="autograd").train()
     layer(torch.randn(50, 6, 3))
     assert len(seen) == 6 and all(d is seen[0] for d in seen)
     assert torch.unique(seen[0]).tolist() == pytest.approx([0.0, 1 / 0.6])
@@ -164,8 +165,15 @@ def test_forget_bias_and_paths():
     layer = LSTM(3, 4, forget_bias=1.0)
     fb = layer.bias_hh_l0[4:8]
     assert (fb > 0.4).all()  # U(-0.5, 0.5) + 1
-    assert LSTM(3, 4).native and not LSTM(3, 4, layer_norm=True).native
-    assert not GRU(3, 4, reset_after=False).native
+    x = torch.zeros(1, 2, 3)
+    assert LSTM(3, 4).route(x) == "native" and LSTM(3, 4, layer_norm=True).route(x) == "autograd"
+    assert GRU(3, 4, reset_after=False).route(x) == "bptt"
+    assert LSTM(3, 4, path="equation").route(x) == "bptt"
+    assert LSTM(3, 4, proj_size=2, path="equation").route(x) == "autograd"
+    assert GRU(3, 4, path="autograd").route(x) == "autograd"
+    assert GRU(3, 4, path="native").route(x) == "native"
+    with pytest.raises(ValueError, match="path must be one of"):
+        GRU(3, 4, path="fast")
     with pytest.raises(ValueError, match="need path='equation'"):
         GRU(3, 4, reset_after=False, path="native")
 
@@ -184,3 +192,41 @@ def test_gradient_diagnostic_matches_autograd_on_the_layer():
     # ∏ f over an empty range is 1 at the last step
     assert report["forget_product"][-1] == pytest.approx(1.0)
     assert all(0 < p <= 1 for p in report["forget_product"])
+
+
+BPTT_VS_AUTOGRAD = {
+    "lstm": lambda **kw: LSTM(3, 4, 2, recurrent_dropout=0.3, **kw),
+    "gru": lambda **kw: GRU(3, 4, 2, recurrent_dropout=0.3, **kw),
+    "gru-reset-before": lambda **kw: GRU(3, 4, 2, reset_after=False, recurrent_dropout=0.3, **kw),
+    "rnn-tanh": lambda **kw: RNN(3, 4, 2, **kw),
+    "rnn-relu": lambda **kw: RNN(3, 4, 2, nonlinearity="relu", **kw),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BPTT_VS_AUTOGRAD))
+@pytest.mark.parametrize("lengths", [None, [5, 2, 4, 1]])
+def test_hand_derived_bptt_equals_autograd_with_every_regulariser(name, lengths):
+    """The hand-written backward (path="equation") against autograd through the cell equations
+    (path="autograd"), float64, training mode, with the same dropout masks drawn from the same seed: recurrent
+    dropout, weight drop, locked dropout on the input, between the layers and on the output."""
+    kw = dict(bidirectional=True, batch_first=True, weight_drop=0.3, dropout=0.4, locked_dropout=True,
+              input_dropout=0.2, output_dropout=0.2)
+    torch.manual_seed(7)
+    bptt = f64(BPTT_VS_AUTOGRAD[name](path="equation", **kw)).train()
+    loop = f64(BPTT_VS_AUTOGRAD[name](path="autograd", **kw)).train()
+    loop.load_state_dict(bptt.state_dict())
+    x = torch.randn(4, 5, 3, dtype=torch.float64)
+    lens = torch.tensor(lengths) if lengths else None
+    up = torch.randn(4, 5, 8, dtype=torch.float64)
+    results = []
+    for layer in (bptt, loop):
+        layer.zero_grad()
+        torch.manual_seed(11)
+        out, state = layer(x, lengths=lens)
+        state = list(state) if isinstance(state, tuple) else [state]
+        loss = (out * up).sum() + sum((s * s).sum() for s in state)
+        loss.backward()
+        results.append([out, *state] + [p.grad for p in layer.parameters()])
+    assert bool((results[0][0] == 0).any())  # the masks were drawn
+    for a, b in zip(*results):
+        torch.testing.assert_close(a, b, atol=1e-10, rtol=0)

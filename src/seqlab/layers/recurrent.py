@@ -37,8 +37,10 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
+from .bptt import GRUSequence, LSTMSequence, RNNSequence, onednn_matmul_available
 from .cells import GATES, gru_step, layer_norms, lstm_step, rnn_step
 
+PATHS = ("auto", "native", "equation", "autograd")
 FREEZE = 1.0e4  # saturates σ to exactly 0 or 1 in float32 and float64
 MIN_GROUP = 8  # sequences per length group (smaller sub-batches waste the matrix-product kernel)
 GROUP_SAVING = 0.15  # a length-group split must save this fraction of the padded work
@@ -90,8 +92,8 @@ class RecurrentLayer(nn.Module):
                         ("input_dropout", input_dropout), ("output_dropout", output_dropout)):
             if not 0.0 <= p < 1.0:
                 raise ValueError(f"{name} must be in [0, 1), got {p}")
-        if path not in ("auto", "native", "equation"):
-            raise ValueError(f"path must be auto, native or equation, got {path!r}")
+        if path not in PATHS:
+            raise ValueError(f"path must be one of {', '.join(PATHS)}, got {path!r}")
         self.mode, self.input_size, self.hidden_size = mode, input_size, hidden_size
         self.num_layers, self.bias, self.batch_first = num_layers, bias, batch_first
         self.dropout, self.bidirectional, self.proj_size = dropout, bidirectional, proj_size
@@ -102,7 +104,9 @@ class RecurrentLayer(nn.Module):
         needs_equation = layer_norm or recurrent_dropout > 0 or (mode == "gru" and not reset_after)
         if path == "native" and needs_equation:
             raise ValueError("layer_norm, recurrent_dropout and reset-before GRU need path='equation'")
-        self.native = path != "equation" and not needs_equation
+        self.path = path
+        self.needs_equation = needs_equation
+        self.native = path == "native" or (path == "auto" and not needs_equation)  # may use the fused kernels
         self.num_directions = 2 if bidirectional else 1
         gates = GATES[mode] * hidden_size
         out_h = proj_size or hidden_size
@@ -183,30 +187,116 @@ class RecurrentLayer(nn.Module):
             return PackedSequence(data, batch_sizes, sorted_indices, unsorted_indices), state
         return (out if self.batch_first else out.transpose(0, 1)), state
 
+    def route(self, x: torch.Tensor) -> str:
+        """Which implementation runs this input: ``native`` (torch's fused kernels), ``bptt`` (the cell
+        equations with the hand-derived backward of :mod:`seqlab.layers.bptt`) or ``autograd`` (the cell
+        equations stepped through autograd: layer norm, projections with in-cell variants, or on request).
+
+        ``auto`` takes the fastest measured on CPU: the oneDNN LSTM kernel for an LSTM; for a GRU or RNN,
+        which have no oneDNN kernel in torch, the hand-derived BPTT on oneDNN matrix products (1.5–1.7×
+        torch.nn.GRU in benchmarks/recurrent.py); torch's kernels elsewhere (CUDA has cuDNN)."""
+        bptt_ok = not self.layer_norm and not self.proj_size
+        if self.path == "autograd":
+            return "autograd"
+        if self.path == "equation" or self.needs_equation:
+            return "bptt" if bptt_ok else "autograd"
+        if self.path == "native" or self.mode == "lstm" or not bptt_ok:
+            return "native"
+        return "bptt" if x.device.type == "cpu" and onednn_matmul_available() else "native"
+
     def _run(self, x: torch.Tensor, state, lengths: torch.Tensor | None):
         lstm = self.mode == "lstm"
         h0, c0 = state if lstm else (state, None)
         x = self._dropout(x, self.input_dropout, locked=True)
         fused = not (self.locked_dropout and self.dropout and self.training)
-        if self.native and lengths is None and fused:
+        route = self.route(x)
+        if route == "bptt":
+            out, h_n, c_n = self._bptt_layers(x, h0, c0, lengths)
+        elif route == "native" and lengths is None and fused:
             out, h_n, c_n = self._native_all_layers(x, h0, c0)
-        elif self.native and lengths is not None and not lstm and fused:
+        elif route == "native" and lengths is not None and not lstm and fused:
             (out, h_n), c_n = self._native_packed(x, h0, lengths), None
-        elif self.native and lengths is not None and lstm and self.length_groups(lengths) > 1:
+        elif route == "native" and lengths is not None and lstm and self.length_groups(lengths) > 1:
             out, h_n, c_n = self._native_grouped(x, h0, c0, lengths, fused)
-        elif lengths is not None and not self.native:  # equation path: sort by length once for every layer
+        elif lengths is not None and route == "autograd":  # sort by length once for every layer
             order = lengths.argsort(descending=True)
             inverse = order.argsort()
             out, state_n = self._run_layers(x.index_select(0, order), h0.index_select(1, order),
-                                            c0.index_select(1, order) if lstm else None, lengths.index_select(0, order))
+                                            c0.index_select(1, order) if lstm else None,
+                                            lengths.index_select(0, order), native=False)
             h_n, c_n = state_n if lstm else (state_n, None)
             out, h_n = out.index_select(0, inverse), h_n.index_select(1, inverse)
             c_n = c_n.index_select(1, inverse) if lstm else None
         else:
-            out, state_n = self._run_layers(x, h0, c0, lengths)
+            out, state_n = self._run_layers(x, h0, c0, lengths, native=route == "native")
             h_n, c_n = state_n if lstm else (state_n, None)
         out = self._dropout(out, self.output_dropout, locked=True)
         return out, ((h_n, c_n) if lstm else h_n)
+
+    def _bptt_layers(self, x, h0, c0, lengths):
+        """Every layer and direction on the packed schedule with the hand-derived backward.
+
+        The batch is packed once (rows of step t contiguous, sequences sorted by length); the backward
+        direction reads each sequence reversed within its length, which on packed rows is a permutation;
+        layers pass packed rows to each other, and the result is unpacked once at the end."""
+        B, T = x.size(0), x.size(1)
+        if lengths is None:
+            data, sizes, order = x.transpose(0, 1).reshape(T * B, x.size(2)), [B] * T, None
+            sorted_lengths = torch.full((B,), T, device=x.device)
+        else:
+            packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+            data, sizes, order = packed.data, packed.batch_sizes.tolist(), packed.sorted_indices
+            sorted_lengths = lengths.index_select(0, order)
+        batch_sizes = torch.tensor(sizes)
+        step = torch.repeat_interleave(torch.arange(len(sizes)), batch_sizes).to(x.device)  # t of each row
+        offsets = (torch.cumsum(batch_sizes, 0) - batch_sizes).to(x.device)
+        seq = torch.arange(data.size(0), device=x.device) - offsets[step]  # sorted sequence of each row
+        reverse = offsets[sorted_lengths[seq] - 1 - step] + seq if self.bidirectional else None
+        if order is not None:
+            h0 = h0.index_select(1, order)
+            c0 = c0.index_select(1, order) if c0 is not None else None
+        lstm = self.mode == "lstm"
+        h_list, c_list = [], []
+        for layer in range(self.num_layers):
+            if layer and self.dropout and self.training:
+                if self.locked_dropout:  # one mask per sequence, repeated on each of its rows
+                    p = self.dropout
+                    data = data * data.new_empty(B, data.size(1)).bernoulli_(1 - p).div_(1 - p)[seq]
+                else:
+                    data = F.dropout(data, self.dropout, True)
+            outs = []
+            for d in range(self.num_directions):
+                index = layer * self.num_directions + d
+                inp = data.index_select(0, reverse) if d else data
+                o, h, c = self._bptt_direction(index, inp, h0[index], c0[index] if lstm else None, sizes)
+                outs.append(o.index_select(0, reverse) if d else o)
+                h_list.append(h)
+                c_list.append(c)
+            data = torch.cat(outs, 1) if len(outs) > 1 else outs[0]
+        h_n = torch.stack(h_list)
+        c_n = torch.stack(c_list) if lstm else None
+        if order is None:
+            return data.view(T, B, -1).transpose(0, 1), h_n, c_n
+        unsorted = packed.unsorted_indices
+        out, _ = pad_packed_sequence(PackedSequence(data, packed.batch_sizes, order, unsorted), batch_first=True,
+                                     total_length=T)
+        return out, h_n.index_select(1, unsorted), (c_n.index_select(1, unsorted) if lstm else None)
+
+    def _bptt_direction(self, index, data, h0, c0, sizes):
+        weights = self._weights(index)
+        w_ih, w_hh = weights[0], weights[1]
+        b_ih, b_hh = (weights[2], weights[3]) if self.bias else (None, None)
+        mask = None
+        if self.recurrent_dropout and self.training:
+            p = self.recurrent_dropout
+            mask = data.new_empty(h0.shape).bernoulli_(1 - p).div_(1 - p)
+        if self.mode == "lstm":
+            return LSTMSequence.apply(data, h0, c0, w_ih, w_hh, b_ih, b_hh, sizes, mask)
+        if self.mode == "gru":
+            out, h = GRUSequence.apply(data, h0, w_ih, w_hh, b_ih, b_hh, sizes, self.reset_after, mask)
+        else:
+            out, h = RNNSequence.apply(data, h0, w_ih, w_hh, b_ih, b_hh, sizes, self.mode == "rnn_relu")
+        return out, h, None
 
     def length_groups(self, lengths: torch.Tensor) -> int:
         """How many length groups a ragged LSTM batch is split into (see ``_native_grouped``).
@@ -246,7 +336,7 @@ class RecurrentLayer(nn.Module):
             if fused and bool((sub_lengths == width).all()):
                 o, h, c = self._native_all_layers(sub, sub_h0, sub_c0)
             else:
-                o, (h, c) = self._run_layers(sub, sub_h0, sub_c0, sub_lengths)
+                o, (h, c) = self._run_layers(sub, sub_h0, sub_c0, sub_lengths, native=True)
             out[idx, :width] = o
             h_n[:, idx], c_n[:, idx] = h, c
         return out, h_n, c_n
@@ -263,7 +353,7 @@ class RecurrentLayer(nn.Module):
                                                     packed.unsorted_indices), batch_first=True, total_length=x.size(1))
         return out, h_n.index_select(1, packed.unsorted_indices)
 
-    def _run_layers(self, x, h0, c0, lengths):
+    def _run_layers(self, x, h0, c0, lengths, native: bool):
         """Layer by layer, direction by direction (native with the padding feature, or the equation path)."""
         lstm = self.mode == "lstm"
         h_list, c_list = [], []
@@ -273,7 +363,7 @@ class RecurrentLayer(nn.Module):
             outs = []
             for d in range(self.num_directions):
                 i = layer * self.num_directions + d
-                run = self._native_direction if self.native else self._equation_direction
+                run = self._native_direction if native else self._equation_direction
                 o, h, c = run(i, x, h0[i], c0[i] if lstm else None, lengths, reverse=bool(d))
                 outs.append(o)
                 h_list.append(h)
@@ -411,7 +501,7 @@ class RecurrentLayer(nn.Module):
                 s += f", {name}={value}"
         if self.mode == "gru" and not self.reset_after:
             s += ", reset_after=False"
-        return s + f", path={'native' if self.native else 'equation'}"
+        return s + f", path={self.path}"
 
 
 class LSTM(RecurrentLayer):
