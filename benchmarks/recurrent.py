@@ -1,13 +1,16 @@
 """Recurrent layers side by side, one process, same shapes: training (forward + backward) and inference
-tokens/s for seqlab's native and equation paths, torch.nn (oneDNN padded, PackedSequence, and with oneDNN
-disabled), the per-gate nn.Linear loop tutorials write, and Keras 3 (KERAS_BACKEND=torch) when installed.
+tokens/s for seqlab's three paths (native: torch's fused kernels; equation: the cell equations with the
+hand-derived backward of seqlab.layers.bptt; autograd: the cell equations stepped through autograd), torch.nn
+(oneDNN padded, PackedSequence, and with oneDNN disabled), the per-gate nn.Linear loop tutorials write, and
+Keras 3 (KERAS_BACKEND=torch) when installed. The path seqlab takes by default is marked "(default)".
 
 Shapes (the issue's): A  B=64 T=50  I=128 H=256, one layer
                       B  the same, two layers, bidirectional, lengths uniform in [10, 50]
                       C  B=32 T=200 I=256 H=512, one layer
 GFLOP/s count the matrix products only (2·B·T·G·H·(I+H) per layer and direction forward, ×3 for training)
-against the matrix-product ceiling measured here (torch.mm 2048³). Each of ``--repeats`` rounds times every
-candidate once, in turn; figures are medians over rounds and ratios medians of the per-round (paired) ratios.
+against the matrix-product ceilings measured here (2048³: torch.mm, and oneDNN's float32 product). Each of
+``--repeats`` rounds times every candidate once, in an order shuffled per round (so that no candidate always
+follows the same one); figures are medians over rounds and ratios medians of the per-round (paired) ratios.
 
     python benchmarks/recurrent.py [--cells lstm,gru] [--shapes A,B,C] [--repeats 5] [--json out.json]
 """
@@ -18,6 +21,7 @@ import argparse
 import json
 import math
 import os
+import random
 import statistics
 import sys
 import time
@@ -28,6 +32,8 @@ from torch import nn  # noqa: E402
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence  # noqa: E402
 
 from seqlab import runtime  # noqa: E402
+from seqlab.layers.bptt import linear as bptt_linear  # noqa: E402
+from seqlab.layers.bptt import onednn_matmul_available  # noqa: E402
 from seqlab.layers.recurrent import GRU, LSTM  # noqa: E402
 
 SHAPES = {
@@ -81,10 +87,13 @@ def timeit(fn, repeats: int) -> float:
     return statistics.median(times)
 
 
-def ceiling_gflops() -> float:
+def ceiling_gflops() -> dict:
+    """2048³ matrix-product GFLOP/s: torch.mm (MKL) and, where available, oneDNN (what seqlab.layers.bptt uses)."""
     a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
-    t = timeit(lambda: torch.mm(a, b), 5)
-    return 2 * 2048**3 / t / 1e9
+    out = {"torch.mm": 2 * 2048**3 / timeit(lambda: torch.mm(a, b), 5) / 1e9}
+    if onednn_matmul_available():
+        out["oneDNN"] = 2 * 2048**3 / timeit(lambda: bptt_linear(a, b), 5) / 1e9
+    return out
 
 
 def flops(cell, s, training):
@@ -104,13 +113,14 @@ def candidates(cell, s, lengths):
     I, H = s["I"], s["H"]
     ragged = lengths if s["ragged"] else None
     out = {}
-    native = ours_cls(I, H, **kw)
-    out["seqlab native"] = (native, lambda x: native(x, lengths=ragged)[0])
+    default = ours_cls(I, H, **kw).route(torch.zeros(1, 1, I))
+    for path, label in (("native", "seqlab native"), ("equation", "seqlab equation"), ("autograd", "seqlab autograd loop")):
+        layer = ours_cls(I, H, path=path, **kw)
+        out[label + (" (default)" if path.replace("equation", "bptt") == default else "")] = (
+            layer, lambda x, layer=layer: layer(x, lengths=ragged)[0])
     if cell == "lstm":
         reg = LSTM(I, H, weight_drop=0.3, input_dropout=0.2, output_dropout=0.2, **kw)
         out["seqlab native + weight drop + locked dropout"] = (reg, lambda x: reg(x, lengths=ragged)[0])
-    eq = ours_cls(I, H, path="equation", **kw)
-    out["seqlab equation"] = (eq, lambda x: eq(x, lengths=ragged)[0])
     ref = ref_cls(I, H, **kw)
     out["torch.nn padded"] = (ref, lambda x: ref(x)[0])
     if s["ragged"]:
@@ -162,8 +172,11 @@ def measure(cell, shape, repeats):
         with torch.no_grad():
             fwd(x)
 
+    order = list(cands.items())
+    shuffle = random.Random(0)
     for round_ in range(repeats + 1):  # round 0 warms up (allocations, oneDNN primitives)
-        for name, (module, fwd) in cands.items():
+        shuffle.shuffle(order)
+        for name, (module, fwd) in order:
             for kind, fn in (("train", train_step), ("infer", infer)):
                 t0 = time.perf_counter()
                 fn(module, fwd)
@@ -196,7 +209,8 @@ def main():
     runtime.tune_allocator()
     threads = runtime.set_threads(args.threads)
     ceiling = ceiling_gflops()
-    print(f"torch {torch.__version__}, {threads} threads, matrix-product ceiling (torch.mm 2048³) {ceiling:.0f} GFLOP/s")
+    print(f"torch {torch.__version__}, {threads} threads, matrix-product ceilings (2048³): "
+          + ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in ceiling.items()))
     results = {}
     for cell in args.cells.split(","):
         for shape in args.shapes.split(","):
@@ -208,13 +222,15 @@ def main():
         print(f"  {key} (against {base}): " + ", ".join(f"{n} {r['train_ratio_to_torch']:.2f}x [{r['infer_ratio_to_torch']:.2f}x]" for n, r in rows.items()))
         keras = next((r for n, r in rows.items() if n.startswith("Keras")), None)
         if keras is not None:
-            for n in ("seqlab native", "seqlab equation"):
-                summary.setdefault(f"{key.split('-')[0]} {n} / Keras", []).append(rows[n]["train_tokens_per_s"] / keras["train_tokens_per_s"])
+            for n, r in rows.items():
+                if n.startswith("seqlab native") and "+" not in n or n.startswith("seqlab equation"):
+                    summary.setdefault(f"{key.split('-')[0]} {n} / Keras", []).append(
+                        r["train_tokens_per_s"] / keras["train_tokens_per_s"])
     for k, v in summary.items():
         print(f"  {k}: geometric mean over shapes {math.exp(sum(map(math.log, v)) / len(v)):.2f}x ({len(v)} shapes)")
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump({"threads": threads, "ceiling_gflops": ceiling, "torch": torch.__version__, "results": results,
+            json.dump({"threads": threads, "ceilings_gflops": ceiling, "torch": torch.__version__, "results": results,
                        "keras_geomean": {k: math.exp(sum(map(math.log, v)) / len(v)) for k, v in summary.items()}}, fh, indent=1)
 
 

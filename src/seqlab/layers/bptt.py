@@ -178,7 +178,7 @@ class GRUSequence(torch.autograd.Function):
         gi = linear(x, w_ih, b_ih)  # [N, 3H]
         rz = gi.new_empty(schedule.total, 2 * H)  # σ(r), σ(z)
         cand = gi.new_empty(schedule.total, H)  # n
-        hn = gi.new_empty(schedule.total, H)  # reset after: W_hn h + b_hn; before: r ⊙ h₋
+        hn = [] if reset_after else gi.new_empty(schedule.total, H)  # after: W_hn h + b_hn per step; before: r ⊙ h₋
         out = gi.new_empty(schedule.total, H)
         if reset_after:
             w_rz, b_rz = w_hh, b_hh
@@ -192,8 +192,8 @@ class GRUSequence(torch.autograd.Function):
             r_z = torch.add(gi[s, : 2 * H], gh[:, : 2 * H], out=rz[s]).sigmoid_()
             r, z = r_z[:, :H], r_z[:, H:]
             if reset_after:
-                hn[s] = gh[:, 2 * H :]
-                a = torch.addcmul(gi[s, 2 * H :], r, hn[s], out=cand[s])
+                hn.append(gh[:, 2 * H :])  # a view of this step's fresh product: kept, not copied
+                a = torch.addcmul(gi[s, 2 * H :], r, hn[-1], out=cand[s])
             else:
                 torch.mul(r, h_prev, out=hn[s])
                 a = torch.add(gi[s, 2 * H :], linear(hn[s], w_n, b_n), out=cand[s])
@@ -203,14 +203,15 @@ class GRUSequence(torch.autograd.Function):
             h = torch.lerp(c, h_prev, z, out=out[s])  # (1 − z) ⊙ n + z ⊙ h₋
         last = schedule.last_rows(x.device)
         ctx.schedule, ctx.reset_after, ctx.last, ctx.has_bias = schedule, reset_after, last, b_ih is not None
-        ctx.save_for_backward(x, h0, w_ih, w_hh, out, rz, cand, hn, mask)
+        ctx.hn_steps = hn if reset_after else None  # intermediates, not inputs or outputs: plain attributes
+        ctx.save_for_backward(x, h0, w_ih, w_hh, out, rz, cand, None if reset_after else hn, mask)
         return out, out.index_select(0, last)
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_out, grad_last):
         x, h0, w_ih, w_hh, out, rz, cand, hn, mask = ctx.saved_tensors
-        schedule, reset_after = ctx.schedule, ctx.reset_after
+        schedule, reset_after, hn_steps = ctx.schedule, ctx.reset_after, ctx.hn_steps
         H = h0.size(1)
         dh_all = _seed(schedule, grad_out, grad_last, ctx.last)
         d_ih = out.new_empty(schedule.total, 3 * H)  # δ of W_ih x + b_ih
@@ -228,7 +229,7 @@ class GRUSequence(torch.autograd.Function):
                 dh[: carry.size(0)] += carry
             r, z = rz[s, :H], rz[s, H:]
             c = cand[s] if mask is None else cand[s] * mask[:n]
-            dc = dh - dh * z  # δ(candidate after the mask)
+            dc = torch.addcmul(dh, dh, z, value=-1)  # δh ⊙ (1 − z): δ(candidate after the mask)
             if mask is not None:
                 dc = dc * mask[:n]
             torch.ops.aten.tanh_backward(dc, cand[s], grad_input=d_ih[s, 2 * H :])
@@ -236,7 +237,7 @@ class GRUSequence(torch.autograd.Function):
             dr, dz = d_rz[:n, :H], d_rz[:n, H:]
             torch.mul(dh, h_prev - c, out=dz)
             if reset_after:
-                torch.mul(da_n, hn[s], out=dr)
+                torch.mul(da_n, hn_steps[t], out=dr)
                 torch.mul(da_n, r, out=d_hh[s, 2 * H :])
                 d_rh = None
             else:

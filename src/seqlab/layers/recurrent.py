@@ -7,25 +7,30 @@ of a padded batch. Results equal torch.nn's on the packed batch: the output is z
 end, the final state is taken at each sequence's last step, and the backward direction reads each sequence
 reversed within its own length.
 
-Two paths behind one module (``path="auto"`` picks):
+Three paths behind one module (``path="auto"`` picks, see :meth:`RecurrentLayer.route`):
 
 * **native** — the configuration torch's fused kernels express (any cell, projections, weight drop, locked
   dropout): the weights are passed to ``torch._VF.lstm/gru/rnn_*``, which runs on oneDNN for a padded float
-  batch. Variable lengths stay on that kernel: the input gets one extra feature, 1 on padding steps, whose
+  LSTM batch. Variable lengths stay on that kernel: the input gets one extra feature, 1 on padding steps, whose
   fixed weight is +10⁴ into the forget gate (GRU: update gate) and −10⁴ into the input gate, so there
   f = 1 and i = 0 exactly (z = 1 for a GRU) and the state passes through the padding unchanged, with zero
   gradient. The backward direction is run on each sequence reversed within its length. A packed batch,
   by contrast, drops torch.nn.LSTM off oneDNN onto a path 1.6–2.6× slower.
-* **equation** — in-cell variants (layer norm, recurrent dropout, reset-before GRU) run the cell equations of
-  ``seqlab.layers.cells`` in a Python time loop: the input projection for all steps is one matrix product,
-  the gates one recurrent product per step, and the loop iterates over ``unbind`` views (indexing a
-  precomputed tensor per step makes autograd build a full-size zero gradient per step).
+* **equation** — the cell equations of :mod:`seqlab.layers.cells` with the hand-derived backward pass of
+  :mod:`seqlab.layers.bptt`, on the packed schedule (no work on padding), its matrix products on oneDNN.
+  Covers recurrent dropout and the reset-before GRU; the default for GRU and RNN on CPU, where torch has no
+  oneDNN kernel (1.5–1.7× torch.nn.GRU).
+* **autograd** — the same equations stepped through autograd in a Python time loop: the input projection
+  for all steps is one matrix product, the gates one recurrent product per step, and the loop iterates over
+  ``unbind`` views (indexing a precomputed tensor per step makes autograd build a full-size zero gradient
+  per step). Layer norm, and projections combined with an in-cell variant, run here; so does anything that
+  needs a second derivative.
 
 Regularisers, all options of this module rather than patches: ``dropout`` between layers (as torch.nn;
 ``locked_dropout=True`` uses one mask per sequence for it), ``input_dropout`` / ``output_dropout`` —
 locked (variational) dropout with one mask per sequence over time (Gal & Ghahramani 2016), ``weight_drop``
 — DropConnect on ``weight_hh`` (Wan et al. 2013; AWD-LSTM), one mask per forward pass, passed to the native
-kernel as the dropped weight; ``recurrent_dropout`` and ``layer_norm`` in the cell (equation path).
+kernel as the dropped weight; ``recurrent_dropout`` and ``layer_norm`` in the cell (equation / autograd paths).
 """
 
 from __future__ import annotations
