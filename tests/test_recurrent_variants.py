@@ -230,3 +230,42 @@ def test_hand_derived_bptt_equals_autograd_with_every_regulariser(name, lengths)
     assert bool((results[0][0] == 0).any())  # the masks were drawn
     for a, b in zip(*results):
         torch.testing.assert_close(a, b, atol=1e-10, rtol=0)
+
+
+def _bptt_cases():
+    from seqlab.layers.bptt import GRUSequence, LSTMSequence, RNNSequence
+
+    def w(g, k):
+        return torch.randn(g * 3, k, dtype=torch.float64, requires_grad=True)
+
+    def b(g):
+        return torch.randn(g * 3, dtype=torch.float64, requires_grad=True)
+
+    mask = (torch.rand(3, 3, dtype=torch.float64) > 0.3).double() / 0.7
+    return {
+        "rnn-tanh": (RNNSequence, [w(1, 2), w(1, 3), b(1), b(1)], (False,), False),
+        "rnn-relu": (RNNSequence, [w(1, 2), w(1, 3), b(1), b(1)], (True,), False),
+        "gru-after": (GRUSequence, [w(3, 2), w(3, 3), b(3), b(3)], (True, None), False),
+        "gru-after-mask": (GRUSequence, [w(3, 2), w(3, 3), b(3), b(3)], (True, mask), False),
+        "gru-before": (GRUSequence, [w(3, 2), w(3, 3), b(3), b(3)], (False, None), False),
+        "gru-before-mask-nobias": (GRUSequence, [w(3, 2), w(3, 3), None, None], (False, mask), False),
+        "lstm": (LSTMSequence, [w(4, 2), w(4, 3), b(4), b(4)], (None,), True),
+        "lstm-mask-nobias": (LSTMSequence, [w(4, 2), w(4, 3), None, None], (mask,), True),
+    }
+
+
+@pytest.mark.parametrize("name", ["rnn-tanh", "rnn-relu", "gru-after", "gru-after-mask", "gru-before",
+                                  "gru-before-mask-nobias", "lstm", "lstm-mask-nobias"])
+def test_hand_derived_bptt_gradcheck(name):
+    """Each hand-written backward against finite differences, float64, on a ragged packed schedule (lengths
+    4, 2, 1: sequences end at different steps) and on a full one."""
+    torch.manual_seed(5)
+    fn, weights, options, lstm = _bptt_cases()[name]
+    for sizes in ([3, 2, 1, 1], [3, 3, 3]):
+        x = torch.randn(sum(sizes), 2, dtype=torch.float64, requires_grad=True)
+        states = [torch.randn(3, 3, dtype=torch.float64, requires_grad=True) for _ in range(2 if lstm else 1)]
+
+        def run(x, *args):
+            return fn.apply(x, *args, sizes, *options)
+
+        assert torch.autograd.gradcheck(run, (x, *states, *weights))

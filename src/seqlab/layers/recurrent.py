@@ -197,15 +197,18 @@ class RecurrentLayer(nn.Module):
         equations with the hand-derived backward of :mod:`seqlab.layers.bptt`) or ``autograd`` (the cell
         equations stepped through autograd: layer norm, projections with in-cell variants, or on request).
 
-        ``auto`` takes the fastest measured on CPU: the oneDNN LSTM kernel for an LSTM; for a GRU or RNN,
-        which have no oneDNN kernel in torch, the hand-derived BPTT on oneDNN matrix products (1.5–1.7×
-        torch.nn.GRU in benchmarks/recurrent.py); torch's kernels elsewhere (CUDA has cuDNN)."""
+        ``auto`` takes the fastest measured on CPU: the oneDNN LSTM kernel for an LSTM; for a GRU, which has
+        no oneDNN kernel in torch, the hand-derived BPTT on oneDNN matrix products (1.4–1.6× torch.nn.GRU in
+        benchmarks/recurrent.py, parity at a single step); the same for an RNN from 8 steps on (below that
+        the per-call cost outweighs its cheap cell); torch's kernels elsewhere (CUDA has cuDNN)."""
         bptt_ok = not self.layer_norm and not self.proj_size
         if self.path == "autograd":
             return "autograd"
         if self.path == "equation" or self.needs_equation:
             return "bptt" if bptt_ok else "autograd"
         if self.path == "native" or self.mode == "lstm" or not bptt_ok:
+            return "native"
+        if self.mode != "gru" and x.size(1) < 8:
             return "native"
         return "bptt" if x.device.type == "cpu" and onednn_matmul_available() else "native"
 
