@@ -205,8 +205,11 @@ def main():
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--json", help="write all figures to this file")
+    parser.add_argument("--glibc-allocator", action="store_true",
+                        help="leave glibc's allocator at its defaults (no seqlab.runtime.tune_allocator)")
     args = parser.parse_args()
-    runtime.tune_allocator()
+    if not args.glibc_allocator:
+        runtime.tune_allocator()
     threads = runtime.set_threads(args.threads)
     ceiling = ceiling_gflops()
     print(f"torch {torch.__version__}, {threads} threads, matrix-product ceilings (2048³): "
@@ -230,7 +233,7 @@ def main():
         print(f"  {k}: geometric mean over shapes {math.exp(sum(map(math.log, v)) / len(v)):.2f}x ({len(v)} shapes)")
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump({"threads": threads, "ceilings_gflops": ceiling, "torch": torch.__version__, "results": results,
+            json.dump({"threads": threads, "allocator": "glibc" if args.glibc_allocator else "tuned", "ceilings_gflops": ceiling, "torch": torch.__version__, "results": results,
                        "keras_geomean": {k: math.exp(sum(map(math.log, v)) / len(v)) for k, v in summary.items()}}, fh, indent=1)
 
 

@@ -172,6 +172,12 @@ def test_forget_bias_and_paths():
     assert LSTM(3, 4, proj_size=2, path="equation").route(x) == "autograd"
     assert GRU(3, 4, path="autograd").route(x) == "autograd"
     assert GRU(3, 4, path="native").route(x) == "native"
+    from seqlab.layers.bptt import onednn_matmul_available
+
+    fast = "bptt" if onednn_matmul_available() else "native"
+    assert GRU(3, 4).route(x) == fast and GRU(3, 4).route(x[:, :1]) == "native"  # one step: torch's kernel
+    assert RNN(3, 4).route(torch.zeros(1, 3, 3)) == "native" and RNN(3, 4).route(torch.zeros(1, 4, 3)) == fast
+    assert GRU(3, 4, reset_after=False).route(x[:, :1]) == "bptt"  # only the equations express it
     with pytest.raises(ValueError, match="path must be one of"):
         GRU(3, 4, path="fast")
     with pytest.raises(ValueError, match="need path='equation'"):

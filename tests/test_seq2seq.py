@@ -140,7 +140,7 @@ def test_seq2seq_learns_to_reverse_and_translate_cli(tmp_path, capsys):
                        "lowercase": False, "metric": "g2p"},
               "model": {"name": "seq2seq", "embed_dim": 16, "hidden_size": 32, "attention": "dot", "cell": "gru",
                         "input_feeding": True, "dropout": 0.0, "teacher_forcing": 0.9},
-              "train": {"epochs": 8, "batch_size": 32, "lr": 0.01, "monitor": "wer", "monitor_mode": "min",
+              "train": {"epochs": 8, "batch_size": 32, "lr": 0.005, "monitor": "wer", "monitor_mode": "min",
                         "patience": None, "log_every": 0}}
     path = tmp_path / "r.yaml"
     path.write_text(yaml.safe_dump(recipe), encoding="utf-8")

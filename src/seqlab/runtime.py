@@ -59,8 +59,11 @@ def tune_allocator() -> bool:
 
     glibc's default gives every large activation its own ``mmap`` and unmaps it on free, so each
     training step page-faults its buffers in again (measured ≈1.45× slower LSTM training on this
-    machine's CPU). Raising the mmap and trim thresholds through ``mallopt`` at start-up has the same
-    effect as ``MALLOC_MMAP_THRESHOLD_``/``MALLOC_TRIM_THRESHOLD_``. Returns False off glibc.
+    machine's CPU). ``mallopt`` at start-up raises the trim threshold and turns ``mmap`` off for heap
+    allocations (``M_MMAP_MAX = 0``), the effect of ``MALLOC_MMAP_THRESHOLD_``/``MALLOC_TRIM_THRESHOLD_``
+    set very high: raising ``M_MMAP_THRESHOLD`` alone stops at glibc's 32 MB cap, and buffers above it (a
+    T = 200 recurrent layer's per-step gradients) kept page-faulting — Keras's GRU trained 3.8× slower at
+    benchmarks/recurrent.py's shape C, and by a different factor from run to run. Returns False off glibc.
     """
     if os.environ.get("SEQLAB_NO_ALLOCATOR_TUNING"):
         return False
@@ -68,7 +71,8 @@ def tune_allocator() -> bool:
         libc = ctypes.CDLL("libc.so.6")
     except OSError:
         return False
-    m_trim_threshold, m_mmap_threshold = -1, -3
+    m_trim_threshold, m_mmap_threshold, m_mmap_max = -1, -3, -4
     ok_mmap = libc.mallopt(m_mmap_threshold, 32 * 1024 * 1024)  # glibc's maximum on 64-bit
+    ok_mmap = libc.mallopt(m_mmap_max, 0) and ok_mmap  # and no mmap at all above it
     ok_trim = libc.mallopt(m_trim_threshold, 2**31 - 1)
     return bool(ok_mmap and ok_trim)

@@ -46,6 +46,7 @@ from .bptt import GRUSequence, LSTMSequence, RNNSequence, onednn_matmul_availabl
 from .cells import GATES, gru_step, layer_norms, lstm_step, rnn_step
 
 PATHS = ("auto", "native", "equation", "autograd")
+BPTT_MIN_STEPS = {"gru": 2, "rnn_tanh": 4, "rnn_relu": 4}  # measured crossovers, benchmarks/recurrent_short.py
 FREEZE = 1.0e4  # saturates σ to exactly 0 or 1 in float32 and float64
 MIN_GROUP = 8  # sequences per length group (smaller sub-batches waste the matrix-product kernel)
 GROUP_SAVING = 0.15  # a length-group split must save this fraction of the padded work
@@ -197,10 +198,10 @@ class RecurrentLayer(nn.Module):
         equations with the hand-derived backward of :mod:`seqlab.layers.bptt`) or ``autograd`` (the cell
         equations stepped through autograd: layer norm, projections with in-cell variants, or on request).
 
-        ``auto`` takes the fastest measured on CPU: the oneDNN LSTM kernel for an LSTM; for a GRU, which has
-        no oneDNN kernel in torch, the hand-derived BPTT on oneDNN matrix products (1.4–1.6× torch.nn.GRU in
-        benchmarks/recurrent.py, parity at a single step); the same for an RNN from 8 steps on (below that
-        the per-call cost outweighs its cheap cell); torch's kernels elsewhere (CUDA has cuDNN)."""
+        ``auto`` takes the fastest measured on CPU (benchmarks/recurrent.py, recurrent_short.py): the oneDNN
+        LSTM kernel for an LSTM; for a GRU or RNN, which have no oneDNN kernel in torch, the hand-derived BPTT
+        on oneDNN matrix products (1.5–1.7× torch.nn.GRU) once a call has ``BPTT_MIN_STEPS`` steps (below
+        that, its per-call cost outweighs the gain); torch's kernels elsewhere (CUDA has cuDNN)."""
         bptt_ok = not self.layer_norm and not self.proj_size
         if self.path == "autograd":
             return "autograd"
@@ -208,7 +209,7 @@ class RecurrentLayer(nn.Module):
             return "bptt" if bptt_ok else "autograd"
         if self.path == "native" or self.mode == "lstm" or not bptt_ok:
             return "native"
-        if self.mode != "gru" and x.size(1) < 8:
+        if x.size(1) < BPTT_MIN_STEPS.get(self.mode, 1):
             return "native"
         return "bptt" if x.device.type == "cpu" and onednn_matmul_available() else "native"
 
