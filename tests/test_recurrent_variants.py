@@ -275,3 +275,14 @@ def test_hand_derived_bptt_gradcheck(name):
             return fn.apply(x, *args, sizes, *options)
 
         assert torch.autograd.gradcheck(run, (x, *states, *weights))
+
+
+def test_second_derivatives_name_the_autograd_path():
+    """The hand-derived backward is first order: create_graph=True says so; path="autograd" differentiates twice."""
+    x = torch.randn(2, 5, 3, dtype=torch.float64, requires_grad=True)
+    bptt = f64(GRU(3, 4, batch_first=True, path="equation"))
+    with pytest.raises(RuntimeError, match="path='autograd'"):
+        torch.autograd.grad(bptt(x)[0].sum(), x, create_graph=True)
+    loop = f64(GRU(3, 4, batch_first=True, path="autograd"))
+    loop.load_state_dict(bptt.state_dict())
+    assert torch.autograd.gradgradcheck(lambda x: loop(x)[0], (x,))

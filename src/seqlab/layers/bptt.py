@@ -29,7 +29,7 @@ Derivatives (δ denotes ∂L/∂·, σ' = σ(1 − σ), tanh' = 1 − tanh²):
       δa = (δi σ'(i), δf σ'(f), δg tanh'(g), δo σ'(o));  δh₋ = δa W_hh.
 
 [m] is the recurrent-dropout mask on the candidate (Semeniuta et al. 2016), fixed over time.
-The functions are once differentiable (no double backward); layer norm and projections stay on the
+The functions give first derivatives only (``create_graph=True`` raises, naming the alternative); layer norm and projections stay on the
 autograd time loop of :mod:`seqlab.layers.recurrent`.
 """
 
@@ -39,7 +39,6 @@ import os
 
 import torch
 import torch.nn.functional as F
-from torch.autograd.function import once_differentiable
 
 _ONEDNN: bool | None = None  # whether oneDNN's float32 matrix product is available and exact here
 
@@ -59,6 +58,13 @@ def onednn_matmul_available() -> bool:
             except (AttributeError, RuntimeError):
                 _ONEDNN = False
     return _ONEDNN
+
+
+def first_order_only() -> None:
+    """The hand-derived backward computes first derivatives only: refuse ``create_graph=True`` clearly."""
+    if torch.is_grad_enabled():
+        raise RuntimeError("seqlab's equation path has a hand-derived backward and gives first derivatives only; "
+                           "build the layer with path='autograd' (or 'native') for second derivatives")
 
 
 def linear(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None = None) -> torch.Tensor:
@@ -149,8 +155,8 @@ class RNNSequence(torch.autograd.Function):
         return out, out.index_select(0, last)
 
     @staticmethod
-    @once_differentiable
     def backward(ctx, grad_out, grad_last):
+        first_order_only()
         x, h0, w_ih, w_hh, out = ctx.saved_tensors
         schedule = ctx.schedule
         dh_all = _seed(schedule, grad_out, grad_last, ctx.last)
@@ -214,8 +220,8 @@ class GRUSequence(torch.autograd.Function):
         return out, out.index_select(0, last)
 
     @staticmethod
-    @once_differentiable
     def backward(ctx, grad_out, grad_last):
+        first_order_only()
         x, h0, w_ih, w_hh, out, rz, cand, hn, mask = ctx.saved_tensors
         schedule, reset_after, hn_steps = ctx.schedule, ctx.reset_after, ctx.hn_steps
         H = h0.size(1)
@@ -303,8 +309,8 @@ class LSTMSequence(torch.autograd.Function):
         return out, out.index_select(0, last), cells.index_select(0, last)
 
     @staticmethod
-    @once_differentiable
     def backward(ctx, grad_out, grad_h_last, grad_c_last):
+        first_order_only()
         x, h0, c0, w_ih, w_hh, out, acts, cells, tanh_c, mask = ctx.saved_tensors
         schedule = ctx.schedule
         H = h0.size(1)
