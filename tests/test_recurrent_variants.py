@@ -146,9 +146,9 @@ def test_recurrent_dropout_one_mask_over_time(monkeypatch):
     seen = []
     original = cells.lstm_step
 
-    def spy(gi, h, c, w_hh, b_hh, w_hr=None, ln=None, drop=None):
+    def spy(gi, h, c, w_hh, b_hh, w_hr=None, ln=None, drop=None, state_drop=None):
         seen.append(drop)
-        return original(gi, h, c, w_hh, b_hh, w_hr, ln, drop)
+        return original(gi, h, c, w_hh, b_hh, w_hr, ln, drop, state_drop)
 
     monkeypatch.setattr(recurrent, "lstm_step", spy)
     layer = LSTM(3, 16, 1, recurrent_dropout=0.4, batch_first=True, path="autograd").train()
@@ -207,16 +207,18 @@ BPTT_VS_AUTOGRAD = {
     "rnn-tanh": lambda **kw: RNN(3, 4, 2, **kw),
     "rnn-relu": lambda **kw: RNN(3, 4, 2, nonlinearity="relu", **kw),
 }
+STATE_DROPOUT = {"": {}, "-state-dropout": {"state_dropout": 0.35}}
 
 
 @pytest.mark.parametrize("name", sorted(BPTT_VS_AUTOGRAD))
 @pytest.mark.parametrize("lengths", [None, [5, 2, 4, 1]])
-def test_hand_derived_bptt_equals_autograd_with_every_regulariser(name, lengths):
+@pytest.mark.parametrize("state", sorted(STATE_DROPOUT))
+def test_hand_derived_bptt_equals_autograd_with_every_regulariser(name, lengths, state):
     """The hand-written backward (path="equation") against autograd through the cell equations
     (path="autograd"), float64, training mode, with the same dropout masks drawn from the same seed: recurrent
     dropout, weight drop, locked dropout on the input, between the layers and on the output."""
     kw = dict(bidirectional=True, batch_first=True, weight_drop=0.3, dropout=0.4, locked_dropout=True,
-              input_dropout=0.2, output_dropout=0.2)
+              input_dropout=0.2, output_dropout=0.2, **STATE_DROPOUT[state])
     torch.manual_seed(7)
     bptt = f64(BPTT_VS_AUTOGRAD[name](path="equation", **kw)).train()
     loop = f64(BPTT_VS_AUTOGRAD[name](path="autograd", **kw)).train()
@@ -248,20 +250,21 @@ def _bptt_cases():
         return torch.randn(g * 3, dtype=torch.float64, requires_grad=True)
 
     mask = (torch.rand(3, 3, dtype=torch.float64) > 0.3).double() / 0.7
+    state = (torch.rand(3, 3, dtype=torch.float64) > 0.4).double() / 0.6
     return {
-        "rnn-tanh": (RNNSequence, [w(1, 2), w(1, 3), b(1), b(1)], (False,), False),
-        "rnn-relu": (RNNSequence, [w(1, 2), w(1, 3), b(1), b(1)], (True,), False),
-        "gru-after": (GRUSequence, [w(3, 2), w(3, 3), b(3), b(3)], (True, None), False),
-        "gru-after-mask": (GRUSequence, [w(3, 2), w(3, 3), b(3), b(3)], (True, mask), False),
-        "gru-before": (GRUSequence, [w(3, 2), w(3, 3), b(3), b(3)], (False, None), False),
-        "gru-before-mask-nobias": (GRUSequence, [w(3, 2), w(3, 3), None, None], (False, mask), False),
-        "lstm": (LSTMSequence, [w(4, 2), w(4, 3), b(4), b(4)], (None,), True),
-        "lstm-mask-nobias": (LSTMSequence, [w(4, 2), w(4, 3), None, None], (mask,), True),
+        "rnn-tanh": (RNNSequence, [w(1, 2), w(1, 3), b(1), b(1)], (False, None), False),
+        "rnn-relu-state": (RNNSequence, [w(1, 2), w(1, 3), b(1), b(1)], (True, state), False),
+        "gru-after": (GRUSequence, [w(3, 2), w(3, 3), b(3), b(3)], (True, None, None), False),
+        "gru-after-masks": (GRUSequence, [w(3, 2), w(3, 3), b(3), b(3)], (True, mask, state), False),
+        "gru-before": (GRUSequence, [w(3, 2), w(3, 3), b(3), b(3)], (False, None, None), False),
+        "gru-before-masks-nobias": (GRUSequence, [w(3, 2), w(3, 3), None, None], (False, mask, state), False),
+        "lstm": (LSTMSequence, [w(4, 2), w(4, 3), b(4), b(4)], (None, None), True),
+        "lstm-masks-nobias": (LSTMSequence, [w(4, 2), w(4, 3), None, None], (mask, state), True),
     }
 
 
-@pytest.mark.parametrize("name", ["rnn-tanh", "rnn-relu", "gru-after", "gru-after-mask", "gru-before",
-                                  "gru-before-mask-nobias", "lstm", "lstm-mask-nobias"])
+@pytest.mark.parametrize("name", ["rnn-tanh", "rnn-relu-state", "gru-after", "gru-after-masks", "gru-before",
+                                  "gru-before-masks-nobias", "lstm", "lstm-masks-nobias"])
 def test_hand_derived_bptt_gradcheck(name):
     """Each hand-written backward against finite differences, float64, on a ragged packed schedule (lengths
     4, 2, 1: sequences end at different steps) and on a full one."""
@@ -286,3 +289,31 @@ def test_second_derivatives_name_the_autograd_path():
     loop = f64(GRU(3, 4, batch_first=True, path="autograd"))
     loop.load_state_dict(bptt.state_dict())
     assert torch.autograd.gradgradcheck(lambda x: loop(x)[0], (x,))
+
+
+@pytest.mark.parametrize("path", ["equation", "autograd"])
+def test_state_dropout_equals_its_equation(path):
+    """state_dropout (Gal & Ghahramani 2016, Keras's recurrent_dropout): the recurrent products read h_{t−1} ⊙ m
+    with one mask m per sequence for every step, while the interpolation z ⊙ h_{t−1} keeps the undropped state.
+    Checked in float64 against a direct transcription, with the mask redrawn from the same seed."""
+    p, B, T, H = 0.4, 6, 7, 5
+    layer = f64(GRU(3, H, 1, batch_first=True, state_dropout=p, path=path)).train()
+    x = torch.randn(B, T, 3, dtype=torch.float64)
+    torch.manual_seed(3)
+    out, h_n = layer(x)
+    torch.manual_seed(3)
+    m = torch.empty(B, H, dtype=torch.float64).bernoulli_(1 - p) / (1 - p)
+    assert torch.unique(m).tolist() == pytest.approx([0.0, 1 / (1 - p)])
+    W, U, b, bu = layer.weight_ih_l0, layer.weight_hh_l0, layer.bias_ih_l0, layer.bias_hh_l0
+    h = torch.zeros(B, H, dtype=torch.float64)
+    for t in range(T):
+        gi, gh = x[:, t] @ W.T + b, (h * m) @ U.T + bu
+        r = torch.sigmoid(gi[:, :H] + gh[:, :H])
+        z = torch.sigmoid(gi[:, H : 2 * H] + gh[:, H : 2 * H])
+        n = torch.tanh(gi[:, 2 * H :] + r * gh[:, 2 * H :])
+        h = (1 - z) * n + z * h
+        torch.testing.assert_close(out[:, t], h, atol=1e-12, rtol=0)
+    layer.eval()  # no mask at evaluation: the plain GRU
+    plain = f64(GRU(3, H, 1, batch_first=True))
+    plain.load_state_dict(layer.state_dict())
+    torch.testing.assert_close(layer(x)[0], plain(x)[0], atol=1e-12, rtol=0)

@@ -28,7 +28,9 @@ Derivatives (δ denotes ∂L/∂·, σ' = σ(1 − σ), tanh' = 1 − tanh²):
       δc += δh ⊙ o ⊙ tanh'(c); δo = δh ⊙ tanh(c); δi = δc ⊙ g; δg = δc ⊙ i; δf = δc ⊙ c₋; δc₋ = δc ⊙ f
       δa = (δi σ'(i), δf σ'(f), δg tanh'(g), δo σ'(o));  δh₋ = δa W_hh.
 
-[m] is the recurrent-dropout mask on the candidate (Semeniuta et al. 2016), fixed over time.
+[m] is the recurrent-dropout mask on the candidate (Semeniuta et al. 2016), fixed over time. With a state
+mask s (Gal & Ghahramani 2016) the recurrent products read h̃₋ = h₋ ⊙ s: their weight gradients are taken
+against h̃₋, and the part of δh₋ that comes back through them is multiplied by s.
 The functions give first derivatives only (``create_graph=True`` raises, naming the alternative); layer norm and projections stay on the
 autograd time loop of :mod:`seqlab.layers.recurrent`.
 """
@@ -109,6 +111,10 @@ class Schedule:
                 last[nxt:n] = torch.arange(self.offsets[t] + nxt, self.offsets[t] + n)
         return last.to(device)
 
+    def expand(self, per_sequence: torch.Tensor) -> torch.Tensor:
+        """A per-sequence row [B, D] repeated on each packed row of its sequence: [N, D]."""
+        return torch.cat([per_sequence[:n] for n in self.sizes])
+
     def previous(self, out: torch.Tensor, h0: torch.Tensor) -> torch.Tensor:
         """h_{t−1} for every packed row: h0 for step 0, else the first n_t rows of step t − 1."""
         parts = [h0[: self.sizes[0]]]
@@ -126,6 +132,12 @@ def _backward_inputs(ctx, delta_ih, x, w_ih, w_ih_index):
     return dx, dw_ih, db_ih
 
 
+def _recurrent_inputs(schedule, out, h0, state_mask):
+    """What the recurrent products read at every packed row: h₋, or h₋ ⊙ s with a state mask."""
+    h_prev = schedule.previous(out, h0)
+    return h_prev if state_mask is None else h_prev * schedule.expand(state_mask)
+
+
 def _seed(schedule, grad_out, grad_last, last_rows):
     """∂L/∂h for every packed row: the output's gradient plus the final state's at each last step."""
     seeded = grad_out.clone() if grad_out is not None else None
@@ -140,24 +152,25 @@ class RNNSequence(torch.autograd.Function):
     """Elman RNN over packed rows: returns (out [N, H], h_n [B, H])."""
 
     @staticmethod
-    def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, batch_sizes, relu):
+    def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, batch_sizes, relu, state_mask):
         schedule = Schedule(batch_sizes)
         gi = linear(x, w_ih, b_ih)
         out = torch.empty_like(gi)
         h = h0
         for t, n in enumerate(schedule.sizes):
             s = schedule.rows(t)
-            a = torch.add(gi[s], linear(h[:n], w_hh, b_hh), out=out[s])
+            h_in = h[:n] if state_mask is None else h[:n] * state_mask[:n]
+            a = torch.add(gi[s], linear(h_in, w_hh, b_hh), out=out[s])
             h = a.relu_() if relu else a.tanh_()
         last = schedule.last_rows(x.device)
         ctx.schedule, ctx.relu, ctx.last, ctx.has_bias = schedule, relu, last, b_ih is not None
-        ctx.save_for_backward(x, h0, w_ih, w_hh, out)
+        ctx.save_for_backward(x, h0, w_ih, w_hh, out, state_mask)
         return out, out.index_select(0, last)
 
     @staticmethod
     def backward(ctx, grad_out, grad_last):
         first_order_only()
-        x, h0, w_ih, w_hh, out = ctx.saved_tensors
+        x, h0, w_ih, w_hh, out, state_mask = ctx.saved_tensors
         schedule = ctx.schedule
         dh_all = _seed(schedule, grad_out, grad_last, ctx.last)
         delta = torch.empty_like(out)
@@ -173,18 +186,20 @@ class RNNSequence(torch.autograd.Function):
             else:
                 torch.ops.aten.tanh_backward(dh, out[s], grad_input=delta[s])
             carry = linear(delta[s], w_hh_t) if t or ctx.needs_input_grad[1] else None
+            if carry is not None and state_mask is not None:
+                carry.mul_(state_mask[: schedule.sizes[t]])
         dh0 = carry
         dx, dw_ih, db_ih = _backward_inputs(ctx, delta, x, w_ih, 2)
-        dw_hh = weight_grad(delta, schedule.previous(out, h0))
+        dw_hh = weight_grad(delta, _recurrent_inputs(schedule, out, h0, state_mask))
         db_hh = db_ih
-        return dx, dh0, dw_ih, dw_hh, db_ih, db_hh, None, None
+        return dx, dh0, dw_ih, dw_hh, db_ih, db_hh, None, None, None
 
 
 class GRUSequence(torch.autograd.Function):
     """GRU over packed rows (reset after or before, optional candidate mask): (out [N, H], h_n [B, H])."""
 
     @staticmethod
-    def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, batch_sizes, reset_after, mask):
+    def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, batch_sizes, reset_after, mask, state_mask):
         schedule = Schedule(batch_sizes)
         H = h0.size(1)
         gi = linear(x, w_ih, b_ih)  # [N, 3H]
@@ -200,14 +215,15 @@ class GRUSequence(torch.autograd.Function):
         h = h0
         for t, n in enumerate(schedule.sizes):
             s, h_prev = schedule.rows(t), h[:n]
-            gh = linear(h_prev, w_rz, b_rz)
+            h_in = h_prev if state_mask is None else h_prev * state_mask[:n]
+            gh = linear(h_in, w_rz, b_rz)
             r_z = torch.add(gi[s, : 2 * H], gh[:, : 2 * H], out=rz[s]).sigmoid_()
             r, z = r_z[:, :H], r_z[:, H:]
             if reset_after:
                 hn.append(gh[:, 2 * H :])  # a view of this step's fresh product: kept, not copied
                 a = torch.addcmul(gi[s, 2 * H :], r, hn[-1], out=cand[s])
             else:
-                torch.mul(r, h_prev, out=hn[s])
+                torch.mul(r, h_in, out=hn[s])
                 a = torch.add(gi[s, 2 * H :], linear(hn[s], w_n, b_n), out=cand[s])
             c = a.tanh_()
             if mask is not None:
@@ -216,13 +232,13 @@ class GRUSequence(torch.autograd.Function):
         last = schedule.last_rows(x.device)
         ctx.schedule, ctx.reset_after, ctx.last, ctx.has_bias = schedule, reset_after, last, b_ih is not None
         ctx.hn_steps = hn if reset_after else None  # intermediates, not inputs or outputs: plain attributes
-        ctx.save_for_backward(x, h0, w_ih, w_hh, out, rz, cand, None if reset_after else hn, mask)
+        ctx.save_for_backward(x, h0, w_ih, w_hh, out, rz, cand, None if reset_after else hn, mask, state_mask)
         return out, out.index_select(0, last)
 
     @staticmethod
     def backward(ctx, grad_out, grad_last):
         first_order_only()
-        x, h0, w_ih, w_hh, out, rz, cand, hn, mask = ctx.saved_tensors
+        x, h0, w_ih, w_hh, out, rz, cand, hn, mask, state_mask = ctx.saved_tensors
         schedule, reset_after, hn_steps = ctx.schedule, ctx.reset_after, ctx.hn_steps
         H = h0.size(1)
         dh_all = _seed(schedule, grad_out, grad_last, ctx.last)
@@ -254,24 +270,28 @@ class GRUSequence(torch.autograd.Function):
                 d_rh = None
             else:
                 d_hh[s, 2 * H :] = da_n
-                d_rh = linear(da_n, w_n.t())  # δ(r ⊙ h₋)
-                torch.mul(d_rh, h_prev, out=dr)
+                d_rh = linear(da_n, w_n.t())  # δ(r ⊙ h̃₋)
+                torch.mul(d_rh, h_prev if state_mask is None else h_prev * state_mask[:n], out=dr)
             torch.ops.aten.sigmoid_backward(d_rz[:n], rz[s], grad_input=d_hh[s, : 2 * H])
             d_ih[s, : 2 * H] = d_hh[s, : 2 * H]
             if t == 0 and not ctx.needs_input_grad[1]:
                 carry = None  # ∂L/∂h0 is not wanted: skip its product
-            elif reset_after:
-                carry = torch.addcmul(linear(d_hh[s], w_t), dh, z)
+                continue
+            if reset_after:
+                d_in = linear(d_hh[s], w_t)  # δh̃₋ through the recurrent products
             else:
-                carry = torch.addcmul(linear(d_hh[s, : 2 * H], w_rz_t), dh, z).addcmul_(d_rh, r)
+                d_in = linear(d_hh[s, : 2 * H], w_rz_t).addcmul_(d_rh, r)
+            if state_mask is not None:
+                d_in.mul_(state_mask[:n])
+            carry = d_in.addcmul_(dh, z)
         dx, dw_ih, db_ih = _backward_inputs(ctx, d_ih, x, w_ih, 2)
-        h_prev_all = schedule.previous(out, h0)
+        h_prev_all = _recurrent_inputs(schedule, out, h0, state_mask)
         if reset_after:
             dw_hh = weight_grad(d_hh, h_prev_all)
         else:
             dw_hh = torch.cat([weight_grad(d_hh[:, : 2 * H], h_prev_all), weight_grad(d_hh[:, 2 * H :], hn)])
         db_hh = d_hh.sum(0) if ctx.has_bias else None
-        return dx, carry, dw_ih, dw_hh, db_ih, db_hh, None, None, None
+        return dx, carry, dw_ih, dw_hh, db_ih, db_hh, None, None, None, None
 
 
 class LSTMSequence(torch.autograd.Function):
@@ -281,7 +301,7 @@ class LSTMSequence(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, batch_sizes, mask):
+    def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, batch_sizes, mask, state_mask):
         schedule = Schedule(batch_sizes)
         H = h0.size(1)
         bias = b_ih + b_hh if b_ih is not None else None
@@ -294,7 +314,7 @@ class LSTMSequence(torch.autograd.Function):
         for t, n in enumerate(schedule.sizes):
             s = schedule.rows(t)
             a = acts[s]
-            a.add_(linear(h[:n], w_hh))
+            a.add_(linear(h[:n] if state_mask is None else h[:n] * state_mask[:n], w_hh))
             a[:, : 2 * H].sigmoid_()
             a[:, 2 * H : 3 * H].tanh_()
             a[:, 3 * H :].sigmoid_()
@@ -305,13 +325,13 @@ class LSTMSequence(torch.autograd.Function):
             h = torch.mul(o, torch.tanh(c, out=tanh_c[s]), out=out[s])
         last = schedule.last_rows(x.device)
         ctx.schedule, ctx.last, ctx.has_bias = schedule, last, b_ih is not None
-        ctx.save_for_backward(x, h0, c0, w_ih, w_hh, out, acts, cells, tanh_c, mask)
+        ctx.save_for_backward(x, h0, c0, w_ih, w_hh, out, acts, cells, tanh_c, mask, state_mask)
         return out, out.index_select(0, last), cells.index_select(0, last)
 
     @staticmethod
     def backward(ctx, grad_out, grad_h_last, grad_c_last):
         first_order_only()
-        x, h0, c0, w_ih, w_hh, out, acts, cells, tanh_c, mask = ctx.saved_tensors
+        x, h0, c0, w_ih, w_hh, out, acts, cells, tanh_c, mask, state_mask = ctx.saved_tensors
         schedule = ctx.schedule
         H = h0.size(1)
         dh_all = _seed(schedule, grad_out, grad_h_last, ctx.last)
@@ -343,6 +363,8 @@ class LSTMSequence(torch.autograd.Function):
             torch.ops.aten.tanh_backward(dg, g, grad_input=d[:, 2 * H : 3 * H])
             carry_c = dc * f if t or ctx.needs_input_grad[2] else None
             carry_h = linear(d, w_t) if t or ctx.needs_input_grad[1] else None
+            if carry_h is not None and state_mask is not None:
+                carry_h.mul_(state_mask[:n])
         dx, dw_ih, db = _backward_inputs(ctx, delta, x, w_ih, 3)
-        dw_hh = weight_grad(delta, schedule.previous(out, h0))
-        return dx, carry_h, carry_c, dw_ih, dw_hh, db, db, None, None
+        dw_hh = weight_grad(delta, _recurrent_inputs(schedule, out, h0, state_mask))
+        return dx, carry_h, carry_c, dw_ih, dw_hh, db, db, None, None, None

@@ -29,7 +29,10 @@ recommend 1).
 
 In-cell variants (the equation path only): ``layer_norm`` normalises W x and W h separately before the
 gates and c_t before its tanh (Ba et al. 2016); ``recurrent_dropout`` drops the candidate g / n with a mask
-fixed over time (Semeniuta et al. 2016), which never erases memory.
+fixed over time (Semeniuta et al. 2016), which never erases memory; ``state_dropout`` drops the recurrent
+state where it enters the recurrent products, W_hh (h_{t−1} ⊙ m) with one mask m per sequence (Gal &
+Ghahramani 2016; Keras's ``recurrent_dropout``), while the GRU's interpolation and the LSTM's memory keep
+the undropped state.
 """
 
 from __future__ import annotations
@@ -44,10 +47,13 @@ GATES = {"lstm": 4, "gru": 3, "rnn_tanh": 1, "rnn_relu": 1}
 
 
 def lstm_step(gi: torch.Tensor, h: torch.Tensor, c: torch.Tensor, w_hh: torch.Tensor, b_hh: torch.Tensor | None,
-              w_hr: torch.Tensor | None = None, ln=None, drop: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+              w_hr: torch.Tensor | None = None, ln=None, drop: torch.Tensor | None = None,
+              state_drop: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """One LSTM step. Without layer norm: one ``addmm`` for all gates, ``chunk`` (whose backward is a single
     concatenation; slicing would make autograd zero-fill a full-size gradient per slice) and ``addcmul`` for c.
     A layer that hoists the input projection passes ``gi = W_ih x + b_ih + b_hh`` and ``b_hh=None``."""
+    if state_drop is not None:
+        h = h * state_drop
     if ln is None:
         i, f, g, o = torch.addmm(gi if b_hh is None else gi + b_hh, h, w_hh.t()).chunk(4, 1)  # [B, H] each
     else:
@@ -63,10 +69,12 @@ def lstm_step(gi: torch.Tensor, h: torch.Tensor, c: torch.Tensor, w_hh: torch.Te
 
 
 def gru_step(gi: torch.Tensor, h: torch.Tensor, w_hh: torch.Tensor, b_hh: torch.Tensor | None,
-             reset_after: bool = True, ln=None, drop: torch.Tensor | None = None) -> torch.Tensor:
+             reset_after: bool = True, ln=None, drop: torch.Tensor | None = None,
+             state_drop: torch.Tensor | None = None) -> torch.Tensor:
     H = h.size(1)
+    h_in = h if state_drop is None else h * state_drop  # what the recurrent products see
     if reset_after:
-        gh = F.linear(h, w_hh, b_hh)
+        gh = F.linear(h_in, w_hh, b_hh)
         if ln is not None:
             gi, gh = ln[0](gi), ln[1](gh)
         i_r, i_z, i_n = gi.chunk(3, 1)
@@ -75,21 +83,21 @@ def gru_step(gi: torch.Tensor, h: torch.Tensor, w_hh: torch.Tensor, b_hh: torch.
         n = torch.tanh(i_n + r * h_n)
     else:
         b_rz, b_n = (b_hh[: 2 * H], b_hh[2 * H :]) if b_hh is not None else (None, None)
-        gh = F.linear(h, w_hh[: 2 * H], b_rz)
+        gh = F.linear(h_in, w_hh[: 2 * H], b_rz)
         if ln is not None:
             gi, gh = ln[0](gi), ln[1](gh)
         i_r, i_z, i_n = gi.chunk(3, 1)
         h_r, h_z = gh.chunk(2, 1)
         r, z = torch.sigmoid(i_r + h_r), torch.sigmoid(i_z + h_z)
-        n = torch.tanh(i_n + F.linear(r * h, w_hh[2 * H :], b_n))
+        n = torch.tanh(i_n + F.linear(r * h_in, w_hh[2 * H :], b_n))
     if drop is not None:
         n = n * drop
     return (1 - z) * n + z * h
 
 
 def rnn_step(gi: torch.Tensor, h: torch.Tensor, w_hh: torch.Tensor, b_hh: torch.Tensor | None,
-             relu: bool = False, ln=None) -> torch.Tensor:
-    gh = F.linear(h, w_hh, b_hh)
+             relu: bool = False, ln=None, state_drop: torch.Tensor | None = None) -> torch.Tensor:
+    gh = F.linear(h if state_drop is None else h * state_drop, w_hh, b_hh)
     pre = gi + gh if ln is None else ln[0](gi) + ln[1](gh)
     return torch.relu(pre) if relu else torch.tanh(pre)
 

@@ -30,7 +30,9 @@ Regularisers, all options of this module rather than patches: ``dropout`` betwee
 ``locked_dropout=True`` uses one mask per sequence for it), ``input_dropout`` / ``output_dropout`` —
 locked (variational) dropout with one mask per sequence over time (Gal & Ghahramani 2016), ``weight_drop``
 — DropConnect on ``weight_hh`` (Wan et al. 2013; AWD-LSTM), one mask per forward pass, passed to the native
-kernel as the dropped weight; ``recurrent_dropout`` and ``layer_norm`` in the cell (equation / autograd paths).
+kernel as the dropped weight; ``recurrent_dropout`` (on the candidate), ``state_dropout`` (on h_{t−1} where it
+enters the recurrent products, Keras's ``recurrent_dropout``) and ``layer_norm`` in the cell (equation / autograd
+paths).
 """
 
 from __future__ import annotations
@@ -88,14 +90,16 @@ class RecurrentLayer(nn.Module):
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, proj_size: int = 0,
                  reset_after: bool = True, layer_norm: bool = False, recurrent_dropout: float = 0.0,
                  weight_drop: float = 0.0, input_dropout: float = 0.0, output_dropout: float = 0.0,
-                 locked_dropout: bool = False, forget_bias: float = 0.0, path: str = "auto"):
+                 locked_dropout: bool = False, forget_bias: float = 0.0, state_dropout: float = 0.0,
+                 path: str = "auto"):
         super().__init__()
         if mode not in GATES:
             raise ValueError(f"unknown recurrent mode {mode!r}")
         if proj_size and (mode != "lstm" or proj_size >= hidden_size):
             raise ValueError("proj_size is for LSTMs and must be smaller than hidden_size")
         for name, p in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout), ("weight_drop", weight_drop),
-                        ("input_dropout", input_dropout), ("output_dropout", output_dropout)):
+                        ("input_dropout", input_dropout), ("output_dropout", output_dropout),
+                        ("state_dropout", state_dropout)):
             if not 0.0 <= p < 1.0:
                 raise ValueError(f"{name} must be in [0, 1), got {p}")
         if path not in PATHS:
@@ -105,11 +109,12 @@ class RecurrentLayer(nn.Module):
         self.dropout, self.bidirectional, self.proj_size = dropout, bidirectional, proj_size
         self.reset_after, self.layer_norm, self.recurrent_dropout = reset_after, layer_norm, recurrent_dropout
         self.weight_drop, self.input_dropout, self.output_dropout = weight_drop, input_dropout, output_dropout
-        self.locked_dropout, self.forget_bias = locked_dropout, forget_bias
+        self.locked_dropout, self.forget_bias, self.state_dropout = locked_dropout, forget_bias, state_dropout
         self.max_length_groups = 4  # ragged LSTM batches: at most this many length groups (1 turns it off)
-        needs_equation = layer_norm or recurrent_dropout > 0 or (mode == "gru" and not reset_after)
+        needs_equation = (layer_norm or recurrent_dropout > 0 or state_dropout > 0
+                          or (mode == "gru" and not reset_after))
         if path == "native" and needs_equation:
-            raise ValueError("layer_norm, recurrent_dropout and reset-before GRU need path='equation'")
+            raise ValueError("layer_norm, recurrent_dropout, state_dropout and reset-before GRU need path='equation'")
         self.path = path
         self.needs_equation = needs_equation
         self.native = path == "native" or (path == "auto" and not needs_equation)  # may use the fused kernels
@@ -295,17 +300,23 @@ class RecurrentLayer(nn.Module):
         weights = self._weights(index)
         w_ih, w_hh = weights[0], weights[1]
         b_ih, b_hh = (weights[2], weights[3]) if self.bias else (None, None)
-        mask = None
-        if self.recurrent_dropout and self.training:
-            p = self.recurrent_dropout
-            mask = data.new_empty(h0.shape).bernoulli_(1 - p).div_(1 - p)
+        mask, state_mask = self._cell_masks(h0)
         if self.mode == "lstm":
-            return LSTMSequence.apply(data, h0, c0, w_ih, w_hh, b_ih, b_hh, sizes, mask)
+            return LSTMSequence.apply(data, h0, c0, w_ih, w_hh, b_ih, b_hh, sizes, mask, state_mask)
         if self.mode == "gru":
-            out, h = GRUSequence.apply(data, h0, w_ih, w_hh, b_ih, b_hh, sizes, self.reset_after, mask)
+            out, h = GRUSequence.apply(data, h0, w_ih, w_hh, b_ih, b_hh, sizes, self.reset_after, mask, state_mask)
         else:
-            out, h = RNNSequence.apply(data, h0, w_ih, w_hh, b_ih, b_hh, sizes, self.mode == "rnn_relu")
+            out, h = RNNSequence.apply(data, h0, w_ih, w_hh, b_ih, b_hh, sizes, self.mode == "rnn_relu", state_mask)
         return out, h, None
+
+    def _cell_masks(self, h0: torch.Tensor):
+        """One direction's in-cell dropout masks, one row per sequence, fixed over time, in {0, 1/(1−p)}: on the
+        candidate (``recurrent_dropout``, [B, H]) and on the state entering the recurrent products
+        (``state_dropout``, shaped like h0). Drawn in this order by both equation paths."""
+        masks = []
+        for p, shape in ((self.recurrent_dropout, (h0.size(0), self.hidden_size)), (self.state_dropout, h0.shape)):
+            masks.append(h0.new_empty(shape).bernoulli_(1 - p).div_(1 - p) if p and self.training else None)
+        return masks
 
     def length_groups(self, lengths: torch.Tensor) -> int:
         """How many length groups a ragged LSTM batch is split into (see ``_native_grouped``).
@@ -439,9 +450,7 @@ class RecurrentLayer(nn.Module):
         ln = self.norms[index] if self.norms is not None else None
         if reverse:
             x = reverse_padded(x, lengths) if lengths is not None else x.flip(1)
-        drop = None
-        if self.recurrent_dropout and self.training:
-            drop = x.new_empty(x.size(0), self.hidden_size).bernoulli_(1 - self.recurrent_dropout) / (1 - self.recurrent_dropout)
+        drop = self._cell_masks(h)  # [candidate mask, state mask], each None or one row per sequence
         gi = F.linear(x, w_ih, b_ih)  # [B, T, G·H], the input projection of every step at once
         if self.mode == "lstm" and ln is None and b_hh is not None:
             gi, b_hh = gi + b_hh, None  # fold the recurrent bias in once, not at every step
@@ -459,11 +468,12 @@ class RecurrentLayer(nn.Module):
         return out, h, c
 
     def _step(self, g_t, h, c, w_hh, b_hh, w_hr, ln, drop):
+        cand, state = drop
         if self.mode == "lstm":
-            return lstm_step(g_t, h, c, w_hh, b_hh, w_hr, ln, drop)
+            return lstm_step(g_t, h, c, w_hh, b_hh, w_hr, ln, cand, state)
         if self.mode == "gru":
-            return gru_step(g_t, h, w_hh, b_hh, self.reset_after, ln, drop), None
-        return rnn_step(g_t, h, w_hh, b_hh, self.mode == "rnn_relu", ln), None
+            return gru_step(g_t, h, w_hh, b_hh, self.reset_after, ln, cand, state), None
+        return rnn_step(g_t, h, w_hh, b_hh, self.mode == "rnn_relu", ln, state), None
 
     def _equation_ragged(self, gi, h, c, lengths, w_hh, b_hh, w_hr, ln, drop):
         """The packed-sequence schedule: sequences sorted by length, each step on the n_t still going (a
@@ -475,7 +485,7 @@ class RecurrentLayer(nn.Module):
         if order is not None:
             gi, h = gi.index_select(1, order), h.index_select(0, order)  # gi is time-major [T, B, G·H]
             c = c.index_select(0, order) if c is not None else None
-            drop = drop.index_select(0, order) if drop is not None else None
+            drop = [m.index_select(0, order) if m is not None else None for m in drop]
         sorted_lengths = lengths_list if order is None else lengths.index_select(0, order).tolist()
         T = gi.size(0)
         batch_sizes = [sum(1 for n in sorted_lengths if n > t) for t in range(T)]
@@ -489,7 +499,7 @@ class RecurrentLayer(nn.Module):
                 if c is not None:
                     done_c.append(c[n:])
                     c = c[:n]
-            h, c = self._step(g_t[:n], h, c, w_hh, b_hh, w_hr, ln, None if drop is None else drop[:n])
+            h, c = self._step(g_t[:n], h, c, w_hh, b_hh, w_hr, ln, [m[:n] if m is not None else None for m in drop])
             outs.append(h)
         h_n = torch.cat([h, *reversed(done_h)])
         c_n = torch.cat([c, *reversed(done_c)]) if c is not None else None
@@ -504,7 +514,7 @@ class RecurrentLayer(nn.Module):
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}"
         for name in ("bidirectional", "proj_size", "dropout", "weight_drop", "input_dropout", "output_dropout",
-                     "recurrent_dropout", "layer_norm"):
+                     "recurrent_dropout", "state_dropout", "layer_norm"):
             value = getattr(self, name)
             if value:
                 s += f", {name}={value}"
