@@ -113,7 +113,7 @@ def candidates(cell, s, lengths):
     I, H = s["I"], s["H"]
     ragged = lengths if s["ragged"] else None
     out = {}
-    default = ours_cls(I, H, **kw).route(torch.zeros(1, 1, I))
+    default = ours_cls(I, H, **kw).route(torch.zeros(1, s["T"], I))  # the route a batch of this shape takes
     for path, label in (("native", "seqlab native"), ("equation", "seqlab equation"), ("autograd", "seqlab autograd loop")):
         layer = ours_cls(I, H, path=path, **kw)
         out[label + (" (default)" if path.replace("equation", "bptt") == default else "")] = (
