@@ -19,7 +19,7 @@ Derivatives (δ denotes ∂L/∂·, σ' = σ(1 − σ), tanh' = 1 − tanh²):
 
 * RNN   h = φ(a), a = gi + W_hh h₋ + b_hh:       δa = δh ⊙ φ'(a);  δh₋ = δa W_hh.
 * GRU (reset after), gh = W_hh h₋ + b_hh = (gh_r, gh_z, gh_n):
-      δn = δh ⊙ (1 − z) [⊙ m]; δz = δh ⊙ (h₋ − n); δh₋ ∋ δh ⊙ z
+      δn = δh ⊙ (1 − z) [⊙ m]; δz = δh ⊙ (h₋ − n [⊙ m]); δh₋ ∋ δh ⊙ z
       δa_n = δn ⊙ tanh'(n);   δr = δa_n ⊙ gh_n;  δa_r = δr ⊙ σ'(r); δa_z = δz ⊙ σ'(z)
       δgi = (δa_r, δa_z, δa_n);  δgh = (δa_r, δa_z, δa_n ⊙ r);  δh₋ += δgh W_hh.
   Reset before: a_n = gi_n + W_hn (r ⊙ h₋) + b_hn, so δ(r ⊙ h₋) = δa_n W_hn gives δr = δ(r⊙h₋) ⊙ h₋ and
@@ -31,8 +31,8 @@ Derivatives (δ denotes ∂L/∂·, σ' = σ(1 − σ), tanh' = 1 − tanh²):
 [m] is the recurrent-dropout mask on the candidate (Semeniuta et al. 2016), fixed over time. With a state
 mask s (Gal & Ghahramani 2016) the recurrent products read h̃₋ = h₋ ⊙ s: their weight gradients are taken
 against h̃₋, and the part of δh₋ that comes back through them is multiplied by s.
-The functions give first derivatives only (``create_graph=True`` raises, naming the alternative); layer norm and projections stay on the
-autograd time loop of :mod:`seqlab.layers.recurrent`.
+The functions give first derivatives only (``create_graph=True`` raises, naming the alternative); layer norm
+and projections stay on the autograd time loop of :mod:`seqlab.layers.recurrent`.
 """
 
 from __future__ import annotations
