@@ -2,7 +2,7 @@
 # Re-run every figure in RESULTS.md, one after another (about an hour on 2 cores), logs in runs/results/.
 #   SEQLAB_DATA_DIR=../shared/datasets bash benchmarks/reproduce.sh [names...]
 # Names: textcnn-mr textcnn-trec textcnn-sst2 bilstm-mr bow-mr quickstart adding gradients bench-epoch bench-recurrent
-#        bench-recurrent-short adding-gru-paths
+#        bench-recurrent-short adding-gru-paths bench-allocator
 #        bilstm-imdb bilstm-mr-cv conll2000-crf conll2000-softmax ud-ewt-upos wnut17-crf bench-tagging
 #        g2p-bilstm-attn g2p-transformer multi30k-gru multi30k-transformer tatoeba bench-decoding
 #        lsa-mr ptb-small shakespeare-char mr-conditional-lm bench-lm w2v-wikitext2 textcnn-mr-w2v (language models and
@@ -31,6 +31,7 @@ for n in "${names[@]}"; do
     bench-epoch)  run $n $BIN/python benchmarks/classification_epoch.py ;;
     bench-recurrent) run $n $BIN/python benchmarks/recurrent.py --repeats 15 --json $OUT/recurrent.json ;;
     bench-recurrent-short) run $n $BIN/python benchmarks/recurrent_short.py --repeats 60 ;;
+    bench-allocator) run $n $BIN/python benchmarks/allocator.py ;;
     adding-gru-paths) SEQLAB_NO_ONEDNN_MATMUL=1 run $n-native $BIN/seqlab train recipes/adding-gru.yaml \
                         --out runs/adding-speed/native --no-progress --json
                       run $n-equation $BIN/seqlab train recipes/adding-gru.yaml --out runs/adding-speed/equation --no-progress --json ;;

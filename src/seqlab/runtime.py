@@ -62,8 +62,10 @@ def tune_allocator() -> bool:
     machine's CPU). ``mallopt`` at start-up raises the trim threshold and turns ``mmap`` off for heap
     allocations (``M_MMAP_MAX = 0``), the effect of ``MALLOC_MMAP_THRESHOLD_``/``MALLOC_TRIM_THRESHOLD_``
     set very high: raising ``M_MMAP_THRESHOLD`` alone stops at glibc's 32 MB cap, and buffers above it (a
-    T = 200 recurrent layer's per-step gradients) kept page-faulting — Keras's GRU trained 3.8× slower at
-    benchmarks/recurrent.py's shape C, and by a different factor from run to run. Returns False off glibc.
+    T = 200 recurrent layer's activations and gradients) kept page-faulting. The price is memory: the heap
+    grows to hold those buffers and keeps them (benchmarks/allocator.py: an LSTM at T = 200 trains 1.45×
+    faster and holds 575 MB instead of 323 MB). ``SEQLAB_NO_ALLOCATOR_TUNING=1`` opts out. Returns False off
+    glibc.
     """
     if os.environ.get("SEQLAB_NO_ALLOCATOR_TUNING"):
         return False
