@@ -22,7 +22,7 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
 """
 
 
-@pytest.mark.skipif(platform.system() != "Linux" or platform.libc_ver()[0] != "glibc", reason="glibc's mallopt only")
+@pytest.mark.skipif(platform.system() != "Linux" or platform.libc_ver()[0] != "glibc", reason="tune_allocator sets glibc's mallopt options; other C libraries keep their own allocator defaults")
 def test_tuned_allocator_reuses_large_buffers():
     """In a steady state, freed 64 MB buffers are reused from the heap instead of mapped afresh. Under glibc's
     defaults each of five allocations is mapped, touched (page-faulted in: ~78,000 faults here) and unmapped

@@ -139,13 +139,10 @@ def _recurrent_inputs(schedule, out, h0, state_mask):
 
 
 def _seed(schedule, grad_out, grad_last, last_rows):
-    """∂L/∂h for every packed row: the output's gradient plus the final state's at each last step."""
-    seeded = grad_out.clone() if grad_out is not None else None
-    if grad_last is not None:
-        if seeded is None:
-            seeded = grad_last.new_zeros(schedule.total, grad_last.size(1))
-        seeded.index_add_(0, last_rows, grad_last)
-    return seeded
+    """∂L/∂h for every packed row: the output's gradient (None: zero) plus the final state's at each last step.
+    Autograd materialises unused gradients as zeros, so ``grad_last`` is always a tensor."""
+    seeded = grad_out.clone() if grad_out is not None else grad_last.new_zeros(schedule.total, grad_last.size(1))
+    return seeded.index_add_(0, last_rows, grad_last)
 
 
 class RNNSequence(torch.autograd.Function):
@@ -178,7 +175,7 @@ class RNNSequence(torch.autograd.Function):
         carry = None
         for t in range(len(schedule.sizes) - 1, -1, -1):
             s = schedule.rows(t)
-            dh = dh_all[s] if dh_all is not None else out.new_zeros(schedule.sizes[t], out.size(1))
+            dh = dh_all[s]
             if carry is not None:
                 dh[: carry.size(0)] += carry
             if ctx.relu:
@@ -252,7 +249,7 @@ class GRUSequence(torch.autograd.Function):
         for t in range(len(schedule.sizes) - 1, -1, -1):
             s, n = schedule.rows(t), schedule.sizes[t]
             h_prev = h0[:n] if t == 0 else out[schedule.offsets[t - 1] : schedule.offsets[t - 1] + n]
-            dh = dh_all[s] if dh_all is not None else out.new_zeros(n, H)
+            dh = dh_all[s]
             if carry is not None:
                 dh[: carry.size(0)] += carry
             r, z = rz[s, :H], rz[s, H:]
@@ -344,12 +341,10 @@ class LSTMSequence(torch.autograd.Function):
             c_prev = c0[:n] if t == 0 else cells[schedule.offsets[t - 1] : schedule.offsets[t - 1] + n]
             a = acts[s]
             i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
-            dh = dh_all[s] if dh_all is not None else out.new_zeros(n, H)
+            dh = dh_all[s]
             if carry_h is not None:
                 dh[: carry_h.size(0)] += carry_h
-            dc = torch.ops.aten.tanh_backward(dh * o, tanh_c[s])
-            if dc_all is not None:
-                dc += dc_all[s]
+            dc = torch.ops.aten.tanh_backward(dh * o, tanh_c[s]).add_(dc_all[s])
             if carry_c is not None:
                 dc[: carry_c.size(0)] += carry_c
             d = delta[s]

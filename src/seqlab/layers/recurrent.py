@@ -20,11 +20,11 @@ Three paths behind one module (``path="auto"`` picks, see :meth:`RecurrentLayer.
   :mod:`seqlab.layers.bptt`, on the packed schedule (no work on padding), its matrix products on oneDNN.
   Covers recurrent dropout and the reset-before GRU; the default for GRU and RNN on CPU, where torch has no
   oneDNN kernel (1.5–1.7× torch.nn.GRU).
-* **autograd** — the same equations stepped through autograd in a Python time loop: the input projection
-  for all steps is one matrix product, the gates one recurrent product per step, and the loop iterates over
-  ``unbind`` views (indexing a precomputed tensor per step makes autograd build a full-size zero gradient
-  per step). Layer norm, and projections combined with an in-cell variant, run here; so does anything that
-  needs a second derivative.
+* **autograd** — the same equations on the same packed schedule, stepped through autograd: the input
+  projection for all steps is one matrix product, the gates one recurrent product per step, and the loop
+  iterates over ``split`` views (indexing a precomputed tensor per step makes autograd build a full-size zero
+  gradient per step). Layer norm, and projections combined with an in-cell variant, run here; so does
+  anything that needs a second derivative.
 
 Regularisers, all options of this module rather than patches: ``dropout`` between layers (as torch.nn;
 ``locked_dropout=True`` uses one mask per sequence for it), ``input_dropout`` / ``output_dropout`` —
@@ -117,7 +117,6 @@ class RecurrentLayer(nn.Module):
             raise ValueError("layer_norm, recurrent_dropout, state_dropout and reset-before GRU need path='equation'")
         self.path = path
         self.needs_equation = needs_equation
-        self.native = path == "native" or (path == "auto" and not needs_equation)  # may use the fused kernels
         self.num_directions = 2 if bidirectional else 1
         gates = GATES[mode] * hidden_size
         out_h = proj_size or hidden_size
@@ -207,7 +206,7 @@ class RecurrentLayer(nn.Module):
         LSTM kernel for an LSTM; for a GRU or RNN, which have no oneDNN kernel in torch, the hand-derived BPTT
         on oneDNN matrix products (1.5–1.7× torch.nn.GRU) once a call has ``BPTT_MIN_STEPS`` steps (below
         that, its per-call cost outweighs the gain); torch's kernels elsewhere (CUDA has cuDNN)."""
-        bptt_ok = not self.layer_norm and not self.proj_size
+        bptt_ok = not self.layer_norm and not self.proj_size  # what the hand-derived backward covers
         if self.path == "autograd":
             return "autograd"
         if self.path == "equation" or self.needs_equation:
@@ -224,31 +223,23 @@ class RecurrentLayer(nn.Module):
         x = self._dropout(x, self.input_dropout, locked=True)
         fused = not (self.locked_dropout and self.dropout and self.training)
         route = self.route(x)
-        if route == "bptt":
-            out, h_n, c_n = self._bptt_layers(x, h0, c0, lengths)
-        elif route == "native" and lengths is None and fused:
+        if route != "native":
+            out, h_n, c_n = self._packed_layers(x, h0, c0, lengths, route)
+        elif lengths is None and fused:
             out, h_n, c_n = self._native_all_layers(x, h0, c0)
-        elif route == "native" and lengths is not None and not lstm and fused:
+        elif lengths is not None and not lstm and fused:
             (out, h_n), c_n = self._native_packed(x, h0, lengths), None
-        elif route == "native" and lengths is not None and lstm and self.length_groups(lengths) > 1:
+        elif lengths is not None and lstm and self.length_groups(lengths) > 1:
             out, h_n, c_n = self._native_grouped(x, h0, c0, lengths, fused)
-        elif lengths is not None and route == "autograd":  # sort by length once for every layer
-            order = lengths.argsort(descending=True)
-            inverse = order.argsort()
-            out, state_n = self._run_layers(x.index_select(0, order), h0.index_select(1, order),
-                                            c0.index_select(1, order) if lstm else None,
-                                            lengths.index_select(0, order), native=False)
-            h_n, c_n = state_n if lstm else (state_n, None)
-            out, h_n = out.index_select(0, inverse), h_n.index_select(1, inverse)
-            c_n = c_n.index_select(1, inverse) if lstm else None
         else:
-            out, state_n = self._run_layers(x, h0, c0, lengths, native=route == "native")
+            out, state_n = self._run_layers(x, h0, c0, lengths)
             h_n, c_n = state_n if lstm else (state_n, None)
         out = self._dropout(out, self.output_dropout, locked=True)
         return out, ((h_n, c_n) if lstm else h_n)
 
-    def _bptt_layers(self, x, h0, c0, lengths):
-        """Every layer and direction on the packed schedule with the hand-derived backward.
+    def _packed_layers(self, x, h0, c0, lengths, route: str):
+        """Every layer and direction on the packed schedule, by the cell equations: with the hand-derived
+        backward (``route="bptt"``) or through autograd (``"autograd"``).
 
         The batch is packed once (rows of step t contiguous, sequences sorted by length); the backward
         direction reads each sequence reversed within its length, which on packed rows is a permutation;
@@ -282,7 +273,8 @@ class RecurrentLayer(nn.Module):
             for d in range(self.num_directions):
                 index = layer * self.num_directions + d
                 inp = data.index_select(0, reverse) if d else data
-                o, h, c = self._bptt_direction(index, inp, h0[index], c0[index] if lstm else None, sizes)
+                run = self._bptt_direction if route == "bptt" else self._autograd_direction
+                o, h, c = run(index, inp, h0[index], c0[index] if lstm else None, sizes)
                 outs.append(o.index_select(0, reverse) if d else o)
                 h_list.append(h)
                 c_list.append(c)
@@ -356,7 +348,7 @@ class RecurrentLayer(nn.Module):
             if fused and bool((sub_lengths == width).all()):
                 o, h, c = self._native_all_layers(sub, sub_h0, sub_c0)
             else:
-                o, (h, c) = self._run_layers(sub, sub_h0, sub_c0, sub_lengths, native=True)
+                o, (h, c) = self._run_layers(sub, sub_h0, sub_c0, sub_lengths)
             out[idx, :width] = o
             h_n[:, idx], c_n[:, idx] = h, c
         return out, h_n, c_n
@@ -373,8 +365,8 @@ class RecurrentLayer(nn.Module):
                                                     packed.unsorted_indices), batch_first=True, total_length=x.size(1))
         return out, h_n.index_select(1, packed.unsorted_indices)
 
-    def _run_layers(self, x, h0, c0, lengths, native: bool):
-        """Layer by layer, direction by direction (native with the padding feature, or the equation path)."""
+    def _run_layers(self, x, h0, c0, lengths):
+        """Layer by layer, direction by direction on the fused kernel, padding frozen by the extra feature."""
         lstm = self.mode == "lstm"
         h_list, c_list = [], []
         for layer in range(self.num_layers):
@@ -383,8 +375,7 @@ class RecurrentLayer(nn.Module):
             outs = []
             for d in range(self.num_directions):
                 i = layer * self.num_directions + d
-                run = self._native_direction if native else self._equation_direction
-                o, h, c = run(i, x, h0[i], c0[i] if lstm else None, lengths, reverse=bool(d))
+                o, h, c = self._native_direction(i, x, h0[i], c0[i] if lstm else None, lengths, reverse=bool(d))
                 outs.append(o)
                 h_list.append(h)
                 c_list.append(c)
@@ -438,78 +429,41 @@ class RecurrentLayer(nn.Module):
             out = out.flip(1)
         return out, h_n, c_n
 
-    def _equation_direction(self, index, x, h, c, lengths, reverse):
-        """One layer, one direction as a Python time loop over the cell equations.
-
-        A ragged batch follows the packed-sequence schedule (``_equation_ragged``): no work on padding.
-        """
+    def _autograd_direction(self, index, data, h, c, sizes):
+        """One layer, one direction as a Python time loop over the cell equations, through autograd, on packed
+        rows: the input projection of every step is one matrix product, ``split`` per step (its backward is one
+        concatenation; slicing per step would make autograd zero-fill a full-size gradient at every step); the
+        n_t sequences still going are a prefix of the sorted batch, and a state is kept when its sequence ends."""
         weights = self._weights(index)
         w_ih, w_hh = weights[0], weights[1]
         b_ih, b_hh = (weights[2], weights[3]) if self.bias else (None, None)
         w_hr = weights[-1] if self.proj_size else None
         ln = self.norms[index] if self.norms is not None else None
-        if reverse:
-            x = reverse_padded(x, lengths) if lengths is not None else x.flip(1)
-        drop = self._cell_masks(h)  # [candidate mask, state mask], each None or one row per sequence
-        gi = F.linear(x, w_ih, b_ih)  # [B, T, G·H], the input projection of every step at once
+        cand, state = self._cell_masks(h)
+        gi = F.linear(data, w_ih, b_ih)  # [N, G·H]
         if self.mode == "lstm" and ln is None and b_hh is not None:
             gi, b_hh = gi + b_hh, None  # fold the recurrent bias in once, not at every step
-        gi = gi.transpose(0, 1).contiguous()  # [T, B, G·H]: each step's slice is contiguous
-        if lengths is None:
-            outs = []
-            for g_t in gi.unbind(0):
-                h, c = self._step(g_t, h, c, w_hh, b_hh, w_hr, ln, drop)
-                outs.append(h)
-            out = torch.stack(outs, 1)  # [B, T, H]
-        else:
-            out, h, c = self._equation_ragged(gi, h, c, lengths, w_hh, b_hh, w_hr, ln, drop)
-        if reverse:
-            out = reverse_padded(out, lengths) if lengths is not None else out.flip(1)
-        return out, h, c
-
-    def _step(self, g_t, h, c, w_hh, b_hh, w_hr, ln, drop):
-        cand, state = drop
-        if self.mode == "lstm":
-            return lstm_step(g_t, h, c, w_hh, b_hh, w_hr, ln, cand, state)
-        if self.mode == "gru":
-            return gru_step(g_t, h, w_hh, b_hh, self.reset_after, ln, cand, state), None
-        return rnn_step(g_t, h, w_hh, b_hh, self.mode == "rnn_relu", ln, state), None
-
-    def _equation_ragged(self, gi, h, c, lengths, w_hh, b_hh, w_hr, ln, drop):
-        """The packed-sequence schedule: sequences sorted by length, each step on the n_t still going (a
-        prefix of the sorted batch, so only views); a state is recorded when its sequence ends, and the
-        step outputs, which are exactly packed data, are unpacked once at the end."""
-        lengths_list = lengths.tolist()
-        presorted = all(a >= b for a, b in zip(lengths_list, lengths_list[1:]))  # the layer sorts once
-        order = None if presorted else lengths.argsort(descending=True)
-        if order is not None:
-            gi, h = gi.index_select(1, order), h.index_select(0, order)  # gi is time-major [T, B, G·H]
-            c = c.index_select(0, order) if c is not None else None
-            drop = [m.index_select(0, order) if m is not None else None for m in drop]
-        sorted_lengths = lengths_list if order is None else lengths.index_select(0, order).tolist()
-        T = gi.size(0)
-        batch_sizes = [sum(1 for n in sorted_lengths if n > t) for t in range(T)]
-        batch_sizes = [n for n in batch_sizes if n > 0]
         outs, done_h, done_c = [], [], []
-        for t, g_t in enumerate(gi.unbind(0)[: len(batch_sizes)]):
-            n = batch_sizes[t]
+        for n, g_t in zip(sizes, gi.split(sizes)):
             if n < h.size(0):  # sequences n.. ended at the previous step: keep their final state
                 done_h.append(h[n:])
                 h = h[:n]
                 if c is not None:
                     done_c.append(c[n:])
                     c = c[:n]
-            h, c = self._step(g_t[:n], h, c, w_hh, b_hh, w_hr, ln, [m[:n] if m is not None else None for m in drop])
+                cand, state = (m[:n] if m is not None else None for m in (cand, state))
+            h, c = self._step(g_t, h, c, w_hh, b_hh, w_hr, ln, cand, state)
             outs.append(h)
         h_n = torch.cat([h, *reversed(done_h)])
         c_n = torch.cat([c, *reversed(done_c)]) if c is not None else None
-        packed = PackedSequence(torch.cat(outs), torch.tensor(batch_sizes))
-        out, _ = pad_packed_sequence(packed, batch_first=True, total_length=T)  # [B, T, H], sorted order
-        if order is None:
-            return out, h_n, c_n
-        inverse = order.argsort()
-        return (out.index_select(0, inverse), h_n.index_select(0, inverse),
-                c_n.index_select(0, inverse) if c_n is not None else None)
+        return torch.cat(outs), h_n, c_n
+
+    def _step(self, g_t, h, c, w_hh, b_hh, w_hr, ln, cand, state):
+        if self.mode == "lstm":
+            return lstm_step(g_t, h, c, w_hh, b_hh, w_hr, ln, cand, state)
+        if self.mode == "gru":
+            return gru_step(g_t, h, w_hh, b_hh, self.reset_after, ln, cand, state), None
+        return rnn_step(g_t, h, w_hh, b_hh, self.mode == "rnn_relu", ln, state), None
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}"
