@@ -19,7 +19,7 @@ Three paths behind one module (``path="auto"`` picks, see :meth:`RecurrentLayer.
 * **equation** — the cell equations of :mod:`seqlab.layers.cells` with the hand-derived backward pass of
   :mod:`seqlab.layers.bptt`, on the packed schedule (no work on padding), its matrix products on oneDNN.
   Covers recurrent dropout and the reset-before GRU; the default for GRU and RNN on CPU, where torch has no
-  oneDNN kernel (1.5–1.7× torch.nn.GRU).
+  oneDNN kernel (1.5–1.8× torch.nn.GRU).
 * **autograd** — the same equations on the same packed schedule, stepped through autograd: the input
   projection for all steps is one matrix product, the gates one recurrent product per step, and the loop
   iterates over ``split`` views (indexing a precomputed tensor per step makes autograd build a full-size zero
@@ -204,7 +204,7 @@ class RecurrentLayer(nn.Module):
 
         ``auto`` takes the fastest measured on CPU (benchmarks/recurrent.py, recurrent_short.py): the oneDNN
         LSTM kernel for an LSTM; for a GRU or RNN, which have no oneDNN kernel in torch, the hand-derived BPTT
-        on oneDNN matrix products (1.5–1.7× torch.nn.GRU) once a call has ``BPTT_MIN_STEPS`` steps (below
+        on oneDNN matrix products (1.5–1.8× torch.nn.GRU) once a call has ``BPTT_MIN_STEPS`` steps (below
         that, its per-call cost outweighs the gain); torch's kernels elsewhere (CUDA has cuDNN)."""
         bptt_ok = not self.layer_norm and not self.proj_size  # what the hand-derived backward covers
         if self.path == "autograd":
