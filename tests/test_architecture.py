@@ -1,5 +1,5 @@
 """Imports flow one way: data → embeddings → layers → models → decoding → artifact → tasks → training → evaluation →
-serving / export → cli. config, runtime and metrics import nothing from seqlab."""
+serving / export → cli. config, runtime, cotenancy and metrics import nothing from seqlab."""
 
 import ast
 from pathlib import Path
@@ -7,7 +7,7 @@ from pathlib import Path
 import seqlab
 
 ORDER = ["data", "embeddings", "layers", "models", "decoding", "artifact", "tasks", "training", "evaluation", "serving", "export", "cli"]
-LEAVES = {"config", "runtime", "metrics", "__init__"}
+LEAVES = {"config", "runtime", "cotenancy", "metrics", "__init__"}
 ROOT = Path(seqlab.__file__).parent
 
 

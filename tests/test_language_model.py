@@ -179,8 +179,9 @@ def test_char_lm_trains_generates_and_streams(tmp_path, capsys):
     assert main(["train", recipe, "--out", str(tmp_path / "run"), "--no-progress", "--json"]) == 0
     results = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert results["dev"]["bpc"] < 0.6  # a 4-symbol periodic text: near-deterministic after training
-    assert main(["generate", str(tmp_path / "run"), "--prompt", "abcab", "--max-tokens", "12", "--greedy"]) == 0
-    assert capsys.readouterr().out.startswith("abcabcabd\nabca")  # prompt, then the learned continuation
+    # "abcabcab" is followed by "d" wherever it occurs ("abcab" alone is not: it ends in c or in d)
+    assert main(["generate", str(tmp_path / "run"), "--prompt", "abcabcab", "--max-tokens", "12", "--greedy"]) == 0
+    assert capsys.readouterr().out.startswith("abcabcabd\nabcabc")  # prompt, then the learned continuation
     for prompt in ("", "ZZZ"):  # empty and unknown-only prompts work
         assert main(["generate", str(tmp_path / "run"), "--prompt", prompt, "--max-tokens", "9", "--seed", "1", "--json"]) == 0
         sample = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["samples"][0]
@@ -190,8 +191,8 @@ def test_char_lm_trains_generates_and_streams(tmp_path, capsys):
         main(["generate", str(tmp_path / "run"), "--max-tokens", "30", "--seed", "5", "--temperature", "2", "--json"])
         outs.append(json.loads(capsys.readouterr().out.strip().splitlines()[-1])["samples"][0]["text"])
     assert outs[0] == outs[1]
-    assert main(["generate", str(tmp_path / "run"), "--prompt", "abc", "--max-tokens", "40", "--greedy", "--stop", "d"]) == 0
-    assert capsys.readouterr().out == "abcabcab\n"  # "abc" + "abcab", stopped before "d"
+    assert main(["generate", str(tmp_path / "run"), "--prompt", "abcabc", "--max-tokens", "40", "--greedy", "--stop", "d"]) == 0
+    assert capsys.readouterr().out == "abcabcab\n"  # "abcabc" + "ab", stopped before "d"
 
 
 def test_conditional_lm_generates_for_the_label(tmp_path, capsys):

@@ -4,7 +4,11 @@ Data flows one way through the package, and imports follow it::
 
     data → embeddings → layers → models → decoding → artifact → tasks → training → evaluation → serving / export → cli
 
-``config``, ``runtime`` and ``metrics`` import nothing from seqlab, so any module may use them.
+``config``, ``runtime``, ``cotenancy`` and ``metrics`` import nothing from seqlab, so any module may use them.
+
+Importing seqlab chooses OpenMP's waiting policy for this process (``seqlab.cotenancy``): passive when
+other seqlab runs or a high load average say the machine is busy, OpenMP's default otherwise. It must
+happen before torch is imported, so import seqlab first; a user's ``OMP_WAIT_POLICY`` is never changed.
 
 Shape legend used in every docstring and trailing shape comment:
 
@@ -20,3 +24,7 @@ C     number of classes / tags
 """
 
 __version__ = "0.1.0"
+
+from . import cotenancy as _cotenancy
+
+WAIT_POLICY = _cotenancy.choose_wait_policy()  # before anything imports torch

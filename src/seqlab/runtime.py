@@ -6,7 +6,9 @@ Environment variables:
   ``../shared/datasets``).
 * ``SEQLAB_CACHE_DIR`` — where downloads go (default ``~/.cache/seqlab``).
 * ``SEQLAB_OFFLINE=1`` — never download; fail with a message naming the missing file instead.
-* ``SEQLAB_THREADS`` — torch threads when a recipe leaves ``train.threads`` unset (default: all cores).
+* ``SEQLAB_THREADS`` — torch threads when a recipe leaves ``train.threads`` unset (default: all cores,
+  shared with other seqlab runs by ``seqlab.cotenancy``, which also reads ``OMP_WAIT_POLICY``,
+  ``SEQLAB_COTENANCY`` and ``SEQLAB_RUN_REGISTRY``).
 
 This module imports nothing from seqlab.
 """
@@ -45,11 +47,15 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def user_threads(threads: int | None) -> int | None:
+    """The thread count the user fixed: ``threads`` (a recipe's ``train.threads``), else ``SEQLAB_THREADS``."""
+    return threads or int(os.environ.get("SEQLAB_THREADS") or 0) or None
+
+
 def set_threads(threads: int | None) -> int:
-    """Set torch's intra-op threads (None = number of cores); return the number in force."""
-    if threads is None:
-        threads = int(os.environ.get("SEQLAB_THREADS") or 0) or (
-            len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    """Set torch's intra-op threads (None = ``SEQLAB_THREADS``, else the number of cores); return the number in force."""
+    threads = user_threads(threads) or (
+        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
     torch.set_num_threads(max(1, int(threads)))
     return torch.get_num_threads()
 

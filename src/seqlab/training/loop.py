@@ -23,7 +23,7 @@ import math
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from rich.console import Console
@@ -55,8 +55,13 @@ def _log(path: Path, record: dict) -> None:
 
 
 def fit(task: Task, model: nn.Module, model_config: dict, recipe: Recipe, train, dev, out_dir: Path,
-        out: Console, resume: bool = False, progress: bool = True) -> LoopState:
-    """Train ``model`` on ``train``, selecting by ``dev``; return the final loop state."""
+        out: Console, resume: bool = False, progress: bool = True,
+        after_step: Callable[[], str | None] | None = None) -> LoopState:
+    """Train ``model`` on ``train``, selecting by ``dev``; return the final loop state.
+
+    ``after_step`` is called after every optimiser step; a message it returns (the thread governor's
+    change of threads) is printed and logged.
+    """
     cfg = recipe.train
     out_dir.mkdir(parents=True, exist_ok=True)
     log_path, ckpt_dir = out_dir / "metrics.jsonl", out_dir / "checkpoint"
@@ -124,6 +129,9 @@ def fit(task: Task, model: nn.Module, model_config: dict, recipe: Recipe, train,
                 _log(log_path, {"step": state.step, "epoch": epoch + 1, "loss": loss.item(), "lr": schedule.lr})
             if cfg.checkpoint_every and state.step % cfg.checkpoint_every == 0:
                 save_checkpoint()
+            if after_step is not None and (message := after_step()):
+                out.print(message)
+                _log(log_path, {"step": state.step, "epoch": epoch + 1, "event": message})
             if budget_end is not None and time.perf_counter() > budget_end and i + 1 < len(batches):
                 out_of_time = True
                 break

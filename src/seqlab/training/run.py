@@ -22,7 +22,7 @@ import torch
 import yaml
 from rich.console import Console
 
-from .. import __version__, artifact, runtime
+from .. import WAIT_POLICY, __version__, artifact, cotenancy, runtime
 from ..config import ConfigError, Recipe
 from ..data.vectors import load_into as load_vectors
 from ..data.batching import bucket_batches, pad_fraction
@@ -39,12 +39,30 @@ def count_parameters(model: torch.nn.Module) -> int:
 
 def train(recipe: Recipe, out_dir: str | Path, resume: bool = False, out: Console | None = None,
           progress: bool = True) -> dict[str, Any]:
-    """Run ``recipe`` into ``out_dir``; return the results (also written to results.json)."""
+    """Run ``recipe`` into ``out_dir``; return the results (also written to results.json).
+
+    While it runs, the run is registered with ``seqlab.cotenancy`` and its threads follow its fair share
+    of the machine, unless ``train.threads`` or ``SEQLAB_THREADS`` fix them.
+    """
     out = out or make_console()
-    out_dir = Path(out_dir)
-    started = time.perf_counter()
     cfg = recipe.train
     threads = runtime.set_threads(cfg.threads)
+    governor = cotenancy.ThreadGovernor(torch.set_num_threads, threads, fixed=runtime.user_threads(cfg.threads) is not None,
+                                        record={"recipe": str(recipe.source), "out": str(out_dir)})
+    try:
+        return _train(recipe, Path(out_dir), resume, out, progress, governor)
+    finally:
+        governor.close()
+
+
+def _train(recipe: Recipe, out_dir: Path, resume: bool, out: Console, progress: bool,
+           governor: cotenancy.ThreadGovernor) -> dict[str, Any]:
+    started = time.perf_counter()
+    cfg = recipe.train
+    threads = governor.threads
+    out.print(f"OpenMP waiting: {WAIT_POLICY.value or 'default (active)'} ({WAIT_POLICY.reason}); "
+              f"{threads} threads ({'fixed by train.threads/SEQLAB_THREADS' if governor.fixed else 'adaptive' if governor.active else 'SEQLAB_COTENANCY=0'})"
+              + "".join(f"; {c['reason']}" for c in governor.changes))
     runtime.seed_everything(cfg.seed)
     task_cls = get_task(recipe.task)
     task, splits = task_cls.from_recipe(recipe.data, recipe.source)
@@ -83,7 +101,8 @@ def train(recipe: Recipe, out_dir: str | Path, resume: bool = False, out: Consol
         loop_info = {"fit": "closed form (scikit-learn)", **closed, "train_seconds": time.perf_counter() - t0,
                      "best": dev_scores.get(cfg.monitor), "best_epoch": None}
     else:
-        state = fit(task, model, model_config, recipe, train_split, dev_split, out_dir, out, resume, progress)
+        state = fit(task, model, model_config, recipe, train_split, dev_split, out_dir, out, resume, progress,
+                    governor.poll)
         loop_info = describe(state)
         loop_info["train_tokens_per_s"] = state.tokens / max(state.train_seconds, 1e-9) if state.tokens else None
 
@@ -102,6 +121,7 @@ def train(recipe: Recipe, out_dir: str | Path, resume: bool = False, out: Consol
         "training": loop_info,
         "wall_seconds": time.perf_counter() - started,
         "threads": threads,
+        "cotenancy": {"wait_policy": WAIT_POLICY.as_dict(), **governor.summary()},
         "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
         "torch": torch.__version__,
         "seqlab": __version__,
