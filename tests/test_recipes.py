@@ -31,3 +31,4 @@ def test_issue_recipes_exist():
     assert {"ptb-small", "ptb-medium", "wikitext2-lstm", "shakespeare-char"} <= names
     assert {"g2p-cmudict-bilstm-attn", "g2p-cmudict-transformer", "multi30k-de-en-gru-bahdanau",
             "multi30k-de-en-lstm-luong", "multi30k-de-en-transformer", "tatoeba-spa-eng"} <= names
+    assert {"digits-caption-attn", "digits-caption-noattn"} <= names

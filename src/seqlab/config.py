@@ -69,6 +69,9 @@ class DataConfig:
     metric: str = "bleu"  # seq2seq: bleu (sacreBLEU + chrF) or g2p (word / phoneme error rates)
     beam: int = 1  # seq2seq evaluation: 1 = greedy, K > 1 = beam search
     max_ratio: float = 2.0  # seq2seq decoding: at most max_ratio × source length + 5 tokens
+    image_height: int = 20  # captioning: images are scaled to this height (pixels)
+    image_width: int = 72  # captioning: ... and padded (or cut) to this width
+    digits: list[int] = field(default_factory=lambda: [2, 5])  # digits-captions: [min, max] digits per image
 
 
 @dataclass

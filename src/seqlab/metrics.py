@@ -93,6 +93,21 @@ def g2p_error_rates(references: dict[str, list[list[str]]], predictions: dict[st
     return {"wer": wrong / n if n else float("nan"), "per": edits / length if length else float("nan"), "words": n}
 
 
+def token_error_rate(references: Sequence[Sequence[str]], hypotheses: Sequence[Sequence[str]]) -> float:
+    """Total token-level edit distance (rapidfuzz's Levenshtein) over the total reference length.
+
+    >>> token_error_rate([["one", "two"], ["three"]], [["one"], ["three", "four"]])
+    0.6666666666666666
+    """
+    from rapidfuzz.distance import Levenshtein
+
+    if len(references) != len(hypotheses):
+        raise ValueError(f"token_error_rate: {len(references)} references but {len(hypotheses)} hypotheses")
+    length = sum(len(r) for r in references)
+    edits = sum(Levenshtein.distance(list(h), list(r)) for r, h in zip(references, hypotheses))
+    return edits / length if length else float("nan")
+
+
 def corpus_bleu(hypotheses: Sequence[str], references: Sequence[str]) -> dict:
     """Corpus BLEU and chrF from sacrebleu on detokenised text, with sacrebleu's signatures."""
     import sacrebleu

@@ -22,6 +22,8 @@ def add_parser(sub) -> None:
 
 
 def _where(spec) -> str:
+    if not spec.files:
+        return "generated on use (nothing to download)"
     for label, folder in candidate_dirs(spec):
         if all((folder / f.name).is_file() for f in spec.files):
             return f"{label}: {folder}"

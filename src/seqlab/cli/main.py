@@ -11,7 +11,7 @@ from ..config import ConfigError
 from ..data.datasets import DatasetError
 from ..data.readers import DataFormatError
 from ..training.loop import TrainingDiverged
-from . import data, diagnose, embed, evaluate, explain, generate, predict, quickstart, summary, tag, train, translate
+from . import caption, data, diagnose, embed, evaluate, explain, generate, predict, quickstart, summary, tag, train, translate
 
 COMMANDS = {
     "quickstart": quickstart,
@@ -21,6 +21,7 @@ COMMANDS = {
     "tag": tag,
     "generate": generate,
     "translate": translate,
+    "caption": caption,
     "explain": explain,
     "embed": embed,
     "summary": summary,

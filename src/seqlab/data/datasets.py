@@ -610,3 +610,31 @@ register(DatasetSpec(
     _tatoeba_load, task="seq2seq",
     notes="manythings.org updates the file over time; the sha256 pins the 2018-04-07 snapshot.",
 ))
+
+
+# ---------------------------------------------------------------------------------------------- images
+
+
+DIGITS_CAPTION_SIZES = {"train": 8000, "dev": 500, "test": 1000}
+
+
+def _digits_captions_load(folder: Path, options: object) -> Splits:
+    """Composed from scikit-learn's bundled digits (``seqlab.data.images``): nothing to download."""
+    from .images import compose_digit_captions
+
+    shape = (_opt(options, "image_height", 20), _opt(options, "image_width", 72))
+    digits = tuple(_opt(options, "digits", [2, 5]))
+    if len(digits) != 2:
+        raise DatasetError(f"data.digits: give [min, max] digits per image, got {list(digits)}")
+    made = {s: compose_digit_captions(s, n, _opt(options, "split_seed", 1234), *shape, digits)
+            for s, n in DIGITS_CAPTION_SIZES.items()}
+    return Splits(made["train"], made["dev"], made["test"], [])
+
+
+register(DatasetSpec(
+    "digits-captions", "digits_captions", "2–5 handwritten digits (scikit-learn's 8 × 8 digits) composed on a "
+    "20 × 72 canvas, captioned with their words: 8000 / 500 / 1000 images, no source digit shared across splits",
+    "Alpaydin & Kaynak 1998 (UCI optical digits), shipped by scikit-learn", (), _digits_captions_load,
+    task="captioning", builtin=True,
+    notes="Generated on the fly from data.split_seed; nothing is downloaded.",
+))

@@ -193,3 +193,36 @@ def attention_heatmap(source: list[str], target: list[str], weights, path: str |
     fig.savefig(path)
     plt.close(fig)
     return Path(path)
+
+
+def caption_attention(image, words: list[str], alphas, path: str | Path, stride: int) -> Path:
+    """The image, then one panel per output word with that word's attention over the regions drawn on the
+    image (each grid cell of ``stride`` pixels, bilinearly smoothed; brighter = more attention), as in
+    Xu et al. (2015)'s figures."""
+    import numpy as np
+
+    plt = _pyplot()
+    image = np.asarray(image, dtype=float)
+    alphas = np.asarray(alphas, dtype=float)[: len(words)]
+    height, width = image.shape
+    panels = len(words) + 1
+    cols = min(panels, 3)
+    rows = -(-panels // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 1.3 * rows + 0.3), dpi=130, squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    axes.flat[0].imshow(image, cmap="gray", vmin=0, vmax=1)
+    axes.flat[0].set_title("image", fontsize=9)
+    grid_h, grid_w = alphas.shape[1:]
+    extent = (0, grid_w * stride, grid_h * stride, 0)
+    for ax, word, alpha in zip(axes.flat[1:], words, alphas):
+        ax.imshow(image, cmap="gray", vmin=0, vmax=1)
+        ax.imshow(alpha / max(alpha.max(), 1e-12), cmap="inferno", alpha=0.55, extent=extent, interpolation="bilinear",
+                  vmin=0, vmax=1)
+        ax.set_xlim(0, width)
+        ax.set_ylim(height, 0)
+        ax.set_title(word, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return Path(path)

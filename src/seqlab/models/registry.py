@@ -11,6 +11,7 @@ from torch import nn
 
 from ..config import ConfigError, from_dict
 from .bow import BagOfWords, BagOfWordsConfig
+from .captioner import Captioner, CaptionerConfig
 from .language_model import RecurrentLM, RecurrentLMConfig
 from .seq2seq import Seq2Seq, Seq2SeqConfig
 from .transformer import TransformerConfig, TransformerSeq2Seq
@@ -33,6 +34,7 @@ MODELS: dict[str, tuple[type, Callable[[Any], nn.Module]]] = {
     "rnn_lm": (RecurrentLMConfig, RecurrentLM),
     "seq2seq": (Seq2SeqConfig, Seq2Seq),
     "transformer": (TransformerConfig, TransformerSeq2Seq),
+    "captioner": (CaptionerConfig, Captioner),
 }
 
 

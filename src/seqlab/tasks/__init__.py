@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from .adding import AddingTask
 from .base import Task
+from .captioning import CaptioningTask
 from .classification import ClassificationTask
 from .language_model import LanguageModelTask
 from .seq2seq import Seq2SeqTask
 from .tagging import TaggingTask
 
 TASKS: dict[str, type[Task]] = {"classification": ClassificationTask, "tagging": TaggingTask, "adding": AddingTask,
-                              "language_model": LanguageModelTask, "seq2seq": Seq2SeqTask}
+                              "language_model": LanguageModelTask, "seq2seq": Seq2SeqTask,
+                              "captioning": CaptioningTask}
 
 
 def get_task(name: str) -> type[Task]:
