@@ -216,3 +216,23 @@ def test_training_records_its_choice(registry, write_recipe, tmp_path, monkeypat
     if record["cores"] >= 2:  # it started beside another run: half the cores
         assert record["changes"][0]["threads"] == record["cores"] // 2
     assert not any(registry.glob(f"{os.getpid()}.lock"))  # deregistered at the end
+
+
+def test_a_load_hovering_around_one_core_does_not_flip_the_threads(registry, monkeypatch):
+    gov, calls, sampler = governor(monkeypatch, 2)
+    try:
+        for busy in (0.5, 0.65, 0.4):  # inside the dead band at 2 threads: stay
+            sampler.busy = busy
+            gov.poll()
+        assert calls == []
+        sampler.busy = 0.9
+        gov.poll()
+        for busy in (0.5, 0.35, 0.6):  # inside the dead band at 1 thread: stay
+            sampler.busy = busy
+            gov.poll()
+        assert calls == [1]
+        sampler.busy = 0.1
+        gov.poll()
+        assert calls == [1, 2]
+    finally:
+        gov.close()

@@ -29,6 +29,95 @@ class ConfigError(ValueError):
     """A recipe field is missing, unknown or of the wrong type; the message names field and file."""
 
 
+MAX_RECIPE_BYTES = 1 << 20  # a recipe is a page of YAML; a larger file is refused before it is parsed
+MAX_RECIPE_NODES = 20_000  # values after YAML aliases are expanded (a "billion laughs" file expands to 10⁹)
+OPTIMIZERS = ("adam", "adamw", "sgd", "adadelta")
+SCHEDULES = ("constant", "step", "plateau", "linear")
+
+
+def short(value: Any, limit: int = 60) -> str:
+    """``repr(value)`` cut to ``limit`` characters, for error messages about values that may be huge."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _positive(v):
+    return None if v > 0 else "must be greater than 0"
+
+
+def _non_negative(v):
+    return None if v >= 0 else "must be 0 or more"
+
+
+def _fraction(v):  # a probability that must leave something: dropout, dev share, momentum
+    return None if 0 <= v < 1 else "must be in [0, 1)"
+
+
+def _open_fraction(v):
+    return None if 0 < v < 1 else "must be in (0, 1)"
+
+
+def _decay(v):
+    return None if 0 < v <= 1 else "must be in (0, 1]"
+
+
+def _one_of(*allowed):
+    def check(v):
+        return None if v in allowed else f"must be one of {', '.join(allowed)}"
+    return check
+
+
+#: Range and choice checks by field name, for every section (data, train and the models' own dataclasses).
+#: None always passes (it means "unset"); lists are checked item by item.
+RULES: dict[str, Any] = {
+    **{name: _positive for name in (
+        "epochs", "batch_size", "eval_batch_size", "lr", "min_freq", "max_size", "max_length", "limit", "length",
+        "bptt", "folds", "bpe_vocab_size", "beam", "max_ratio", "clip_norm", "max_norm", "decay_every", "threads",
+        "checkpoint_every", "max_minutes", "image_height", "image_width", "digits",
+        "hidden_size", "embed_dim", "num_layers", "widths", "maps", "C", "max_iter", "input_size", "outputs",
+        "char_embed_dim", "char_hidden", "feature_dim", "condition_dim", "d_model", "heads", "layers", "d_ff",
+        "channels")},
+    **{name: _non_negative for name in (
+        "weight_decay", "warmup_steps", "patience", "log_every", "decay_after", "fold", "doubly_stochastic",
+        "init_range", "embed_init", "lsa_components", "num_conditions")},
+    **{name: _fraction for name in (
+        "dropout", "embed_dropout", "word_dropout", "dropout_input", "dropout_hidden", "weight_drop", "momentum",
+        "label_smoothing")},
+    "dev_fraction": _open_fraction,
+    "decay": _decay,
+    "teacher_forcing": lambda v: None if 0 <= v <= 1 else "must be in [0, 1]",
+    "optimizer": _one_of(*OPTIMIZERS),
+    "schedule": _one_of(*SCHEDULES),
+    "monitor_mode": _one_of("min", "max"),
+    "metric": _one_of("bleu", "g2p"),
+}
+
+
+def check_values(obj: Any, section: str, source: str) -> None:
+    """Apply ``RULES`` to a dataclass's fields and cross-field constraints; raise ConfigError naming the field."""
+    for f in dataclasses.fields(obj):
+        rule = RULES.get(f.name)
+        value = getattr(obj, f.name)
+        if rule is None or value is None:
+            continue
+        for i, item in enumerate(value if isinstance(value, list) else [value]):
+            if isinstance(item, (int, float)) and not isinstance(item, bool) and item != item:  # NaN
+                problem = "must be a number, got nan"
+            else:
+                try:
+                    problem = rule(item)
+                except TypeError:
+                    continue  # a type the rule is not about (the type check already ran)
+            if problem:
+                where = f"{section}.{f.name}" + (f"[{i}]" if isinstance(value, list) else "")
+                raise ConfigError(f"{source}: {where}: {problem}, got {short(item)}")
+    if isinstance(obj, DataConfig):
+        if obj.fold >= obj.folds:
+            raise ConfigError(f"{source}: {section}.fold: must be below data.folds ({obj.folds}), got {obj.fold}")
+        if len(obj.digits) != 2 or obj.digits[0] > obj.digits[1]:
+            raise ConfigError(f"{source}: {section}.digits: give [min, max] with min ≤ max, got {short(obj.digits)}")
+
+
 @dataclass
 class DataConfig:
     """Where the examples come from and how text becomes token ids.
@@ -140,13 +229,13 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
                 return _coerce(value, arg, where)
             except ConfigError as err:
                 errors.append(str(err))
-        raise ConfigError(errors[0] if errors else f"{where}: invalid value {value!r}")
+        raise ConfigError(errors[0] if errors else f"{where}: invalid value {short(value)}")
     if origin is list:
         (item,) = typing.get_args(tp) or (Any,)
         if isinstance(value, (str, int, float)):
             value = [value]
         if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{where}: expected a list, got {value!r}")
+            raise ConfigError(f"{where}: expected a list, got {short(value)}")
         return [_coerce(v, item, f"{where}[{i}]") for i, v in enumerate(value)]
     if origin is dict or tp is Any:
         return value
@@ -155,24 +244,27 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
             return value
         if isinstance(value, str) and value.lower() in ("true", "false", "yes", "no"):
             return value.lower() in ("true", "yes")
-        raise ConfigError(f"{where}: expected true or false, got {value!r}")
+        raise ConfigError(f"{where}: expected true or false, got {short(value)}")
     if tp is int:
         if isinstance(value, bool) or not isinstance(value, (int, str)):
-            raise ConfigError(f"{where}: expected an integer, got {value!r}")
+            raise ConfigError(f"{where}: expected an integer, got {short(value)}")
         try:
             return int(value)
         except ValueError:
-            raise ConfigError(f"{where}: expected an integer, got {value!r}") from None
+            raise ConfigError(f"{where}: expected an integer, got {short(value)}") from None
     if tp is float:
         if isinstance(value, bool):
-            raise ConfigError(f"{where}: expected a number, got {value!r}")
+            raise ConfigError(f"{where}: expected a number, got {short(value)}")
         try:
-            return float(value)
+            number = float(value)
         except (TypeError, ValueError):
-            raise ConfigError(f"{where}: expected a number, got {value!r}") from None
+            raise ConfigError(f"{where}: expected a number, got {short(value)}") from None
+        if number != number or number in (float("inf"), float("-inf")):
+            raise ConfigError(f"{where}: expected a finite number, got {short(value)}")
+        return number
     if tp is str:
         if not isinstance(value, (str, int, float)) or isinstance(value, bool):
-            raise ConfigError(f"{where}: expected a string, got {value!r}")
+            raise ConfigError(f"{where}: expected a string, got {short(value)}")
         return str(value)
     raise ConfigError(f"{where}: unsupported type {_type_name(tp)}")
 
@@ -181,7 +273,7 @@ def from_dict(cls: type, values: dict[str, Any] | None, section: str, source: st
     """Build dataclass ``cls`` from a mapping, naming ``source: section.field`` in every error."""
     values = values or {}
     if not isinstance(values, dict):
-        raise ConfigError(f"{source}: {section}: expected a mapping, got {values!r}")
+        raise ConfigError(f"{source}: {section}: expected a mapping, got {short(values)}")
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(values) - names)
@@ -192,7 +284,9 @@ def from_dict(cls: type, values: dict[str, Any] | None, section: str, source: st
     kwargs = {}
     for name, value in values.items():
         kwargs[name] = _coerce(value, hints[name], f"{source}: {section}.{name}")
-    return cls(**kwargs)
+    obj = cls(**kwargs)
+    check_values(obj, section, source)
+    return obj
 
 
 def apply_overrides(raw: dict[str, Any], overrides: list[str], source: str) -> dict[str, Any]:
@@ -203,19 +297,21 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str], source: str) -> d
         key, text = item.split("=", 1)
         parts = key.strip().split(".")
         node = raw
+        if not all(parts):
+            raise ConfigError(f"--set {short(item)}: empty name in {key.strip()!r}")
         for part in parts[:-1]:
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
                 raise ConfigError(f"--set {item!r}: {part} is not a section")
-        node[parts[-1]] = yaml.safe_load(text) if text.strip() else None
+        node[parts[-1]] = safe_yaml(text, f"--set {key.strip()}") if text.strip() else None
     return raw
 
 
 def recipe_from_dict(raw: dict[str, Any], source: str = "<recipe>") -> Recipe:
     """Validate a raw mapping into a Recipe (the model section is validated by the model registry)."""
     if not isinstance(raw, dict):
-        raise ConfigError(f"{source}: expected a mapping with task, data, model, train")
-    unknown = sorted(set(raw) - {"task", "data", "model", "train"})
+        raise ConfigError(f"{source}: expected a mapping with task, data, model, train, got {short(raw)}")
+    unknown = sorted(map(str, set(raw) - {"task", "data", "model", "train"}))
     if unknown:
         raise ConfigError(f"{source}: {unknown[0]}: unknown section (known: data, model, task, train)")
     model = raw.get("model") or {}
@@ -230,15 +326,59 @@ def recipe_from_dict(raw: dict[str, Any], source: str = "<recipe>") -> Recipe:
     )
 
 
-def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
-    """Read a YAML recipe file and apply ``--set`` overrides."""
-    path = Path(path)
+def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
+    """How many nodes ``node`` stands for once aliases are expanded, computed without expanding them."""
+    key = id(node)
+    if key not in memo:
+        memo[key] = 0  # a recursive alias counts once
+        if isinstance(node, yaml.SequenceNode):
+            memo[key] = 1 + sum(_expanded_size(n, memo) for n in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            memo[key] = 1 + sum(_expanded_size(k, memo) + _expanded_size(v, memo) for k, v in node.value)
+        else:
+            memo[key] = 1
+    return memo[key]
+
+
+def safe_yaml(text: str, where: str) -> Any:
+    """``yaml.safe_load`` that refuses what would expand past MAX_RECIPE_NODES values (alias bombs)."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such recipe file") from None
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        if node is None:
+            return None
+        if _expanded_size(node, {}) > MAX_RECIPE_NODES:
+            raise ConfigError(f"{where}: more than {MAX_RECIPE_NODES:,} values once YAML aliases are expanded; "
+                              "a recipe needs far fewer (an alias bomb?)")
+        return yaml.safe_load(text)
+    except RecursionError:
+        raise ConfigError(f"{where}: nested too deeply") from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         line = f":{mark.line + 1}" if mark else ""
-        raise ConfigError(f"{path}{line}: not valid YAML ({getattr(err, 'problem', err)})") from None
+        raise ConfigError(f"{where}{line}: not valid YAML ({getattr(err, 'problem', None) or short(str(err))})") from None
+
+
+def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
+    """Read a YAML recipe file (UTF-8, at most MAX_RECIPE_BYTES) and apply ``--set`` overrides."""
+    path = Path(path)
+    try:
+        if path.is_dir():
+            raise ConfigError(f"{path}: is a directory, not a recipe file")
+        if path.stat().st_size > MAX_RECIPE_BYTES:
+            raise ConfigError(f"{path}: {path.stat().st_size:,} bytes; a recipe is at most {MAX_RECIPE_BYTES:,}")
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such recipe file") from None
+    except PermissionError:
+        raise ConfigError(f"{path}: not readable (permission denied)") from None
+    if b"\0" in data:
+        raise ConfigError(f"{path}: a binary file, not a YAML recipe")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        raise ConfigError(f"{path}:{line}: not UTF-8 text (byte {data[err.start]:#x})") from None
+    raw = safe_yaml(text, str(path))
+    if raw is None:
+        raw = {}
     return recipe_from_dict(apply_overrides(raw, overrides or [], str(path)), str(path))

@@ -245,10 +245,21 @@ class ThreadGovernor:
                 self._apply(share, f"{self.others} other seqlab run(s) at start")
 
     def fair_share(self, others: int, busy_elsewhere: float | None) -> int:
-        share = self.cores // (others + 1)
-        if busy_elsewhere is not None:  # round so that a half-used core still counts as ours
-            share = min(share, self.cores - int(busy_elsewhere + 0.3))
-        return max(1, share)
+        """``cores // runs``, lowered while other processes leave no core for a thread, with a dead band.
+
+        With t threads, one is given up when other processes use more than ``cores - t + 0.7`` cores, and one
+        is taken back when they use less than ``cores - (t + 1) + 0.3``: a load that hovers around a core's
+        worth does not flip the count at every look.
+        """
+        share = max(1, self.cores // (others + 1))
+        if busy_elsewhere is None:
+            return share
+        threads = min(self.threads, share)
+        while threads > 1 and busy_elsewhere > self.cores - threads + 0.7:
+            threads -= 1
+        while threads < share and busy_elsewhere < self.cores - (threads + 1) + 0.3:
+            threads += 1
+        return threads
 
     def _apply(self, threads: int, why: str) -> str:
         before, self.threads = self.threads, threads

@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import torch
 
-from ..config import ConfigError, TrainConfig
+from ..config import OPTIMIZERS, SCHEDULES, ConfigError, TrainConfig
 
-OPTIMIZERS = ("adam", "adamw", "sgd", "adadelta")
-SCHEDULES = ("constant", "step", "plateau", "linear")
 
 
 def build_optimizer(params, cfg: TrainConfig, source: str = "<recipe>") -> torch.optim.Optimizer:
