@@ -94,7 +94,7 @@ def test_errors_are_one_line(argv, message, capsys):
 def test_bad_recipe_field_error(write_recipe, capsys):
     recipe = write_recipe(epochs=1)
     code, _, err = run_cli(capsys, "train", recipe, "--set", "train.optimizer=adamax")
-    assert code == 2 and f"{recipe}: train.optimizer: unknown optimizer 'adamax'" in err
+    assert code == 2 and f"{recipe}: train.optimizer: must be one of adam, adamw, sgd, adadelta, got 'adamax'" in err
 
 
 def test_malformed_data_error(write_recipe, tmp_path, capsys):

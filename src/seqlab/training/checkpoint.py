@@ -6,7 +6,9 @@ A checkpoint directory is a model artifact (``seqlab.artifact``) plus
 * ``trainer.json`` — the optimiser's non-tensor state and param groups, the schedule, and the loop's
   position (epoch, batch within the epoch, step, best dev metric, epochs without improvement).
 
-The whole directory is written atomically, so an interrupted write keeps the previous checkpoint.
+The whole directory is written atomically (``artifact.atomic_directory``): a process killed at any
+instant leaves a complete checkpoint, restored by ``artifact.recover`` when it is next read or written.
+Reading checks it like a model artifact (``artifact.read_config``, ``artifact.read_header``).
 """
 
 from __future__ import annotations
@@ -34,6 +36,11 @@ class LoopState:
     tokens: int = 0
     train_seconds: float = 0.0
     history: list[dict] = field(default_factory=list)
+    # the current epoch's running sums, so that a resumed epoch reports over all of its batches
+    epoch_loss_sum: float = 0.0
+    epoch_batches: int = 0
+    epoch_tokens: int = 0
+    epoch_seconds: float = 0.0
 
 
 def _flatten_optimizer(state: dict) -> tuple[dict[str, torch.Tensor], dict]:
@@ -78,10 +85,28 @@ class Restored:
     weights: Path
 
 
+def exists(directory: Path) -> bool:
+    artifact.recover(directory)
+    return (directory / "trainer.json").is_file()
+
+
 def load(directory: Path) -> Restored:
+    """The checkpoint in ``directory``, checked; a damaged one raises ArtifactError naming the file."""
+    artifact.recover(directory)
     config = artifact.read_config(directory)
-    meta = json.loads((directory / "trainer.json").read_text(encoding="utf-8"))
-    tensors = load_file(str(directory / "trainer.safetensors"))
-    files = {n: json.loads((directory / f"{n}.json").read_text(encoding="utf-8")) for n in config["files"]}
-    return Restored(files, config["recipe"], LoopState(**meta["loop"]), _unflatten_optimizer(tensors, meta["optimizer"]),
-                    meta["schedule"], tensors["rng.torch"], directory / artifact.WEIGHTS)
+    meta = artifact.read_json(directory / "trainer.json")
+    trainer = directory / "trainer.safetensors"
+    header = artifact.read_header(trainer)
+    try:
+        loop = LoopState(**meta["loop"])
+        optimizer_meta, schedule = meta["optimizer"], meta["schedule"]
+        names = {v["tensor"] for entries in optimizer_meta["state"].values() for v in entries.values() if "tensor" in v}
+    except (KeyError, TypeError, AttributeError) as err:
+        raise artifact.ArtifactError(f"{directory / 'trainer.json'}: not a seqlab trainer state ({err})") from None
+    missing = sorted((names | {"rng.torch"}) - set(header))
+    if missing:
+        raise artifact.ArtifactError(f"{trainer}: tensor {missing[0]!r} is missing")
+    tensors = load_file(str(trainer))
+    files = {n: artifact.read_json(directory / f"{n}.json") for n in config["files"]}
+    return Restored(files, config["recipe"], loop, _unflatten_optimizer(tensors, optimizer_meta), schedule,
+                    tensors["rng.torch"], directory / artifact.WEIGHTS)

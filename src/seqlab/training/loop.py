@@ -49,6 +49,15 @@ def _better(value: float, best: float | None, mode: str) -> bool:
     return value > best if mode == "max" else value < best
 
 
+def _truncate_log(path: Path, step: int) -> None:
+    """Drop the log lines of steps after ``step`` (trained after the checkpoint, about to be trained again)."""
+    if not path.is_file():
+        return
+    keep = [line for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip() and json.loads(line).get("step", 0) <= step]
+    path.write_text("".join(line + "\n" for line in keep), encoding="utf-8")
+
+
 def _log(path: Path, record: dict) -> None:
     with open(path, "a", encoding="utf-8") as fh:
         fh.write(json.dumps(record) + "\n")
@@ -79,11 +88,13 @@ def fit(task: Task, model: nn.Module, model_config: dict, recipe: Recipe, train,
     state = LoopState()
     if resume:
         restored = checkpoint.load(ckpt_dir)
+        artifact.check_weights(restored.weights, artifact.read_header(restored.weights), model)
         load_model(model, str(restored.weights))
         optimizer.load_state_dict(restored.optimizer_state)
         schedule.load_state_dict(restored.schedule_state)
         torch.set_rng_state(restored.rng)
         state = restored.loop
+        _truncate_log(log_path, state.step)
         out.print(f"resumed from {ckpt_dir}: epoch {state.epoch + 1}, batch {state.batch_in_epoch}, step {state.step}")
     elif log_path.exists():
         log_path.unlink()
@@ -98,8 +109,11 @@ def fit(task: Task, model: nn.Module, model_config: dict, recipe: Recipe, train,
         generator = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)
         batches = list(task.batches(train, cfg.batch_size, generator, shuffle=True, bucket=cfg.bucket))
         first = state.batch_in_epoch  # > 0 only when resuming mid-epoch
-        bar = EpochProgress(len(batches) - first, f"epoch {epoch + 1}/{cfg.epochs}", out, progress)
+        restored_sums = (state.epoch_loss_sum, state.epoch_batches, state.epoch_tokens, state.epoch_seconds) if first else \
+            (0.0, 0, 0, 0.0)
+        bar = EpochProgress(len(batches) - first, f"epoch {epoch + 1}/{cfg.epochs}", out, progress, restored_sums)
         model.train()
+        last = time.perf_counter()
         for i, batch in enumerate(batches[first:], start=first):
             loss = task.loss(model, batch)
             if not torch.isfinite(loss):
@@ -125,6 +139,10 @@ def fit(task: Task, model: nn.Module, model_config: dict, recipe: Recipe, train,
             state.batch_in_epoch = i + 1
             state.tokens += batch.n_tokens
             bar.update(loss.item(), batch.n_tokens)
+            state.epoch_loss_sum, state.epoch_batches, state.epoch_tokens = bar.loss_sum, bar.batches, bar.tokens
+            state.epoch_seconds = bar.elapsed
+            state.train_seconds += time.perf_counter() - last  # kept current, so any checkpoint counts each second once
+            last = time.perf_counter()
             if cfg.log_every and state.step % cfg.log_every == 0:
                 _log(log_path, {"step": state.step, "epoch": epoch + 1, "loss": loss.item(), "lr": schedule.lr})
             if cfg.checkpoint_every and state.step % cfg.checkpoint_every == 0:
@@ -136,13 +154,13 @@ def fit(task: Task, model: nn.Module, model_config: dict, recipe: Recipe, train,
                 out_of_time = True
                 break
         bar.close()
-        state.train_seconds += bar.elapsed
         scores = task.evaluate(model, dev, cfg.eval_batch_size)
         if cfg.monitor not in scores:
             raise ValueError(f"{recipe.source}: train.monitor: {cfg.monitor!r} is not a dev metric (have: {', '.join(scores)})")
         improved = _better(scores[cfg.monitor], state.best, cfg.monitor_mode)
         if not out_of_time:
             state.epoch, state.batch_in_epoch = epoch + 1, 0
+            state.epoch_loss_sum, state.epoch_batches, state.epoch_tokens, state.epoch_seconds = 0.0, 0, 0, 0.0
         if improved:
             state.best, state.best_epoch, state.bad_epochs = scores[cfg.monitor], epoch + 1, 0
             artifact.save(out_dir / "model", model, model_config, task.name, recipe.to_dict(), task.files())

@@ -17,12 +17,12 @@ def console() -> Console:
 
 
 class EpochProgress:
-    def __init__(self, total: int, description: str, out: Console, enabled: bool = True):
+    def __init__(self, total: int, description: str, out: Console, enabled: bool = True,
+                 restored: tuple[float, int, int, float] = (0.0, 0, 0, 0.0)):
+        """``restored``: (loss sum, batches, tokens, seconds) of the epoch's batches before a resume."""
         self.enabled = enabled and out.is_terminal
-        self.start = time.perf_counter()
-        self.tokens = 0
-        self.loss_sum = 0.0
-        self.batches = 0
+        self.loss_sum, self.batches, self.tokens, before = restored
+        self.start = time.perf_counter() - before
         self._bar = None
         if self.enabled:
             self._bar = Progress(

@@ -13,7 +13,9 @@ scikit-learn fit) is fitted once and then saved and evaluated the same way.
 
 from __future__ import annotations
 
+import os
 import platform
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,41 @@ from ..tasks import get_task
 from . import checkpoint
 from .loop import describe, fit
 from .progress import console as make_console
+
+
+#: Recipe fields that may change when a run is resumed: how long and how verbosely it goes on, not what it learns.
+SAFE_ON_RESUME = {"train.epochs", "train.max_minutes", "train.patience", "train.log_every", "train.checkpoint_every",
+                  "train.threads", "train.eval_batch_size"}
+
+
+def recipe_differences(old: Any, new: Any, prefix: str = "") -> list[str]:
+    """Dotted names of the fields whose values differ between two recipe mappings."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        return [d for key in sorted(set(old) | set(new), key=str)
+                for d in recipe_differences(old.get(key), new.get(key), f"{prefix}{key}.")]
+    return [] if old == new else [prefix.rstrip(".")]
+
+
+def check_out_dir(out_dir: Path, source: str) -> None:
+    """The run directory can be written: not a file, creatable, writable. Checked before any data is read."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ConfigError(f"{out_dir}: is a file, not a run directory (choose another --out)")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        probe = out_dir / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        raise ConfigError(f"{out_dir}: cannot write the run directory ({err.strerror or err})") from None
+
+
+def check_free_space(out_dir: Path, model: torch.nn.Module) -> None:
+    """Room for a model and a checkpoint (weights, two optimiser moments, the model copy): 4× the weights."""
+    need = 4 * sum(t.numel() * t.element_size() for t in model.state_dict().values()) + (1 << 20)
+    free = shutil.disk_usage(out_dir).free
+    if free < need:
+        raise ConfigError(f"{out_dir}: {free / 2**20:,.1f} MiB free, a checkpoint of this model needs about "
+                          f"{need / 2**20:,.1f} MiB")
 
 
 def count_parameters(model: torch.nn.Module) -> int:
@@ -65,15 +102,27 @@ def _train(recipe: Recipe, out_dir: Path, resume: bool, out: Console, progress: 
               + "".join(f"; {c['reason']}" for c in governor.changes))
     runtime.seed_everything(cfg.seed)
     task_cls = get_task(recipe.task)
-    task, splits = task_cls.from_recipe(recipe.data, recipe.source)
+    check_out_dir(out_dir, recipe.source)
+    restored = None
     if resume:
         ckpt = out_dir / "checkpoint"
-        if not (ckpt / "trainer.json").is_file():
+        if not checkpoint.exists(ckpt):
             raise FileNotFoundError(f"{ckpt}: no checkpoint to resume from (train without --resume first)")
-        task = task_cls.from_files(checkpoint.load(ckpt).files, recipe.to_dict())
+        restored = checkpoint.load(ckpt)
+        changed = recipe_differences(restored.recipe, recipe.to_dict())
+        unsafe = [name for name in changed if name not in SAFE_ON_RESUME]
+        if unsafe:
+            raise ConfigError(f"{recipe.source}: --resume: the recipe differs from the checkpoint's in {', '.join(unsafe)}; "
+                              f"restore them, or train into a new --out (only {', '.join(sorted(SAFE_ON_RESUME))} may change)")
+        if changed:
+            out.print(f"resuming with changed {', '.join(changed)}")
+    task, splits = task_cls.from_recipe(recipe.data, recipe.source)
+    if restored is not None:
+        task = task_cls.from_files(restored.files, recipe.to_dict())
     parts = splits if isinstance(splits, dict) else {"train": splits.train, "dev": splits.dev, "test": splits.test}
     train_split, dev_split, test_split = (task.encode(parts[s]) for s in ("train", "dev", "test"))
     model, model_config = registry.build(task.model_section(recipe.model), recipe.source)
+    check_free_space(out_dir, model)
     vectors_report = None
     if recipe.data.vectors and not resume:
         if not hasattr(model, "word_embedding"):
