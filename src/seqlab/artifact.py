@@ -193,6 +193,8 @@ def resolve(directory: str | Path) -> Path:
 def read_json(path: Path) -> Any:
     """A JSON file of a model or checkpoint directory, bounded in size; errors name the file."""
     try:
+        if path.is_dir():
+            raise ArtifactError(f"{path}: is a directory, not a JSON file")
         if path.stat().st_size > MAX_JSON_BYTES:
             raise ArtifactError(f"{path}: {path.stat().st_size:,} bytes, more than a model's JSON file holds")
         return json.loads(path.read_text(encoding="utf-8"))
@@ -236,6 +238,8 @@ def read_header(path: Path) -> dict[str, tuple[str, list[int]]]:
         size = path.stat().st_size
     except FileNotFoundError:
         raise ArtifactError(f"{path}: is missing") from None
+    if not path.is_file():
+        raise ArtifactError(f"{path}: is not a file")
     if size < 8:
         raise ArtifactError(f"{path}: {size} bytes, too short for a safetensors file")
     with open(path, "rb") as fh:

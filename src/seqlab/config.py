@@ -315,7 +315,9 @@ def recipe_from_dict(raw: dict[str, Any], source: str = "<recipe>") -> Recipe:
     if unknown:
         raise ConfigError(f"{source}: {unknown[0]}: unknown section (known: data, model, task, train)")
     model = raw.get("model") or {}
-    if not isinstance(model, dict) or "name" not in model:
+    if not isinstance(model, dict):
+        raise ConfigError(f"{source}: model: expected a mapping with a name, got {short(model)}")
+    if "name" not in model:
         raise ConfigError(f"{source}: model.name: missing (e.g. rnn_classifier, textcnn, bow)")
     return Recipe(
         task=_coerce(raw.get("task", "classification"), str, f"{source}: task"),

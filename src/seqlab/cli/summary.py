@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     target = Path(args.target)
     if target.suffix in (".yaml", ".yml"):
         recipe = load_recipe(target, args.overrides)
-        task, _ = get_task(recipe.task).from_recipe(recipe.data, recipe.source)
+        task, _ = get_task(recipe.task, recipe.source).from_recipe(recipe.data, recipe.source)
         model, config = registry.build(task.model_section(recipe.model), recipe.source)
     else:
         art = artifact.load(target)

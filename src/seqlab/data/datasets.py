@@ -126,17 +126,24 @@ def locate(spec: DatasetSpec, download: bool = True) -> Path:
     for _, folder in candidate_dirs(spec):
         if all((folder / f.name).is_file() for f in spec.files):
             return folder
-    if not download or runtime.offline():
+    target = runtime.cache_dir() / spec.folder
+    cached_archive = spec.archive is not None and (target / spec.archive.name).is_file()
+    if (not download or runtime.offline()) and not cached_archive:
         tried = ", ".join(str(p) for _, p in candidate_dirs(spec))
         raise DatasetError(
             f"dataset {spec.name!r} not found (looked in {tried}); set SEQLAB_DATA_DIR to a folder holding "
             f"{spec.folder}/ or allow downloads"
         )
-    target = runtime.cache_dir() / spec.folder
     target.mkdir(parents=True, exist_ok=True)
     try:
         if spec.archive is not None:
             archive = target / spec.archive.name
+            if archive.is_file() and sha256_of(archive) != spec.archive.sha256:
+                rejected = archive.with_name(archive.name + ".rejected")
+                archive.replace(rejected)
+                if not download or runtime.offline():
+                    raise DatasetError(f"{archive}: sha256 {sha256_of(rejected)} does not match the expected "
+                                       f"{spec.archive.sha256}; moved aside to {rejected.name}")
             if not archive.is_file():
                 fetch(spec.archive, archive)
             spec.prepare(archive, target)
@@ -187,7 +194,12 @@ def verify(spec: DatasetSpec) -> list[tuple[str, str]]:
     if folder is None:
         return [(f.name, "missing") for f in spec.files]
     out = []
-    prepared = spec.archive is not None and (folder / spec.archive.name).is_file()
+    archive = folder / spec.archive.name if spec.archive is not None else None
+    prepared = False
+    if archive is not None and archive.is_file():
+        got = sha256_of(archive)
+        prepared = got == spec.archive.sha256
+        out.append((str(archive), "ok" if prepared else f"sha256 mismatch: {got}"))
     for f in spec.files:
         path = folder / f.name
         got = sha256_of(path)

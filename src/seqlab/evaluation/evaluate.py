@@ -25,7 +25,7 @@ def guess_format(path: str | Path) -> str:
 def load_task(model_dir: str | Path):
     """(artifact, task) for a model directory."""
     art = artifact.load(model_dir)
-    return art, get_task(art.task).from_files(art.files, art.recipe)
+    return art, get_task(art.task, str(art.path / artifact.CONFIG)).from_files(art.files, art.recipe)
 
 
 def evaluate_dir(model_dir: str | Path, split: str = "test", data: str | None = None,

@@ -3,6 +3,9 @@ it has. ``get_task(name)`` returns a fresh Task for a recipe's ``task:`` field."
 
 from __future__ import annotations
 
+import difflib
+
+from ..config import ConfigError, short
 from .adding import AddingTask
 from .base import Task
 from .captioning import CaptioningTask
@@ -16,8 +19,12 @@ TASKS: dict[str, type[Task]] = {"classification": ClassificationTask, "tagging":
                               "captioning": CaptioningTask}
 
 
-def get_task(name: str) -> type[Task]:
+def get_task(name: str, source: str | None = None) -> type[Task]:
+    """The Task class registered as ``name``; an unknown name is a ConfigError naming ``source``'s ``task``."""
     try:
         return TASKS[name]
     except KeyError:
-        raise ValueError(f"unknown task {name!r} (known: {', '.join(TASKS)})") from None
+        close = difflib.get_close_matches(str(name), TASKS, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        where = f"{source}: task: " if source else ""
+        raise ConfigError(f"{where}unknown task {short(name)} (known: {', '.join(TASKS)}){hint}") from None

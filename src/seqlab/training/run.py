@@ -101,7 +101,7 @@ def _train(recipe: Recipe, out_dir: Path, resume: bool, out: Console, progress: 
               f"{threads} threads ({'fixed by train.threads/SEQLAB_THREADS' if governor.fixed else 'adaptive' if governor.active else 'SEQLAB_COTENANCY=0'})"
               + "".join(f"; {c['reason']}" for c in governor.changes))
     runtime.seed_everything(cfg.seed)
-    task_cls = get_task(recipe.task)
+    task_cls = get_task(recipe.task, recipe.source)
     check_out_dir(out_dir, recipe.source)
     restored = None
     if resume:

@@ -1,0 +1,192 @@
+"""Malformed recipes and --set values: one line naming the file and field (or the --set argument), before any
+data is read; hostile YAML (alias bombs, binary, huge) refused quickly. Hypothesis explores the validator."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from seqlab.config import ConfigError, load_recipe, recipe_from_dict
+from tests.conftest import recipe_dict
+
+BAD_VALUES = [
+    ("train.batch_size", -5, "must be greater than 0"),
+    ("train.batch_size", 0, "must be greater than 0"),
+    ("train.epochs", 0, "must be greater than 0"),
+    ("train.lr", 0, "must be greater than 0"),
+    ("train.lr", -0.1, "must be greater than 0"),
+    ("train.lr", ".nan", "finite number"),
+    ("train.lr", ".inf", "finite number"),
+    ("train.lr", "fast", "expected a number"),
+    ("train.patience", -1, "must be 0 or more"),
+    ("train.clip_norm", -1, "must be greater than 0"),
+    ("train.max_norm", 0, "must be greater than 0"),
+    ("train.weight_decay", -1, "must be 0 or more"),
+    ("train.momentum", 1.5, "must be in [0, 1)"),
+    ("train.decay", 0, "must be in (0, 1]"),
+    ("train.decay", 2, "must be in (0, 1]"),
+    ("train.optimizer", "adamax", "must be one of adam"),
+    ("train.schedule", "cosine!", "must be one of constant"),
+    ("train.monitor_mode", "up", "must be one of min, max"),
+    ("train.threads", 0, "must be greater than 0"),
+    ("train.max_minutes", -2, "must be greater than 0"),
+    ("train.eval_batch_size", -1, "must be greater than 0"),
+    ("train.checkpoint_every", 0, "must be greater than 0"),
+    ("train.log_every", -1, "must be 0 or more"),
+    ("train.warmup_steps", -10, "must be 0 or more"),
+    ("train.bucket", "sometimes", "expected true or false"),
+    ("train.freeze", {"a": 1}, "expected a list"),
+    ("train.epochs", 2.5, "expected an integer"),
+    ("train.epochs", True, "expected an integer"),
+    ("train.nonsense", 1, "unknown field"),
+    ("data.max_length", -1, "must be greater than 0"),
+    ("data.limit", -1, "must be greater than 0"),
+    ("data.min_freq", 0, "must be greater than 0"),
+    ("data.max_size", 0, "must be greater than 0"),
+    ("data.dev_fraction", 0, "must be in (0, 1)"),
+    ("data.dev_fraction", 1.0, "must be in (0, 1)"),
+    ("data.folds", 0, "must be greater than 0"),
+    ("data.fold", 10, "must be below data.folds"),
+    ("data.fold", -1, "must be 0 or more"),
+    ("data.bptt", 0, "must be greater than 0"),
+    ("data.beam", 0, "must be greater than 0"),
+    ("data.max_ratio", 0, "must be greater than 0"),
+    ("data.metric", "rouge", "must be one of bleu, g2p"),
+    ("data.digits", [5, 2], "min ≤ max"),
+    ("data.digits", [0, 2], "must be greater than 0"),
+    ("data.image_height", 0, "must be greater than 0"),
+    ("data.lowercase", "maybe", "expected true or false"),
+    ("data.text_field", [1, 2], "expected a string"),
+    ("data.unknown_thing", 3, "unknown field"),
+]
+
+
+@pytest.mark.parametrize("field, value, needle", BAD_VALUES, ids=lambda v: str(v)[:20])
+def test_bad_value_is_named_before_any_data_is_read(field, value, needle, tiny_data, tmp_path, expect_error):
+    raw = recipe_dict(tiny_data)
+    section, name = field.split(".")
+    raw[section][name] = yaml.safe_load(value) if isinstance(value, str) and value.startswith(".") else value
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    (tmp_path / "train.tsv").unlink()  # reading data would fail differently: the recipe must fail first
+    expect_error(["train", path, "--out", tmp_path / "run"], f"{path}: {field}", needle)
+    assert not (tmp_path / "run").exists()
+
+
+BAD_SETS = [
+    ("train.lr=[1, 2", "--set train.lr", "not valid YAML"),
+    ("train.lr", "expected key=value", ""),
+    ("=3", "empty name", ""),
+    ("train..lr=3", "empty name", ""),
+    ("train.lr.x=3", "lr is not a section", ""),
+    ("model=3", "model: expected a mapping", ""),
+    ("data=[1]", "data: expected a mapping", ""),
+    ("train.lr=-1", "train.lr: must be greater than 0", ""),
+]
+
+
+@pytest.mark.parametrize("override, needle, extra", BAD_SETS)
+def test_bad_set_argument(override, needle, extra, write_recipe, tmp_path, expect_error):
+    expect_error(["train", write_recipe(), "--out", tmp_path / "run", "--set", override], needle, extra)
+
+
+RAW_RECIPES = {
+    "not YAML": (b"task: [classification\n", "not valid YAML"),
+    "a list": (b"- 1\n- 2\n", "expected a mapping"),
+    "a number": (b"42\n", "expected a mapping"),
+    "binary": (b"\x00\x01\x02PK\x03\x04", "a binary file"),
+    "Latin-1": ("task: clasificación\n".encode("latin-1"), "not UTF-8"),
+    "unknown section": (b"task: classification\nmodels: {}\n", "models: unknown section"),
+    "model without name": (b"task: classification\nmodel: {hidden_size: 3}\n", "model.name: missing"),
+    "model not a mapping": (b"task: classification\nmodel: 3\n", "model: expected a mapping"),
+    "unknown task": (b"task: classificaton\nmodel: {name: rnn_classifier}\n", "unknown task"),
+    "task a list": (b"task: [a]\nmodel: {name: rnn_classifier}\n", "task: expected a string"),
+    "tab indentation": (b"task: classification\nmodel:\n\tname: x\n", "not valid YAML"),
+    "python object tag": (b"task: !!python/object/apply:os.system ['true']\n", "not valid YAML"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(RAW_RECIPES))
+def test_unreadable_recipe(case, tmp_path, expect_error):
+    raw, needle = RAW_RECIPES[case]
+    path = tmp_path / "recipe.yaml"
+    path.write_bytes(raw)
+    expect_error(["train", path, "--out", tmp_path / "run"], str(path), needle)
+
+
+def test_alias_bomb_is_refused_quickly_without_quoting_the_expansion(tmp_path, expect_error):
+    lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for i in range(1, 9):
+        prev = chr(ord("a") + i - 1)
+        lines.append(f"{chr(ord('a') + i)}: &{chr(ord('a') + i)} [*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev}]")
+    lines.append("task: *i")
+    path = tmp_path / "bomb.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert path.stat().st_size < 1000
+    started = time.perf_counter()
+    line = expect_error(["train", path], "alias")
+    assert time.perf_counter() - started < 5 and len(line) < 400
+
+
+def test_huge_recipe_and_directory_and_missing_file(tmp_path, expect_error):
+    big = tmp_path / "big.yaml"
+    big.write_text("task: classification\n" + "# " + "x" * (2 << 20) + "\n", encoding="utf-8")
+    expect_error(["train", big], str(big), "a recipe is at most")
+    expect_error(["train", tmp_path], str(tmp_path), "is a directory")
+    expect_error(["train", tmp_path / "nope.yaml"], "nope.yaml: no such recipe file")
+
+
+def test_long_bad_value_is_quoted_short(tiny_data, tmp_path, expect_error):
+    raw = recipe_dict(tiny_data)
+    raw["train"]["lr"] = "x" * 100_000
+    path = tmp_path / "r.yaml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    line = expect_error(["train", path], "train.lr")
+    assert len(line) < 400
+
+
+def test_out_directory_that_is_a_file_is_refused_before_data(write_recipe, tmp_path, expect_error):
+    target = tmp_path / "taken"
+    target.write_text("not a directory")
+    expect_error(["train", write_recipe(), "--out", target], str(target), "is a file")
+
+
+NUMBERS = st.one_of(st.integers(-10**12, 10**12), st.floats(allow_nan=True, allow_infinity=True), st.booleans(),
+                    st.text(max_size=12), st.none(), st.lists(st.integers(-3, 3), max_size=3))
+
+
+@settings(max_examples=300, deadline=None)
+@given(section=st.sampled_from(["train", "data"]),
+       field=st.sampled_from(["batch_size", "lr", "epochs", "patience", "clip_norm", "dropout", "dev_fraction", "fold",
+                              "folds", "max_length", "limit", "min_freq", "momentum", "decay", "optimizer", "digits",
+                              "beam", "threads", "max_minutes", "bptt"]),
+       value=NUMBERS)
+def test_validator_only_ever_answers_with_a_recipe_or_a_config_error(section, field, value):
+    raw = {"task": "classification", "model": {"name": "rnn_classifier"}, section: {field: value}}
+    try:
+        recipe = recipe_from_dict(raw, "r.yaml")
+    except ConfigError as err:
+        message = str(err)
+        assert message.startswith(f"r.yaml: {section}.") and "\n" not in message and len(message) < 400
+        return
+    cfg = getattr(recipe, section)
+    got = getattr(cfg, field, None)
+    if isinstance(got, (int, float)) and not isinstance(got, bool):
+        assert got == got and abs(got) != float("inf")  # accepted numbers are finite
+    if field in ("batch_size", "epochs", "folds", "max_length", "limit", "min_freq", "beam", "threads", "bptt") and got is not None:
+        assert got > 0
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(max_size=200))
+def test_any_text_as_a_recipe_file_gives_a_recipe_or_a_config_error(tmp_path_factory, text):
+    path = tmp_path_factory.mktemp("r") / "r.yaml"
+    path.write_text(text, encoding="utf-8")
+    try:
+        load_recipe(path)
+    except ConfigError as err:
+        assert str(path) in str(err) and "\n" not in str(err)
