@@ -289,3 +289,50 @@ def test_not_a_model_directory(where, tmp_path, expect_error):
     elif where == "empty dir":
         target.mkdir()
     expect_error(["predict", target, "a fine film"], str(target))
+
+
+def test_crafted_archive_in_the_cache_is_refused(tmp_path, monkeypatch):
+    """A tarball placed in the cache is checked against its sha256 before anything is prepared from it."""
+    import io
+    import tarfile
+
+    from seqlab.data import datasets
+
+    monkeypatch.setenv("SEQLAB_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("SEQLAB_DATA_DIR", str(tmp_path / "absent"))
+    folder = tmp_path / "imdb"
+    folder.mkdir()
+    archive = folder / "aclImdb_v1.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        data = b"buy now"
+        info = tarfile.TarInfo("aclImdb/train/pos/0_9.txt")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    spec = datasets.get_spec("imdb")
+    monkeypatch.setenv("SEQLAB_OFFLINE", "1")
+    with pytest.raises(datasets.DatasetError, match="sha256 .* does not match"):
+        datasets.locate(spec)
+    assert not (folder / "train.csv.gz").exists() and (folder / "aclImdb_v1.tar.gz.rejected").exists()
+    # online, the crafted file is set aside and the real one downloaded (here: the download is refused)
+    (folder / "aclImdb_v1.tar.gz.rejected").replace(archive)
+    monkeypatch.delenv("SEQLAB_OFFLINE")
+    fetched = []
+    monkeypatch.setattr(datasets, "fetch", lambda remote, dest: fetched.append(remote.url) or (_ for _ in ()).throw(
+        datasets.DatasetError(f"{remote.url}: download failed (offline test)")))
+    with pytest.raises(datasets.DatasetError, match="download failed"):
+        datasets.locate(spec)
+    assert fetched == [spec.archive.url] and not (folder / "train.csv.gz").exists()
+
+
+def test_verify_reports_a_crafted_archive_and_what_was_prepared_from_it(tmp_path, monkeypatch):
+    from seqlab.data import datasets
+
+    monkeypatch.setenv("SEQLAB_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("SEQLAB_DATA_DIR", str(tmp_path / "absent"))
+    folder = tmp_path / "imdb"
+    folder.mkdir()
+    for name in ("aclImdb_v1.tar.gz", "train.csv.gz", "test.csv.gz"):
+        (folder / name).write_bytes(b"crafted")
+    report = dict(datasets.verify(datasets.get_spec("imdb")))
+    assert report[str(folder / "aclImdb_v1.tar.gz")].startswith("sha256 mismatch")
+    assert all(status.startswith("sha256 mismatch") for status in report.values())
