@@ -24,6 +24,11 @@ def test_registry_builds_every_entry(name):
         src, lengths = pad([[5, 6, 7], [8]], 0)
         assert model(src, lengths, torch.randint(4, 15, (2, 4))).shape == (2, 4, 15)
         return
+    if name == "captioner":
+        model, cfg = build({"name": name, "vocab_size": 12, "channels": [4, 8], "hidden_size": 8, "embed_dim": 6})
+        logits, alpha = model(torch.rand(2, 1, 20, 72), torch.tensor([72, 40]), torch.randint(4, 12, (2, 3)))
+        assert logits.shape == (2, 3, 12) and alpha.shape == (2, 3, 10 * 36)
+        return
     if name == "rnn_lm":
         model, cfg = build({"name": name, "vocab_size": 30, "num_conditions": 2})
         logits, (h, c) = model(torch.randint(4, 30, (2, 5)), condition=torch.tensor([0, 1]))

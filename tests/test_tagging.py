@@ -152,7 +152,8 @@ def test_pretrained_vectors_align_to_the_vocabulary(tmp_path):
         "data": {"train": str(write_chunk_corpus(tmp_path / "train.conll", 40, 6)), "format": "conll",
                  "vectors": str(tmp_path / "glove8.txt")},
         "model": {"name": "tagger", "embed_dim": 8, "hidden_size": 8, "char_features": "none"},
-        "train": {"epochs": 1, "batch_size": 8, "lr": 0.0, "monitor": "f1", "patience": None},
+        "train": {"epochs": 1, "batch_size": 8, "lr": 0.01, "freeze": ["embedding.weight"], "monitor": "f1",
+                  "patience": None},
     })
     (tmp_path / "glove8.txt").write_text("dog " + " ".join(["0.5"] * 8) + "\n", encoding="utf-8")
     results = train(recipe, tmp_path / "run", progress=False)
@@ -161,4 +162,4 @@ def test_pretrained_vectors_align_to_the_vocabulary(tmp_path):
 
     art, task = load_task(tmp_path / "run")
     row = art.model.word_embedding().weight[task.vocab.stoi["dog"]]
-    assert torch.allclose(row, torch.full((8,), 0.5))  # lr 0: the loaded vector is what was saved
+    assert torch.allclose(row, torch.full((8,), 0.5))  # frozen: the loaded vector is what was saved

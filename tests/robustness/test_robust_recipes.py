@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from seqlab.config import ConfigError, load_recipe, recipe_from_dict
-from tests.conftest import recipe_dict
+from conftest import recipe_dict
 
 BAD_VALUES = [
     ("train.batch_size", -5, "must be greater than 0"),

@@ -14,7 +14,7 @@ import yaml
 from safetensors.torch import save_file
 
 from seqlab.cli.main import main
-from tests.conftest import make_examples, recipe_dict, write_tsv
+from conftest import make_examples, recipe_dict, write_tsv
 
 
 @pytest.fixture(scope="module")
