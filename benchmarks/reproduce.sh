@@ -4,6 +4,7 @@
 # Names: textcnn-mr textcnn-trec textcnn-sst2 bilstm-mr bow-mr quickstart adding gradients bench-epoch bench-recurrent
 #        bench-recurrent-short adding-gru-paths bench-allocator
 #        bilstm-imdb bilstm-mr-cv conll2000-crf conll2000-softmax ud-ewt-upos wnut17-crf bench-tagging
+#        digits-caption-attn digits-caption-noattn bench-cotenancy
 #        g2p-bilstm-attn g2p-transformer multi30k-gru multi30k-transformer tatoeba bench-decoding
 #        lsa-mr ptb-small shakespeare-char mr-conditional-lm bench-lm w2v-wikitext2 textcnn-mr-w2v (language models and
 #        the embeddings comparison run with SEQLAB_THREADS=1 in RESULTS.md, two at a time)
@@ -22,6 +23,9 @@ for n in "${names[@]}"; do
     textcnn-trec) run $n $BIN/seqlab train recipes/trec-textcnn.yaml --out $OUT/trec-textcnn --no-progress --json ;;
     textcnn-sst2) run $n $BIN/seqlab train recipes/sst2-textcnn.yaml --out $OUT/sst2-textcnn --no-progress --json ;;
     bilstm-mr)    run $n $BIN/seqlab train recipes/mr-bilstm.yaml --out $OUT/mr-bilstm --no-progress --json ;;
+    digits-caption-attn)   run $n $BIN/seqlab train recipes/digits-caption-attn.yaml --out runs/digits-caption-attn --no-progress --json ;;
+    digits-caption-noattn) run $n $BIN/seqlab train recipes/digits-caption-noattn.yaml --out runs/digits-caption-noattn --no-progress --json ;;
+    bench-cotenancy) run $n $BIN/python benchmarks/cotenancy.py --json $OUT/cotenancy.json ;;
     bow-mr)       run $n $BIN/seqlab train recipes/mr-bow.yaml --out $OUT/mr-bow --no-progress --json ;;
     lsa-mr)       run $n $BIN/seqlab train recipes/mr-lsa.yaml --out $OUT/mr-lsa --no-progress --json ;;
     quickstart)   run $n $BIN/seqlab quickstart --out $OUT/quickstart --no-progress --json ;;

@@ -48,7 +48,9 @@ def test_missing_column_and_missing_file(tmp_path):
 def test_latin1_and_x85_are_not_line_breaks(tmp_path):
     path = tmp_path / "latin.txt"
     path.write_bytes(b"caf\xe9 ok\nwait\x85 what\n")
-    assert read_lines(path) == ["café ok", "wait\x85 what"]
+    assert read_lines(path, "latin-1") == ["café ok", "wait\x85 what"]
+    with pytest.raises(DataFormatError, match=r"latin.txt:1:4: byte 0xe9 is not valid utf-8; .* data.encoding"):
+        read_lines(path)  # no silent Latin-1: the first bad byte, where it is
     gz = tmp_path / "lines.txt.gz"
     gz.write_bytes(gzip.compress("a\r\nb\n".encode()))
     assert read_lines(gz) == ["a", "b"]

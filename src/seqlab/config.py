@@ -133,6 +133,7 @@ class DataConfig:
     dev: str | None = None
     test: str | None = None
     format: str = "tsv"  # classification: tsv, csv, jsonl, folder; tagging: conll, conllu; seq2seq: also aligned
+    encoding: str = "utf-8"  # of local data files (decoded strictly: a bad byte is an error at its file:line:column)
     text_field: str = "text"
     label_field: str = "label"
     label_set: str | None = None  # dataset-specific label choice, e.g. TREC "coarse" or "fine"

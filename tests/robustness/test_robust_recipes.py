@@ -190,3 +190,48 @@ def test_any_text_as_a_recipe_file_gives_a_recipe_or_a_config_error(tmp_path_fac
         load_recipe(path)
     except ConfigError as err:
         assert str(path) in str(err) and "\n" not in str(err)
+
+
+BAD_ARGUMENTS = [
+    (["generate", "DIR", "--top-k", "-5"], "argument --top-k: must be at least 1, got -5"),
+    (["generate", "DIR", "--top-k", "0"], "argument --top-k: must be at least 1, got 0"),
+    (["generate", "DIR", "--top-p", "1.5"], "argument --top-p: must be in (0, 1], got 1.5"),
+    (["generate", "DIR", "--top-p", "0"], "argument --top-p: must be in (0, 1], got 0"),
+    (["generate", "DIR", "--temperature", "nan"], "argument --temperature: must be a finite number ≥ 0, got nan"),
+    (["generate", "DIR", "--temperature", "-1"], "argument --temperature: must be a finite number ≥ 0"),
+    (["generate", "DIR", "--temperature", "inf"], "argument --temperature: must be a finite number ≥ 0"),
+    (["generate", "DIR", "--samples", "-1"], "argument --samples: must be at least 1, got -1"),
+    (["generate", "DIR", "--samples", "0"], "argument --samples: must be at least 1"),
+    (["generate", "DIR", "--max-tokens", "0"], "argument --max-tokens: must be at least 1"),
+    (["generate", "DIR", "--max-tokens", "ten"], "argument --max-tokens: expected an integer, got 'ten'"),
+    (["translate", "DIR", "x", "--beam", "0"], "argument --beam: must be at least 1, got 0"),
+    (["translate", "DIR", "x", "--n-best", "0"], "argument --n-best: must be at least 1"),
+    (["evaluate", "DIR", "--beam", "-2"], "argument --beam: must be at least 1"),
+    (["evaluate", "DIR", "--worst", "-1"], "argument --worst: must be 0 or more"),
+    (["caption", "DIR", "--beam", "0"], "argument --beam: must be at least 1"),
+    (["diagnose", "adding", "--length", "0"], "argument --length: must be at least 1"),
+    (["embed", "neighbours", "v.txt", "king", "-k", "0"], "argument -k: must be at least 1"),
+    (["embed", "train", "wikitext2", "--dim", "-3"], "argument --dim: must be at least 1"),
+]
+
+
+@pytest.mark.parametrize("argv, needle", BAD_ARGUMENTS, ids=lambda v: " ".join(v)[:40] if isinstance(v, list) else None)
+def test_bad_command_line_values(argv, needle, capsys):
+    from seqlab.cli.main import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and needle in err and "Traceback" not in err
+
+
+def test_sampler_refuses_values_out_of_range():
+    import torch
+
+    from seqlab.decoding.sampling import choose
+
+    logits = torch.randn(2, 5)
+    for kwargs, needle in (({"temperature": float("nan")}, "temperature"), ({"top_k": -5}, "top_k"),
+                           ({"top_p": 0.0}, "top_p"), ({"temperature": -1.0}, "temperature")):
+        with pytest.raises(ValueError, match=needle):
+            choose(logits, **kwargs)

@@ -10,7 +10,7 @@ import torch
 from ..config import DataConfig, from_dict
 from ..data.images import load_image
 from ..evaluation.evaluate import load_task
-from .output import add_json_flag, emit_json
+from .output import add_json_flag, emit_json, positive_int
 
 HELP = "caption images with a saved image-captioning model, and show where it looked"
 
@@ -22,7 +22,7 @@ def add_parser(sub) -> None:
     p.add_argument("images", nargs="*", metavar="IMAGE", help="image files (PNG, JPEG, … anything Pillow reads)")
     p.add_argument("--test", type=int, action="append", default=[], metavar="N",
                    help="also caption image N of the model's own test split (repeatable; no file needed)")
-    p.add_argument("--beam", type=int, default=None, metavar="K", help="beam width (default: the recipe's data.beam)")
+    p.add_argument("--beam", type=positive_int, default=None, metavar="K", help="beam width (default: the recipe's data.beam)")
     p.add_argument("--show-attention", metavar="PNG",
                    help="write the first image's attention, one panel per word, to PNG")
     add_json_flag(p)

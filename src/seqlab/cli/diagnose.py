@@ -12,7 +12,7 @@ from ..evaluation.diagnostics import compare_cells, model_report
 from ..tasks.adding import BASELINE_MSE
 from ..training.progress import console
 from ..training.run import train
-from .output import add_json_flag, emit_json
+from .output import add_json_flag, emit_json, positive_int
 
 HELP = "gradient flow through time (tanh RNN vs LSTM vs GRU) and the adding problem"
 RECIPES = Path(__file__).resolve().parents[3] / "recipes"  # the repository's recipes/ (a source checkout)
@@ -24,8 +24,8 @@ def add_parser(sub) -> None:
                        "the recipes adding-{rnn,lstm,gru}.yaml and plots test MSE per epoch against the 0.167 baseline.")
     p.add_argument("what", choices=["gradients", "adding"])
     p.add_argument("--cells", default="rnn,lstm,gru", help="comma-separated cells (default rnn,lstm,gru)")
-    p.add_argument("--length", type=int, default=100, help="sequence length T (default 100)")
-    p.add_argument("--hidden", type=int, default=64, help="gradients: hidden size (default 64)")
+    p.add_argument("--length", type=positive_int, default=100, help="sequence length T (default 100)")
+    p.add_argument("--hidden", type=positive_int, default=64, help="gradients: hidden size (default 64)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--model", action="append", default=[], metavar="DIR",
                    help="gradients: measure saved models instead of fresh cells (repeatable), e.g. the adding runs")

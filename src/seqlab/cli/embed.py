@@ -11,7 +11,7 @@ from .. import runtime
 from ..embeddings import evaluate as ev
 from ..embeddings.io import FORMATS, load_vectors, save_vectors
 from ..embeddings.train import Word2VecSettings, read_corpus, train_doc2vec, train_topics, train_word2vec
-from .output import add_json_flag, emit_json
+from .output import add_json_flag, emit_json, positive_int
 
 HELP = "train, inspect, evaluate and convert word vectors (word2vec, doc2vec, LSA/LDA through gensim)"
 
@@ -32,11 +32,11 @@ def add_parser(sub) -> None:
     _corpus_args(t)
     d = Word2VecSettings()
     t.add_argument("--method", choices=["skipgram", "cbow"], default=d.method)
-    t.add_argument("--dim", type=int, default=d.dim, help=f"vector size (default {d.dim})")
-    t.add_argument("--window", type=int, default=d.window, help=f"context window (default {d.window})")
-    t.add_argument("--negative", type=int, default=d.negative, help=f"negative samples (default {d.negative})")
-    t.add_argument("--min-count", type=int, default=d.min_count, help=f"ignore rarer words (default {d.min_count})")
-    t.add_argument("--epochs", type=int, default=d.epochs, help=f"passes over the corpus (default {d.epochs})")
+    t.add_argument("--dim", type=positive_int, default=d.dim, help=f"vector size (default {d.dim})")
+    t.add_argument("--window", type=positive_int, default=d.window, help=f"context window (default {d.window})")
+    t.add_argument("--negative", type=positive_int, default=d.negative, help=f"negative samples (default {d.negative})")
+    t.add_argument("--min-count", type=positive_int, default=d.min_count, help=f"ignore rarer words (default {d.min_count})")
+    t.add_argument("--epochs", type=positive_int, default=d.epochs, help=f"passes over the corpus (default {d.epochs})")
     t.add_argument("--seed", type=int, default=d.seed)
     t.add_argument("--out", required=True, help="vectors file to write")
     t.add_argument("--format", choices=FORMATS, default="word2vec", help="file format (default word2vec text)")
@@ -44,8 +44,8 @@ def add_parser(sub) -> None:
 
     dv = cmds.add_parser("doc2vec", help="train doc2vec (PV-DBOW or PV-DM) on a corpus, one document per line")
     _corpus_args(dv)
-    dv.add_argument("--dim", type=int, default=100)
-    dv.add_argument("--epochs", type=int, default=20)
+    dv.add_argument("--dim", type=positive_int, default=100)
+    dv.add_argument("--epochs", type=positive_int, default=20)
     dv.add_argument("--dm", action="store_true", help="PV-DM instead of PV-DBOW")
     dv.add_argument("--out", required=True, help="document vectors (word2vec text, keys are line numbers from 0)")
     add_json_flag(dv)
@@ -53,14 +53,14 @@ def add_parser(sub) -> None:
     tp = cmds.add_parser("topics", help="fit an LSA/LSI or LDA topic model and print each topic's top words")
     _corpus_args(tp)
     tp.add_argument("--method", choices=["lsa", "lda"], default="lda")
-    tp.add_argument("--topics", type=int, default=10)
-    tp.add_argument("--words", type=int, default=8, help="top words shown per topic")
+    tp.add_argument("--topics", type=positive_int, default=10)
+    tp.add_argument("--words", type=positive_int, default=8, help="top words shown per topic")
     add_json_flag(tp)
 
     n = cmds.add_parser("neighbours", help="nearest words by cosine similarity")
     n.add_argument("vectors", metavar="VECTORS")
     n.add_argument("words", nargs="+", metavar="WORD")
-    n.add_argument("-k", type=int, default=10)
+    n.add_argument("-k", type=positive_int, default=10)
     add_json_flag(n)
 
     a = cmds.add_parser("analogy", help="words closest to A − B + C (king man woman → queen)")
@@ -68,7 +68,7 @@ def add_parser(sub) -> None:
     a.add_argument("a", metavar="A")
     a.add_argument("b", metavar="B")
     a.add_argument("c", metavar="C")
-    a.add_argument("-k", type=int, default=5)
+    a.add_argument("-k", type=positive_int, default=5)
     add_json_flag(a)
 
     e = cmds.add_parser("evaluate", help="analogy accuracy (questions-words.txt) and SimLex-999 Spearman")
@@ -84,7 +84,7 @@ def add_parser(sub) -> None:
     pl = cmds.add_parser("plot", help="PCA or t-SNE projection of chosen or the most frequent words, as PNG")
     pl.add_argument("vectors", metavar="VECTORS")
     pl.add_argument("words", nargs="*", metavar="WORD", help="words to show (default: the --top most frequent)")
-    pl.add_argument("--top", type=int, default=200)
+    pl.add_argument("--top", type=positive_int, default=200)
     pl.add_argument("--method", choices=["pca", "tsne"], default="pca")
     pl.add_argument("--out", required=True, help="PNG file to write")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..evaluation.evaluate import evaluate_dir
-from .output import add_json_flag, emit_json
+from .output import add_json_flag, emit_json, non_negative_int, positive_int
 
 HELP = "evaluate a saved model on a split of its data or on a labelled file"
 
@@ -19,8 +19,8 @@ def add_parser(sub) -> None:
                    help="format of --data (default: from its suffix; conll for a tagging model)")
     p.add_argument("--report", metavar="DIR", help="also write confusion.png, curves.png and report.json (per-class "
                    "scores, worst-classified examples) into DIR")
-    p.add_argument("--beam", type=int, default=None, metavar="K", help="seq2seq models: decode with beam width K")
-    p.add_argument("--worst", type=int, default=10, help="worst-classified examples to list with --report (default 10)")
+    p.add_argument("--beam", type=positive_int, default=None, metavar="K", help="seq2seq models: decode with beam width K")
+    p.add_argument("--worst", type=non_negative_int, default=10, help="worst-classified examples to list with --report (default 10)")
     add_json_flag(p)
 
 

@@ -8,7 +8,7 @@ import sys
 
 from ..evaluation.evaluate import load_task
 from ..tasks.language_model import LanguageModelTask
-from .output import add_json_flag, emit_json
+from .output import add_json_flag, emit_json, non_negative_float, positive_int, probability
 
 HELP = "generate text from a saved language model"
 
@@ -23,24 +23,20 @@ def add_parser(sub) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("model_dir", metavar="DIR", help="run directory or model directory of a language model")
     p.add_argument("--prompt", default="", help="text to continue (default: start a new line / sentence)")
-    p.add_argument("--max-tokens", type=int, default=100, metavar="N", help="tokens to generate at most (default 100)")
-    p.add_argument("--temperature", type=float, default=1.0, help="softmax temperature; 0 means greedy (default 1)")
-    p.add_argument("--top-k", type=int, default=None, metavar="K", help="sample only among the K most likely tokens")
-    p.add_argument("--top-p", type=float, default=None, metavar="P", help="nucleus sampling: smallest set of mass ≥ P")
+    p.add_argument("--max-tokens", type=positive_int, default=100, metavar="N", help="tokens to generate at most (default 100)")
+    p.add_argument("--temperature", type=non_negative_float, default=1.0, help="softmax temperature; 0 means greedy (default 1)")
+    p.add_argument("--top-k", type=positive_int, default=None, metavar="K", help="sample only among the K most likely tokens")
+    p.add_argument("--top-p", type=probability, default=None, metavar="P", help="nucleus sampling: smallest set of mass ≥ P")
     p.add_argument("--greedy", action="store_true", help="always take the most likely token")
     p.add_argument("--seed", type=int, default=None, help="random seed, for reproducible samples")
     p.add_argument("--stop", action="append", default=[], metavar="TEXT", help="stop before this string (repeatable)")
     p.add_argument("--no-eos-stop", action="store_true", help="keep going past <eos> (word-level stream models)")
     p.add_argument("--condition", default=None, metavar="LABEL", help="conditional models: the label to generate for")
-    p.add_argument("--samples", type=int, default=1, metavar="N", help="how many samples (seeds SEED, SEED+1, …)")
+    p.add_argument("--samples", type=positive_int, default=1, metavar="N", help="how many samples (seeds SEED, SEED+1, …)")
     add_json_flag(p)
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.max_tokens < 0:
-        raise ValueError(f"--max-tokens must be ≥ 0, got {args.max_tokens}")
-    if args.top_p is not None and not 0 < args.top_p <= 1:
-        raise ValueError(f"--top-p must be in (0, 1], got {args.top_p}")
     art, task = load_task(args.model_dir)
     if not isinstance(task, LanguageModelTask):
         raise ValueError(f"{args.model_dir}: `seqlab generate` needs a language model; this one is {task.name}")

@@ -10,6 +10,25 @@ from typing import Any
 from ..data.readers import read_lines
 
 
+def _number(kind, test, wording):
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}, got {text!r}") from None
+        if value != value or not test(value):
+            raise argparse.ArgumentTypeError(f"must be {wording}, got {text}")
+        return value
+    parse.__name__ = wording  # argparse names the type in some messages
+    return parse
+
+
+positive_int = _number(int, lambda v: v >= 1, "at least 1")
+non_negative_int = _number(int, lambda v: v >= 0, "0 or more")
+non_negative_float = _number(float, lambda v: 0 <= v < float("inf"), "a finite number ≥ 0")
+probability = _number(float, lambda v: 0 < v <= 1, "in (0, 1]")
+
+
 def emit_json(obj: Any) -> None:
     sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
     sys.stdout.flush()

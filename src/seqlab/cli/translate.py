@@ -9,7 +9,7 @@ import torch
 from ..data.batching import pad
 from ..evaluation.evaluate import load_task
 from ..tasks.seq2seq import Seq2SeqTask
-from .output import add_json_flag, emit_json, read_texts
+from .output import add_json_flag, emit_json, positive_int, read_texts
 
 HELP = "translate / transcribe texts with a saved sequence-to-sequence model"
 
@@ -20,8 +20,8 @@ def add_parser(sub) -> None:
     p.add_argument("model_dir", metavar="DIR", help="run directory or model directory of a seq2seq model")
     p.add_argument("texts", nargs="*", metavar="TEXT")
     p.add_argument("--file", help="one source per line")
-    p.add_argument("--beam", type=int, default=None, metavar="K", help="beam width (default: the recipe's data.beam)")
-    p.add_argument("--n-best", type=int, default=1, metavar="N", help="print the N best hypotheses with their scores")
+    p.add_argument("--beam", type=positive_int, default=None, metavar="K", help="beam width (default: the recipe's data.beam)")
+    p.add_argument("--n-best", type=positive_int, default=1, metavar="N", help="print the N best hypotheses with their scores")
     p.add_argument("--penalty", choices=["none", "average", "gnmt"], default="average",
                    help="length normalisation for ranking hypotheses (default average)")
     p.add_argument("--show-attention", metavar="PNG", help="write the first text's attention heatmap to PNG")

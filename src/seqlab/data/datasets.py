@@ -255,16 +255,16 @@ def _cv_splits(examples: list[TextExample], labels: list[str], options: object) 
     return Splits(train, dev, test, labels)
 
 
-def _lines_as(path: Path, label: str) -> list[TextExample]:
-    return [TextExample(line.strip(), label) for line in read_lines(path) if line.strip()]
+def _lines_as(path: Path, label: str, encoding: str = "utf-8") -> list[TextExample]:
+    return [TextExample(line.strip(), label) for line in read_lines(path, encoding) if line.strip()]
 
 
 # ------------------------------------------------------------------------------------------- loaders
 
 
-def _polarity_loader(neg: str, pos: str, labels: tuple[str, str] = ("neg", "pos")):
+def _polarity_loader(neg: str, pos: str, labels: tuple[str, str] = ("neg", "pos"), encoding: str = "utf-8"):
     def load(folder: Path, options: object) -> Splits:
-        examples = _lines_as(folder / neg, labels[0]) + _lines_as(folder / pos, labels[1])
+        examples = _lines_as(folder / neg, labels[0], encoding) + _lines_as(folder / pos, labels[1], encoding)
         return _cv_splits(examples, list(labels), options)
 
     return load
@@ -296,7 +296,7 @@ def _trec_load(folder: Path, options: object) -> Splits:
 
     def read(path: Path) -> list[TextExample]:
         out = []
-        for number, line in enumerate(read_lines(path), start=1):
+        for number, line in enumerate(read_lines(path, "latin-1"), start=1):
             if not line.strip():
                 continue
             head, _, text = line.partition(" ")
@@ -363,14 +363,14 @@ register(DatasetSpec(
     "Pang & Lee, ACL 2005. " + _KIM,
     (_sc("raw/rt-polarity.neg", "4ace77d558c3714723843f1d65b60c01e3417b208180f0728808d76ad0eeeaca"),
      _sc("raw/rt-polarity.pos", "2da124ec187a9d5a29c9f04e91c540e02baed5af8868f550a26bd6fd4dbf8bf0")),
-    _polarity_loader("rt-polarity.neg", "rt-polarity.pos"), builtin=True,
+    _polarity_loader("rt-polarity.neg", "rt-polarity.pos", encoding="latin-1"), builtin=True,
 ))
 register(DatasetSpec(
     "subj", "subj", "Subjectivity (Pang & Lee 2004), 5000 + 5000 sentences; 10-fold split",
     "Pang & Lee, ACL 2004. " + _KIM,
     (_sc("raw/subj.subjective", "73a2dcf8dc3cbcc7f068a70ef9f021c86b2a8e4dac81566b7fd015b3e938f2c5"),
      _sc("raw/subj.objective", "5ddc9b44dc60d64d651347fcd7bdd489b0c70661e3f768215c16eea36f51204a")),
-    _polarity_loader("subj.subjective", "subj.objective", ("subjective", "objective")),
+    _polarity_loader("subj.subjective", "subj.objective", ("subjective", "objective"), encoding="latin-1"),
 ))
 register(DatasetSpec(
     "cr", "cr", "Customer reviews (Hu & Liu 2004), 2406 pos + 1367 neg sentences; 10-fold split",

@@ -9,8 +9,14 @@ Formats (``data.format`` in a recipe):
 * ``folder`` — a directory with one file per class, ``<label>.txt``, one example per line;
 * ``lines`` — one text per line, no labels (for ``predict --file``).
 
-Any file may be gzip-compressed (``.gz``). Text is decoded as UTF-8, falling back to Latin-1 for a file
-that is not valid UTF-8 (MR, SUBJ and TREC are Latin-1).
+Any file may be gzip-compressed (``.gz``). Text is decoded strictly, as UTF-8 unless ``encoding`` says
+otherwise (``data.encoding`` in a recipe; the registry's MR, SUBJ and TREC declare Latin-1): a byte that is
+not valid stops the read with its ``file:line:column``, instead of a whole file silently decoded as Latin-1.
+A UTF-8 byte-order mark (spreadsheet programs write one) is dropped; a NUL byte is an error.
+
+TSV is split on tabs with no quoting (a ``"`` is an ordinary character, so an unbalanced one cannot swallow
+the rows after it); CSV follows the csv module's quoting, and a quoted field running over several lines is
+refused with the line where it starts.
 """
 
 from __future__ import annotations
@@ -37,67 +43,107 @@ def read_bytes(path: str | Path) -> bytes:
     path = Path(path)
     if not path.exists():
         raise DataFormatError(f"{path}: no such file")
-    data = path.read_bytes()
-    return gzip.decompress(data) if path.suffix == ".gz" else data
-
-
-def decode(data: bytes) -> str:
-    """UTF-8 when valid, else Latin-1 (which never fails)."""
+    if path.is_dir():
+        raise DataFormatError(f"{path}: is a directory, not a file")
     try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
+        data = path.read_bytes()
+    except PermissionError:
+        raise DataFormatError(f"{path}: not readable (permission denied)") from None
+    if path.suffix != ".gz":
+        return data
+    try:
+        return gzip.decompress(data)
+    except (OSError, EOFError) as err:
+        raise DataFormatError(f"{path}: not a valid gzip file ({err})") from None
 
 
-def read_lines(path: str | Path) -> list[str]:
+def _position(data: bytes, offset: int) -> str:
+    """``line:column`` (both from 1, the column in bytes) of byte ``offset``."""
+    line = data.count(b"\n", 0, offset) + 1
+    column = offset - (data.rfind(b"\n", 0, offset) + 1) + 1
+    return f"{line}:{column}"
+
+
+def decode(data: bytes, path: str | Path = "<data>", encoding: str = "utf-8") -> str:
+    """``data`` decoded strictly; a bad byte or a NUL is a DataFormatError at its ``file:line:column``."""
+    if encoding.lower().replace("_", "-") in ("utf-8", "utf8") and data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as err:
+        raise DataFormatError(f"{path}:{_position(data, err.start)}: byte {data[err.start]:#04x} is not valid "
+                              f"{encoding}; if the file is in another encoding, set data.encoding (e.g. latin-1)") from None
+    except LookupError:
+        raise DataFormatError(f"{path}: unknown encoding {encoding!r} (data.encoding)") from None
+    nul = data.find(b"\0")
+    if nul >= 0:
+        raise DataFormatError(f"{path}:{_position(data, nul)}: NUL byte in the text (a binary file?)")
+    return text
+
+
+def read_lines(path: str | Path, encoding: str = "utf-8") -> list[str]:
     """Lines of a text file, split on ``\\n`` only (Latin-1 ``\\x85`` is not a line break), ``\\r`` stripped.
 
     A final empty line after the last newline is not returned.
     """
-    lines = decode(read_bytes(path)).split("\n")
+    lines = decode(read_bytes(path), path, encoding).split("\n")
     if lines and lines[-1] == "":
         lines.pop()
     return [line.rstrip("\r") for line in lines]
 
 
-def read_delimited(path: str | Path, text_field: str, label_field: str | None, delimiter: str) -> list[TextExample]:
-    """Rows of a CSV/TSV file with a header; every row must have as many fields as the header."""
-    text = decode(read_bytes(path))
-    rows = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+def _rows(path: str | Path, text: str, delimiter: str):
+    """(line number, fields) of each non-empty row: TSV split on tabs, CSV through the csv module."""
+    if delimiter == "\t":
+        for number, line in enumerate(text.split("\n"), start=1):
+            line = line.rstrip("\r")
+            if line.strip():
+                yield number, line.split("\t")
+        return
+    rows = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    start = 1
     try:
-        header = next(rows)
-    except StopIteration:
-        raise DataFormatError(f"{path}:1: empty file, expected a header row") from None
+        for row in rows:
+            if rows.line_num != start:
+                raise DataFormatError(f"{path}:{start}: a quoted field runs over {rows.line_num - start + 1} lines "
+                                      "(an unbalanced quote?)")
+            if row:
+                yield start, row
+            start = rows.line_num + 1
     except csv.Error as err:
-        raise DataFormatError(f"{path}:1: {err}") from None
+        raise DataFormatError(f"{path}:{start}: {err}") from None
+
+
+def read_delimited(path: str | Path, text_field: str, label_field: str | None, delimiter: str,
+                   encoding: str = "utf-8") -> list[TextExample]:
+    """Rows of a CSV/TSV file with a header; every row must have as many fields as the header."""
+    rows = _rows(path, decode(read_bytes(path), path, encoding), delimiter)
+    first = next(rows, None)
+    if first is None:
+        raise DataFormatError(f"{path}:1: empty file, expected a header row")
+    header = [h.strip() for h in first[1]]
     for name in (text_field, label_field):
         if name is not None and name not in header:
-            raise DataFormatError(f"{path}:1: no column {name!r} in header {header}")
+            raise DataFormatError(f"{path}:{first[0]}: no column {name!r} in header {header}")
     ti = header.index(text_field)
     li = header.index(label_field) if label_field is not None else None
     out = []
-    try:
-        for row in rows:
-            line = rows.line_num
-            if not row:
-                continue
-            if len(row) != len(header):
-                raise DataFormatError(
-                    f"{path}:{line}: expected {len(header)} {'tab' if delimiter == chr(9) else 'comma'}-separated "
-                    f"fields as in the header, found {len(row)}"
-                )
-            label = row[li].strip() if li is not None else None
-            if li is not None and not label:
-                raise DataFormatError(f"{path}:{line}: empty label in column {label_field!r}")
-            out.append(TextExample(row[ti], label))
-    except csv.Error as err:
-        raise DataFormatError(f"{path}:{rows.line_num}: {err}") from None
+    for line, row in rows:
+        if len(row) != len(header):
+            raise DataFormatError(
+                f"{path}:{line}: expected {len(header)} {'tab' if delimiter == chr(9) else 'comma'}-separated "
+                f"fields as in the header, found {len(row)}"
+            )
+        label = row[li].strip() if li is not None else None
+        if li is not None and not label:
+            raise DataFormatError(f"{path}:{line}: empty label in column {label_field!r}")
+        out.append(TextExample(row[ti], label))
     return out
 
 
-def read_jsonl(path: str | Path, text_field: str, label_field: str | None) -> list[TextExample]:
+def read_jsonl(path: str | Path, text_field: str, label_field: str | None, encoding: str = "utf-8") -> list[TextExample]:
     out = []
-    for number, line in enumerate(read_lines(path), start=1):
+    for number, line in enumerate(read_lines(path, encoding), start=1):
         if not line.strip():
             continue
         try:
@@ -111,11 +157,15 @@ def read_jsonl(path: str | Path, text_field: str, label_field: str | None) -> li
         text = obj[text_field]
         if not isinstance(text, str):
             raise DataFormatError(f"{path}:{number}: {text_field!r} must be a string, got {type(text).__name__}")
-        out.append(TextExample(text, str(obj[label_field]) if label_field is not None else None))
+        label = obj[label_field] if label_field is not None else None
+        if label_field is not None and (isinstance(label, bool) or not isinstance(label, (str, int)) or not str(label).strip()):
+            raise DataFormatError(f"{path}:{number}: {label_field!r} must be a non-empty string or an integer, "
+                                  f"got {json.dumps(label)[:40]}")
+        out.append(TextExample(text, str(label).strip() if label_field is not None else None))
     return out
 
 
-def read_folder(path: str | Path) -> list[TextExample]:
+def read_folder(path: str | Path, encoding: str = "utf-8") -> list[TextExample]:
     """One file per class: the file's stem is the label, each non-empty line an example."""
     path = Path(path)
     if not path.is_dir():
@@ -123,21 +173,24 @@ def read_folder(path: str | Path) -> list[TextExample]:
     files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
     if not files:
         raise DataFormatError(f"{path}: no class files inside")
-    return [TextExample(line, f.name.split(".")[0]) for f in files for line in read_lines(f) if line.strip()]
+    return [TextExample(line, f.name.split(".")[0]) for f in files for line in read_lines(f, encoding) if line.strip()]
 
 
-def read_examples(path: str | Path, fmt: str, text_field: str = "text", label_field: str | None = "label") -> list[TextExample]:
+def read_examples(path: str | Path, fmt: str, text_field: str = "text", label_field: str | None = "label",
+                  encoding: str = "utf-8") -> list[TextExample]:
     """Read one labelled file (or folder) in format ``fmt``."""
+    if fmt != "folder" and Path(path).is_dir():
+        raise DataFormatError(f"{path}: is a directory; data.format {fmt!r} reads a file (format folder reads a directory)")
     if fmt == "tsv":
-        return read_delimited(path, text_field, label_field, "\t")
+        return read_delimited(path, text_field, label_field, "\t", encoding)
     if fmt == "csv":
-        return read_delimited(path, text_field, label_field, ",")
+        return read_delimited(path, text_field, label_field, ",", encoding)
     if fmt == "jsonl":
-        return read_jsonl(path, text_field, label_field)
+        return read_jsonl(path, text_field, label_field, encoding)
     if fmt == "folder":
-        return read_folder(path)
+        return read_folder(path, encoding)
     if fmt == "lines":
-        return [TextExample(line) for line in read_lines(path)]
+        return [TextExample(line) for line in read_lines(path, encoding)]
     raise DataFormatError(f"{path}: unknown format {fmt!r} (known: tsv, csv, jsonl, folder, lines)")
 
 
@@ -151,7 +204,7 @@ class TaggedSentence:
 
 
 def read_conll(path: str | Path, tag_column: int = -1, token_column: int = 0,
-               separator: str | None = None, feature_columns: tuple[int, ...] = ()) -> list[TaggedSentence]:
+               separator: str | None = None, feature_columns: tuple[int, ...] = (), encoding: str = "utf-8") -> list[TaggedSentence]:
     """CoNLL column files (CoNLL-2000: ``word POS chunk``; WNUT-17: ``token<TAB>tag``).
 
     Sentences are separated by lines holding only whitespace (WNUT-17 separates many with a lone tab);
@@ -169,7 +222,7 @@ def read_conll(path: str | Path, tag_column: int = -1, token_column: int = 0,
         for f in features:
             f.clear()
 
-    for number, line in enumerate(read_lines(path), start=1):
+    for number, line in enumerate(read_lines(path, encoding), start=1):
         if not line.strip():
             if tokens:
                 close()
@@ -180,6 +233,10 @@ def read_conll(path: str | Path, tag_column: int = -1, token_column: int = 0,
         width = width or len(fields)
         if len(fields) != width or len(fields) < 2:
             raise DataFormatError(f"{path}:{number}: expected {width} columns (token … tag), found {len(fields)}")
+        for column in (tag_column, token_column, *feature_columns):
+            if not -width <= column < width:
+                raise DataFormatError(f"{path}:{number}: column {column} does not exist: the file has {width} columns "
+                                      f"(data.tag_column / data.feature_columns count from 0, or -1 for the last)")
         tokens.append(fields[token_column])
         tags.append(fields[tag_column])
         for f, column in zip(features, feature_columns):
@@ -192,7 +249,7 @@ def read_conll(path: str | Path, tag_column: int = -1, token_column: int = 0,
 CONLLU_FIELDS = {"form": 1, "lemma": 2, "upos": 3, "xpos": 4}
 
 
-def read_conllu(path: str | Path, field: str = "upos") -> list[TaggedSentence]:
+def read_conllu(path: str | Path, field: str = "upos", encoding: str = "utf-8") -> list[TaggedSentence]:
     """CoNLL-U (Universal Dependencies): one syntactic word per line, ten TAB-separated fields; comment lines
     start with ``#``; multiword-token ranges (``3-4``) and empty nodes (``5.1``) are skipped, so tokens are the
     syntactic words that carry the tags."""
@@ -200,7 +257,7 @@ def read_conllu(path: str | Path, field: str = "upos") -> list[TaggedSentence]:
         raise DataFormatError(f"{path}: unknown CoNLL-U field {field!r} (known: {', '.join(CONLLU_FIELDS)})")
     column = CONLLU_FIELDS[field]
     sentences, tokens, tags = [], [], []
-    for number, line in enumerate(read_lines(path), start=1):
+    for number, line in enumerate(read_lines(path, encoding), start=1):
         if not line.strip():
             if tokens:
                 sentences.append(TaggedSentence(tuple(tokens), tuple(tags)))

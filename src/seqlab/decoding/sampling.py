@@ -40,10 +40,14 @@ def filter_logits(logits: torch.Tensor, top_k: int | None = None, top_p: float |
 def choose(logits: torch.Tensor, temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
            generator: torch.Generator | None = None, greedy: bool = False) -> torch.Tensor:
     """One next token per row of ``logits`` [B, V] → [B]."""
+    if not 0 <= temperature < float("inf"):
+        raise ValueError(f"temperature must be a finite number ≥ 0, got {temperature}")
+    if top_k is not None and top_k < 1:
+        raise ValueError(f"top_k must be at least 1, got {top_k}")
+    if top_p is not None and not 0 < top_p <= 1:
+        raise ValueError(f"top_p must be in (0, 1], got {top_p}")
     if greedy or temperature == 0:
         return logits.argmax(-1)
-    if temperature < 0:
-        raise ValueError(f"temperature must be ≥ 0, got {temperature}")
     filtered = filter_logits(logits.float() / temperature, top_k, top_p)
     probs = torch.softmax(filtered, dim=-1)
     return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
@@ -52,14 +56,16 @@ def choose(logits: torch.Tensor, temperature: float = 1.0, top_k: int | None = N
 @torch.no_grad()
 def generate(decoder: Any, state: Any, prompt: torch.Tensor, max_tokens: int, *, temperature: float = 1.0,
              top_k: int | None = None, top_p: float | None = None, greedy: bool = False, seed: int | None = None,
-             eos_id: int | None = None) -> Iterator[torch.Tensor]:
+             eos_id: int | None = None, banned: list[int] | None = None) -> Iterator[torch.Tensor]:
     """Read ``prompt`` [B, T ≥ 1] into ``state``, then yield up to ``max_tokens`` next tokens [B], one step at
     a time (so a caller can stream them). Rows that produced ``eos_id`` keep yielding ``eos_id``; the loop
-    ends when every row has."""
+    ends when every row has. Tokens in ``banned`` (``<pad>``, ``<bos>``) are never produced."""
     generator = torch.Generator().manual_seed(seed) if seed is not None else None
     logits, state = decoder.step(state, prompt)
-    done = torch.zeros(prompt.size(0), dtype=torch.bool)
+    done = torch.zeros(prompt.size(0), dtype=torch.bool, device=prompt.device)
     for _ in range(max_tokens):
+        if banned:
+            logits = logits.index_fill(-1, torch.tensor(banned, device=logits.device), float("-inf"))
         token = choose(logits, temperature, top_k, top_p, generator, greedy)
         if eos_id is not None:
             token = token.masked_fill(done, eos_id)

@@ -46,7 +46,8 @@ def evaluate_dir(model_dir: str | Path, split: str = "test", data: str | None = 
             cfg.format = data_format or ("conllu" if str(data).endswith((".conllu", ".conllu.gz")) else "conll")
             examples = type(task).load_split(cfg, "test", str(data))
         else:
-            examples = read_examples(data, data_format or guess_format(data), cfg.text_field, cfg.label_field)
+            examples = read_examples(data, data_format or guess_format(data), cfg.text_field, cfg.label_field,
+                                     cfg.encoding)
         source = str(data)
     else:
         cfg = from_dict(DataConfig, data_cfg, "data", str(art.path / artifact.CONFIG))

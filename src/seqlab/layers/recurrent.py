@@ -184,10 +184,14 @@ class RecurrentLayer(nn.Module):
             packed_lengths = lengths
         else:
             x = input if self.batch_first else input.transpose(0, 1)  # [B, T, I]
+        self._check_input(x, lengths)
         if lengths is not None:
             lengths = torch.as_tensor(lengths, device=x.device).long()
             if bool((lengths == x.size(1)).all()):
                 lengths = None  # every sequence fills the batch: nothing to mask
+            else:  # padding never reaches the state, whatever it holds (NaN, inf, 1e5)
+                pad = torch.arange(x.size(1), device=x.device).unsqueeze(0) >= lengths.unsqueeze(1)  # [B, T]
+                x = x.masked_fill(pad.unsqueeze(2), 0.0)
         state = self._initial_state(x, hx)
         out, state = self._run(x, state, lengths)
         if packed:
@@ -196,6 +200,28 @@ class RecurrentLayer(nn.Module):
             data = pack_padded_sequence(out, packed_lengths.cpu(), batch_first=True).data
             return PackedSequence(data, batch_sizes, sorted_indices, unsorted_indices), state
         return (out if self.batch_first else out.transpose(0, 1)), state
+
+    def _check_input(self, x: torch.Tensor, lengths) -> None:
+        """torch.nn's checks, with messages that say what to change."""
+        weight = self.weight_ih_l0
+        if x.dim() != 3:
+            raise ValueError(f"{type(self).__name__}: expected a 3-D input (batch, time, features), got shape {tuple(x.shape)}")
+        if x.size(2) != self.input_size:
+            raise ValueError(f"{type(self).__name__}: input has {x.size(2)} features, the layer expects {self.input_size}")
+        if x.dtype != weight.dtype:
+            raise ValueError(f"{type(self).__name__}: input is {x.dtype} but the layer's weights are {weight.dtype}; "
+                             f"cast one to the other (input.to({weight.dtype}) or layer.to({x.dtype}))")
+        if x.size(1) == 0:
+            raise ValueError(f"{type(self).__name__}: the input has 0 time steps")
+        if lengths is not None:
+            lengths = torch.as_tensor(lengths)
+            if lengths.dim() != 1 or lengths.numel() != x.size(0):
+                raise ValueError(f"{type(self).__name__}: lengths must hold one length per sequence ({x.size(0)}), "
+                                 f"got shape {tuple(lengths.shape)}")
+            if lengths.numel() and (int(lengths.min()) < 1 or int(lengths.max()) > x.size(1)):
+                bad = int(((lengths < 1) | (lengths > x.size(1))).nonzero()[0])
+                raise ValueError(f"{type(self).__name__}: lengths must be between 1 and {x.size(1)} (the time steps); "
+                                 f"sequence {bad} has length {int(lengths[bad])}")
 
     def route(self, x: torch.Tensor) -> str:
         """Which implementation runs this input: ``native`` (torch's fused kernels), ``bptt`` (the cell

@@ -22,6 +22,20 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
+from ..config import ConfigError
+
+
+def checked_vocab(vocab: Any, n_texts: int, cfg: Any, source: str, what: str = "training texts") -> Any:
+    """``vocab`` unless it holds no token beyond the specials: then a ConfigError that says why."""
+    from ..data.vocab import SPECIALS
+
+    if n_texts == 0:
+        raise ConfigError(f"{source}: data.train: no training examples")
+    if len(vocab) <= len(SPECIALS):
+        raise ConfigError(f"{source}: data: the vocabulary is empty: no token of the {n_texts:,} {what} occurs "
+                          f"data.min_freq ({cfg.min_freq}) times or more (are the texts empty?)")
+    return vocab
+
 
 class Task(ABC):
     name: ClassVar[str]

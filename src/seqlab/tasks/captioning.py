@@ -35,7 +35,7 @@ from ..data.images import ImageCaption, read_image_captions
 from ..data.tokenizers import Tokenizer
 from ..data.vocab import Vocab
 from ..decoding import beam_search
-from .base import Task
+from .base import Task, checked_vocab
 
 
 @dataclass
@@ -84,7 +84,8 @@ class CaptioningTask(Task):
         splits = read_caption_splits(cfg, source)
         train = splits.train[: cfg.limit] if cfg.limit else splits.train
         tokenizer = Tokenizer(cfg.tokenizer, cfg.lowercase)
-        vocab = Vocab.build((tokenizer(ex.caption) for ex in train), cfg.min_freq, cfg.max_size)
+        vocab = checked_vocab(Vocab.build((tokenizer(ex.caption) for ex in train), cfg.min_freq, cfg.max_size),
+                              len(train), cfg, source, "captions")
         longest = max((len(tokenizer(ex.caption)) for ex in train), default=1)
         task = cls(tokenizer, vocab, (cfg.image_height, cfg.image_width), 2 * longest + 2, cfg.beam)
         return task, Splits(train, splits.dev, splits.test, [])

@@ -18,7 +18,7 @@ from ..data.datasets import Splits, fold_split, holdout, load_splits
 from ..data.readers import TextExample, read_examples
 from ..data.tokenizers import Tokenizer
 from ..data.vocab import Vocab
-from .base import Task
+from .base import Task, checked_vocab
 
 
 @dataclass
@@ -49,7 +49,7 @@ def read_splits(cfg: DataConfig, source: str = "<recipe>") -> Splits:
         return load_splits(cfg.dataset, cfg)
     if not cfg.train:
         raise ConfigError(f"{source}: data: give either dataset (see `seqlab data list`) or a train file")
-    read = lambda p: read_examples(p, cfg.format, cfg.text_field, cfg.label_field)  # noqa: E731
+    read = lambda p: read_examples(p, cfg.format, cfg.text_field, cfg.label_field, cfg.encoding)  # noqa: E731
     train = read(cfg.train)
     if cfg.test:
         test = read(cfg.test)
@@ -82,7 +82,12 @@ class ClassificationTask(Task):
             tokenizer = Tokenizer.train_bpe((ex.text for ex in train), cfg.bpe_vocab_size, cfg.lowercase)
         else:
             tokenizer = Tokenizer(cfg.tokenizer, cfg.lowercase)
-        vocab = Vocab.build((tokenizer(ex.text) for ex in train), cfg.min_freq, cfg.max_size)
+        vocab = checked_vocab(Vocab.build((tokenizer(ex.text) for ex in train), cfg.min_freq, cfg.max_size),
+                              len(train), cfg, source)
+        seen = sorted({ex.label for ex in train})
+        if len(seen) < 2:
+            raise ConfigError(f"{source}: data.train: all {len(train):,} training examples have the label {seen[0]!r}; "
+                              "a classifier needs at least two labels")
         task = cls(tokenizer, vocab, splits.labels, cfg.max_length)
         return task, Splits(train, splits.dev, splits.test, splits.labels)
 

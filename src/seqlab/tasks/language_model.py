@@ -37,7 +37,7 @@ from ..data.tokenizers import Tokenizer
 from ..data.vocab import Vocab
 from ..decoding import generate
 from ..models.language_model import detach_state
-from .base import Task
+from .base import Task, checked_vocab
 
 
 @dataclass
@@ -78,7 +78,7 @@ def read_text_splits(cfg: DataConfig, source: str = "<recipe>") -> Splits:
     if not cfg.train:
         raise ConfigError(f"{source}: data: give either dataset (see `seqlab data list`) or a train file")
     fmt = cfg.format if cfg.conditional else "lines"
-    read = lambda p: read_examples(p, fmt, cfg.text_field, cfg.label_field)  # noqa: E731
+    read = lambda p: read_examples(p, fmt, cfg.text_field, cfg.label_field, cfg.encoding)  # noqa: E731
     train = read(cfg.train)
     if cfg.dev and cfg.test:
         return Splits(train, read(cfg.dev), read(cfg.test), sorted({ex.label for ex in train if ex.label}))
@@ -113,7 +113,7 @@ class LanguageModelTask(Task):
         tokens = [tokenizer(ex.text) for ex in train]
         if tokenizer.name == "character":
             tokens.append(["\n"])
-        vocab = Vocab.build(tokens, cfg.min_freq, cfg.max_size)
+        vocab = checked_vocab(Vocab.build(tokens, cfg.min_freq, cfg.max_size), len(train), cfg, source, "training lines")
         if cfg.conditional and not splits.labels:
             raise ConfigError(f"{source}: data.conditional: the data has no labels to condition on")
         task = cls(tokenizer, vocab, splits.labels if cfg.conditional else None, cfg.bptt)
@@ -261,7 +261,8 @@ class LanguageModelTask(Task):
         stream = StopStream(stop or [], on_text)
         produced: list[int] = []
         state = model.start(1, cond)
-        for token in generate(model, state, torch.tensor([prompt_ids]), max_tokens, eos_id=eos, **sampling):
+        banned = [self.vocab.pad_id, self.vocab.bos_id]
+        for token in generate(model, state, torch.tensor([prompt_ids]), max_tokens, eos_id=eos, banned=banned, **sampling):
             t = int(token[0])
             if t == eos:
                 break

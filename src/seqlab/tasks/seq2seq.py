@@ -34,7 +34,7 @@ from ..data.readers import DataFormatError, TextExample, read_examples, read_lin
 from ..data.tokenizers import Tokenizer
 from ..data.vocab import Vocab
 from ..decoding import beam_search
-from .base import Task
+from .base import Task, checked_vocab
 
 
 @dataclass
@@ -67,17 +67,17 @@ def read_pair_splits(cfg: DataConfig, source: str = "<recipe>") -> Splits:
     if not (cfg.train and cfg.dev and cfg.test):
         raise ConfigError(f"{source}: data: give a dataset, or train, dev and test files of source/target pairs")
     if cfg.format == "aligned":
-        return Splits(*(read_aligned(p, source) for p in (cfg.train, cfg.dev, cfg.test)), [])
-    read = lambda p: read_examples(p, cfg.format, cfg.text_field, cfg.label_field)  # noqa: E731
+        return Splits(*(read_aligned(p, source, cfg.encoding) for p in (cfg.train, cfg.dev, cfg.test)), [])
+    read = lambda p: read_examples(p, cfg.format, cfg.text_field, cfg.label_field, cfg.encoding)  # noqa: E731
     return Splits(read(cfg.train), read(cfg.dev), read(cfg.test), [])
 
 
-def read_aligned(spec: str, source: str = "<recipe>") -> list[TextExample]:
+def read_aligned(spec: str, source: str = "<recipe>", encoding: str = "utf-8") -> list[TextExample]:
     """``format: aligned``: "SOURCE_FILE,TARGET_FILE", line i of one the translation of line i of the other."""
     parts = spec.split(",")
     if len(parts) != 2:
         raise ConfigError(f"{source}: data: aligned files are given as 'source_file,target_file', got {spec!r}")
-    sources, targets = read_lines(parts[0].strip()), read_lines(parts[1].strip())
+    sources, targets = read_lines(parts[0].strip(), encoding), read_lines(parts[1].strip(), encoding)
     if len(sources) != len(targets):
         raise DataFormatError(f"{parts[1].strip()}: {len(targets)} lines, but {parts[0].strip()} has {len(sources)}; "
                               "aligned files need one line per pair")
@@ -104,8 +104,10 @@ class Seq2SeqTask(Task):
         train = splits.train[: cfg.limit] if cfg.limit else splits.train
         src_tok = Tokenizer(cfg.tokenizer, cfg.lowercase)
         tgt_tok = Tokenizer(cfg.target_tokenizer or cfg.tokenizer, cfg.lowercase)
-        src_vocab = Vocab.build((src_tok(ex.text) for ex in train), cfg.min_freq, cfg.max_size)
-        tgt_vocab = Vocab.build((tgt_tok(ex.label) for ex in train), cfg.min_freq, cfg.max_size)
+        src_vocab = checked_vocab(Vocab.build((src_tok(ex.text) for ex in train), cfg.min_freq, cfg.max_size),
+                                  len(train), cfg, source, "source texts")
+        tgt_vocab = checked_vocab(Vocab.build((tgt_tok(ex.label) for ex in train), cfg.min_freq, cfg.max_size),
+                                  len(train), cfg, source, "target texts")
         task = cls(src_tok, tgt_tok, src_vocab, tgt_vocab, cfg.metric, cfg.beam, cfg.max_ratio, cfg.split_seed)
         return task, Splits(train, splits.dev, splits.test, [])
 

@@ -21,7 +21,7 @@ from ..data.readers import TaggedSentence, read_conll, read_conllu
 from ..data.tags import to_bio, to_bioes
 from ..data.tokenizers import Tokenizer
 from ..data.vocab import Vocab
-from .base import Task
+from .base import Task, checked_vocab
 
 MAX_WORD_CHARS = 20
 
@@ -61,9 +61,10 @@ def read_tagged_splits(cfg: DataConfig, source: str = "<recipe>") -> Splits:
     if not cfg.train:
         raise ConfigError(f"{source}: data: give either dataset (see `seqlab data list`) or a train file")
     if cfg.format == "conllu":
-        read = lambda p: read_conllu(p, cfg.label_set or "upos")  # noqa: E731
+        read = lambda p: read_conllu(p, cfg.label_set or "upos", cfg.encoding)  # noqa: E731
     elif cfg.format == "conll":
-        read = lambda p: read_conll(p, tag_column=cfg.tag_column, feature_columns=tuple(cfg.feature_columns))  # noqa: E731
+        read = lambda p: read_conll(p, tag_column=cfg.tag_column, feature_columns=tuple(cfg.feature_columns),
+                                   encoding=cfg.encoding)  # noqa: E731
     else:
         raise ConfigError(f"{source}: data.format: tagging reads conll or conllu, got {cfg.format!r}")
     train = read(cfg.train)
@@ -96,7 +97,8 @@ class TaggingTask(Task):
     def from_recipe(cls, cfg: DataConfig, source: str = "<recipe>") -> tuple["TaggingTask", Splits]:
         splits = read_tagged_splits(cfg, source)
         train = splits.train[: cfg.limit] if cfg.limit else splits.train
-        words = Vocab.build(([w.lower() if cfg.lowercase else w for w in s.tokens] for s in train), cfg.min_freq, cfg.max_size)
+        words = checked_vocab(Vocab.build(([w.lower() if cfg.lowercase else w for w in s.tokens] for s in train),
+                                          cfg.min_freq, cfg.max_size), len(train), cfg, source, "training sentences")
         chars = Vocab.build(list(w[:MAX_WORD_CHARS]) for s in train for w in s.tokens)
         scheme_tags = [to_bioes(s.tags) if cfg.tag_scheme == "bioes" else s.tags for s in train]
         tags = sorted({t for ts in scheme_tags for t in ts})
