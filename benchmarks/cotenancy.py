@@ -62,7 +62,7 @@ def command(workload: str, out_dir: Path, seconds: float, work: Path) -> list[st
     else:
         recipe = work / f"{workload}.yaml"
         recipe.write_text(yaml.safe_dump(spec["recipe"], sort_keys=False), encoding="utf-8")
-        args = ["train", str(recipe), "--out", str(out_dir)]
+        args = ["train", str(recipe), "--out", str(out_dir), "--overwrite"]
     return [sys.executable, "-m", "seqlab", *args, "--no-progress", *[x for b in budget for x in ("--set", b)]]
 
 

@@ -19,15 +19,15 @@ names=("${@:-${all[@]}}")
 run() { local name=$1; shift; echo "== $name: $*"; /usr/bin/time -f "$name wall %e s" "$@" > "$OUT/$name.log" 2>&1; tail -n 2 "$OUT/$name.log"; }
 for n in "${names[@]}"; do
   case $n in
-    textcnn-mr)   run $n $BIN/seqlab train recipes/mr-textcnn.yaml --out $OUT/mr-textcnn --no-progress --json ;;
-    textcnn-trec) run $n $BIN/seqlab train recipes/trec-textcnn.yaml --out $OUT/trec-textcnn --no-progress --json ;;
-    textcnn-sst2) run $n $BIN/seqlab train recipes/sst2-textcnn.yaml --out $OUT/sst2-textcnn --no-progress --json ;;
-    bilstm-mr)    run $n $BIN/seqlab train recipes/mr-bilstm.yaml --out $OUT/mr-bilstm --no-progress --json ;;
-    digits-caption-attn)   run $n $BIN/seqlab train recipes/digits-caption-attn.yaml --out runs/digits-caption-attn --no-progress --json ;;
-    digits-caption-noattn) run $n $BIN/seqlab train recipes/digits-caption-noattn.yaml --out runs/digits-caption-noattn --no-progress --json ;;
+    textcnn-mr)   run $n $BIN/seqlab train --overwrite recipes/mr-textcnn.yaml --out $OUT/mr-textcnn --no-progress --json ;;
+    textcnn-trec) run $n $BIN/seqlab train --overwrite recipes/trec-textcnn.yaml --out $OUT/trec-textcnn --no-progress --json ;;
+    textcnn-sst2) run $n $BIN/seqlab train --overwrite recipes/sst2-textcnn.yaml --out $OUT/sst2-textcnn --no-progress --json ;;
+    bilstm-mr)    run $n $BIN/seqlab train --overwrite recipes/mr-bilstm.yaml --out $OUT/mr-bilstm --no-progress --json ;;
+    digits-caption-attn)   run $n $BIN/seqlab train --overwrite recipes/digits-caption-attn.yaml --out runs/digits-caption-attn --no-progress --json ;;
+    digits-caption-noattn) run $n $BIN/seqlab train --overwrite recipes/digits-caption-noattn.yaml --out runs/digits-caption-noattn --no-progress --json ;;
     bench-cotenancy) run $n $BIN/python benchmarks/cotenancy.py --json $OUT/cotenancy.json ;;
-    bow-mr)       run $n $BIN/seqlab train recipes/mr-bow.yaml --out $OUT/mr-bow --no-progress --json ;;
-    lsa-mr)       run $n $BIN/seqlab train recipes/mr-lsa.yaml --out $OUT/mr-lsa --no-progress --json ;;
+    bow-mr)       run $n $BIN/seqlab train --overwrite recipes/mr-bow.yaml --out $OUT/mr-bow --no-progress --json ;;
+    lsa-mr)       run $n $BIN/seqlab train --overwrite recipes/mr-lsa.yaml --out $OUT/mr-lsa --no-progress --json ;;
     quickstart)   run $n $BIN/seqlab quickstart --out $OUT/quickstart --no-progress --json ;;
     adding)       run $n $BIN/seqlab diagnose adding --out $OUT/diagnose --json ;;
     gradients)    run $n $BIN/seqlab diagnose gradients --out $OUT/diagnose --json \
@@ -36,40 +36,40 @@ for n in "${names[@]}"; do
     bench-recurrent) run $n $BIN/python benchmarks/recurrent.py --repeats 15 --json $OUT/recurrent.json ;;
     bench-recurrent-short) run $n $BIN/python benchmarks/recurrent_short.py --repeats 60 ;;
     bench-allocator) run $n $BIN/python benchmarks/allocator.py ;;
-    adding-gru-paths) SEQLAB_NO_ONEDNN_MATMUL=1 run $n-native $BIN/seqlab train recipes/adding-gru.yaml \
+    adding-gru-paths) SEQLAB_NO_ONEDNN_MATMUL=1 run $n-native $BIN/seqlab train --overwrite recipes/adding-gru.yaml \
                         --out runs/adding-speed/native --no-progress --json
-                      run $n-equation $BIN/seqlab train recipes/adding-gru.yaml --out runs/adding-speed/equation --no-progress --json ;;
-    bilstm-imdb)  run $n $BIN/seqlab train recipes/imdb-bilstm.yaml --out $OUT/imdb-bilstm --no-progress --json ;;
-    conll2000-crf)     run $n $BIN/seqlab train recipes/conll2000-bilstm-crf.yaml --out $OUT/conll2000-bilstm-crf --no-progress --json ;;
-    conll2000-softmax) run $n $BIN/seqlab train recipes/conll2000-bilstm-softmax.yaml --out $OUT/conll2000-bilstm-softmax --no-progress --json ;;
-    ud-ewt-upos)       run $n $BIN/seqlab train recipes/ud-ewt-upos-bilstm.yaml --out $OUT/ud-ewt-upos-bilstm --no-progress --json ;;
-    wnut17-crf)        run $n $BIN/seqlab train recipes/wnut17-bilstm-crf.yaml --out $OUT/wnut17-bilstm-crf --no-progress --json ;;
+                      run $n-equation $BIN/seqlab train --overwrite recipes/adding-gru.yaml --out runs/adding-speed/equation --no-progress --json ;;
+    bilstm-imdb)  run $n $BIN/seqlab train --overwrite recipes/imdb-bilstm.yaml --out $OUT/imdb-bilstm --no-progress --json ;;
+    conll2000-crf)     run $n $BIN/seqlab train --overwrite recipes/conll2000-bilstm-crf.yaml --out $OUT/conll2000-bilstm-crf --no-progress --json ;;
+    conll2000-softmax) run $n $BIN/seqlab train --overwrite recipes/conll2000-bilstm-softmax.yaml --out $OUT/conll2000-bilstm-softmax --no-progress --json ;;
+    ud-ewt-upos)       run $n $BIN/seqlab train --overwrite recipes/ud-ewt-upos-bilstm.yaml --out $OUT/ud-ewt-upos-bilstm --no-progress --json ;;
+    wnut17-crf)        run $n $BIN/seqlab train --overwrite recipes/wnut17-bilstm-crf.yaml --out $OUT/wnut17-bilstm-crf --no-progress --json ;;
     bench-tagging)     run $n $BIN/python benchmarks/tagging_inference.py $OUT/conll2000-bilstm-crf ;;
-    ptb-small)         run $n $BIN/seqlab train recipes/ptb-small.yaml --out $OUT/ptb-small --no-progress --json ;;
-    ptb-medium)        run $n $BIN/seqlab train recipes/ptb-medium.yaml --out $OUT/ptb-medium --no-progress --json ;;
-    wikitext2-lstm)    run $n $BIN/seqlab train recipes/wikitext2-lstm.yaml --out $OUT/wikitext2-lstm --no-progress --json ;;
-    shakespeare-char)  run $n $BIN/seqlab train recipes/shakespeare-char.yaml --out $OUT/shakespeare-char --no-progress --json
+    ptb-small)         run $n $BIN/seqlab train --overwrite recipes/ptb-small.yaml --out $OUT/ptb-small --no-progress --json ;;
+    ptb-medium)        run $n $BIN/seqlab train --overwrite recipes/ptb-medium.yaml --out $OUT/ptb-medium --no-progress --json ;;
+    wikitext2-lstm)    run $n $BIN/seqlab train --overwrite recipes/wikitext2-lstm.yaml --out $OUT/wikitext2-lstm --no-progress --json ;;
+    shakespeare-char)  run $n $BIN/seqlab train --overwrite recipes/shakespeare-char.yaml --out $OUT/shakespeare-char --no-progress --json
                        $BIN/seqlab generate $OUT/shakespeare-char --prompt "ROMEO:" --max-tokens 400 --seed 1 --top-p 0.9 \
                          > $OUT/shakespeare-char-sample.txt ;;
-    mr-conditional-lm) run $n $BIN/seqlab train recipes/mr-conditional-lm.yaml --out $OUT/mr-conditional-lm --no-progress --json ;;
+    mr-conditional-lm) run $n $BIN/seqlab train --overwrite recipes/mr-conditional-lm.yaml --out $OUT/mr-conditional-lm --no-progress --json ;;
     bench-lm)          run $n $BIN/python benchmarks/lm_training.py --repeats 5 ;;
     w2v-wikitext2)     run $n $BIN/python benchmarks/word2vec_wikitext2.py --out runs/vectors/wikitext2-sg300.txt ;;
     textcnn-mr-w2v) for m in static nonstatic multichannel; do
-                      run $n-$m $BIN/seqlab train recipes/mr-textcnn-w2v-$m.yaml --out $OUT/mr-textcnn-w2v-$m --no-progress --json
+                      run $n-$m $BIN/seqlab train --overwrite recipes/mr-textcnn-w2v-$m.yaml --out $OUT/mr-textcnn-w2v-$m --no-progress --json
                     done ;;
-    g2p-bilstm-attn)   run $n $BIN/seqlab train recipes/g2p-cmudict-bilstm-attn.yaml --out $OUT/g2p-cmudict-bilstm-attn --no-progress --json
+    g2p-bilstm-attn)   run $n $BIN/seqlab train --overwrite recipes/g2p-cmudict-bilstm-attn.yaml --out $OUT/g2p-cmudict-bilstm-attn --no-progress --json
                        run $n-beam5 $BIN/seqlab evaluate $OUT/g2p-cmudict-bilstm-attn --beam 5 --json ;;
-    g2p-transformer)   run $n $BIN/seqlab train recipes/g2p-cmudict-transformer.yaml --out $OUT/g2p-cmudict-transformer --no-progress --json
+    g2p-transformer)   run $n $BIN/seqlab train --overwrite recipes/g2p-cmudict-transformer.yaml --out $OUT/g2p-cmudict-transformer --no-progress --json
                        run $n-beam5 $BIN/seqlab evaluate $OUT/g2p-cmudict-transformer --beam 5 --json ;;
-    multi30k-gru)      run $n $BIN/seqlab train recipes/multi30k-de-en-gru-bahdanau.yaml --set train.max_minutes=20 \
+    multi30k-gru)      run $n $BIN/seqlab train --overwrite recipes/multi30k-de-en-gru-bahdanau.yaml --set train.max_minutes=20 \
                          --out $OUT/multi30k-de-en-gru-bahdanau --no-progress --json ;;
-    multi30k-transformer) run $n $BIN/seqlab train recipes/multi30k-de-en-transformer.yaml --set train.max_minutes=16 \
+    multi30k-transformer) run $n $BIN/seqlab train --overwrite recipes/multi30k-de-en-transformer.yaml --set train.max_minutes=16 \
                          --out $OUT/multi30k-de-en-transformer --no-progress --json ;;
-    tatoeba)           run $n $BIN/seqlab train recipes/tatoeba-spa-eng.yaml --set train.max_minutes=20 \
+    tatoeba)           run $n $BIN/seqlab train --overwrite recipes/tatoeba-spa-eng.yaml --set train.max_minutes=20 \
                          --out $OUT/tatoeba-spa-eng --no-progress --json ;;
     bench-decoding)    run $n $BIN/python benchmarks/decoding.py $OUT/g2p-cmudict-bilstm-attn ;;
     bilstm-mr-cv) for k in 0 1 2 3 4 5 6 7 8 9; do
-                    run $n-$k $BIN/seqlab train recipes/mr-bilstm.yaml --set data.fold=$k --out $OUT/mr-bilstm-fold$k --no-progress --json
+                    run $n-$k $BIN/seqlab train --overwrite recipes/mr-bilstm.yaml --set data.fold=$k --out $OUT/mr-bilstm-fold$k --no-progress --json
                   done ;;
     *) echo "unknown: $n"; exit 2 ;;
   esac

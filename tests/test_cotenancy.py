@@ -89,8 +89,11 @@ def test_inherited_choice_is_made_afresh(registry):
 
 def test_choice_rules_without_a_process():
     env = {}
-    assert cotenancy.choose_wait_policy(env, torch_loaded=False, others=0, load=3.0, n_cores=2).value == "PASSIVE"
+    assert cotenancy.choose_wait_policy(env, torch_loaded=False, others=0, load=3.0, n_cores=2, busy=1.9).value == "PASSIVE"
     assert env["OMP_WAIT_POLICY"] == "PASSIVE"
+    env = {}  # a high load average that the CPU in use now does not confirm: the last minute's, not now's
+    choice = cotenancy.choose_wait_policy(env, torch_loaded=False, others=0, load=3.17, n_cores=2, busy=0.1)
+    assert choice.value is None and "last minute" in choice.reason and env == {}
     env = {}
     assert cotenancy.choose_wait_policy(env, torch_loaded=False, others=0, load=1.2, n_cores=2).value is None
     assert env == {}

@@ -126,8 +126,16 @@ class WaitPolicy:
         return {"OMP_WAIT_POLICY": self.value or "default (active)", "source": self.source, "reason": self.reason}
 
 
+def busy_now(seconds: float = 0.1) -> float | None:
+    """Cores in use by other processes over the next ``seconds`` (None where /proc/stat is not readable)."""
+    sampler = CpuSampler()
+    time.sleep(seconds)
+    return sampler.others_busy(minimum=seconds / 2)
+
+
 def choose_wait_policy(environ: dict | None = None, torch_loaded: bool | None = None,
-                       others: int | None = None, load: float | None = None, n_cores: int | None = None) -> WaitPolicy:
+                       others: int | None = None, load: float | None = None, n_cores: int | None = None,
+                       busy: float | None = None) -> WaitPolicy:
     """Set ``OMP_WAIT_POLICY=PASSIVE`` in ``environ`` when the machine is busy; leave a user's setting alone.
 
     Must run before torch is imported: libgomp reads the variable once, when it is loaded. The arguments
@@ -149,12 +157,16 @@ def choose_wait_policy(environ: dict | None = None, torch_loaded: bool | None = 
     n_cores = n_cores or cores()
     others = len(other_runs(os.getpid())) if others is None else others
     load = load_average() if load is None else load
+    load_text = f"{load:.2f}" if load is not None else "unknown"
     if others:
         reason = f"{others} other seqlab run{'s' if others > 1 else ''} on this machine"
     elif load is not None and load > busy_load(n_cores):
-        reason = f"load average {load:.2f} on {n_cores} cores"
+        busy = busy_now() if busy is None else busy
+        if busy is not None and busy <= n_cores - BUSY_MARGIN:
+            return WaitPolicy(None, "default", f"load average {load_text} on {n_cores} cores is the last minute's; "
+                                               f"{busy:.1f} cores busy now, no other seqlab run")
+        reason = f"load average {load_text} on {n_cores} cores" + (f", {busy:.1f} busy now" if busy is not None else "")
     else:
-        load_text = f"{load:.2f}" if load is not None else "unknown"
         return WaitPolicy(None, "default", f"machine idle (load average {load_text} on {n_cores} cores, "
                                            f"no other seqlab run)")
     env["OMP_WAIT_POLICY"] = env[_AUTO_MARK] = "PASSIVE"
@@ -207,10 +219,10 @@ class CpuSampler:
         own = os.times()
         return (sum(fields[:8]) - idle) / tick, own.user + own.system, time.monotonic()
 
-    def others_busy(self) -> float | None:
+    def others_busy(self, minimum: float = 0.2) -> float | None:
         now = self._read()
         last, self._last = self._last, now
-        if now is None or last is None or now[2] - last[2] < 0.2:
+        if now is None or last is None or now[2] - last[2] < minimum:
             return None
         return max(0.0, ((now[0] - last[0]) - (now[1] - last[1])) / (now[2] - last[2]))
 

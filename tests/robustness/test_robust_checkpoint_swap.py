@@ -150,3 +150,17 @@ def test_resumed_epoch_reports_over_all_its_batches(write_recipe, tmp_path, monk
     train(load_recipe(recipe), tmp_path / "part", resume=True, progress=False)
     epoch = lambda d: [json.loads(l) for l in (d / "metrics.jsonl").read_text().splitlines() if "train_loss" in l][-1]  # noqa: E731
     assert epoch(tmp_path / "part")["train_loss"] == pytest.approx(epoch(tmp_path / "full")["train_loss"], rel=1e-9)
+
+
+def test_a_finished_run_is_not_replaced_by_accident(write_recipe, tmp_path, expect_error, capsys):
+    from seqlab.cli.main import main
+
+    recipe, run = str(write_recipe(epochs=1)), str(tmp_path / "run")
+    assert main(["train", recipe, "--out", run, "--no-progress"]) == 0
+    weights = tmp_path / "run" / "model" / "model.safetensors"
+    before = weights.read_bytes()
+    capsys.readouterr()
+    expect_error(["train", recipe, "--out", run], "holds a trained model already", "--resume", "--overwrite")
+    assert weights.read_bytes() == before
+    assert main(["train", recipe, "--out", run, "--no-progress", "--overwrite", "--set", "train.seed=7"]) == 0
+    assert weights.read_bytes() != before

@@ -1,4 +1,4 @@
-"""seqlab data list | verify [NAME …]"""
+"""seqlab data list | verify [NAME …] | check RECIPE|FILE …"""
 
 from __future__ import annotations
 
@@ -7,17 +7,27 @@ import argparse
 from rich.console import Console
 from rich.table import Table
 
+from ..config import load_recipe
+from ..data.check import check_split
 from ..data.datasets import REGISTRY, candidate_dirs, get_spec, verify
+from ..data.readers import read_conll, read_conllu, read_examples
+from ..evaluation.evaluate import guess_format
+from ..tasks import get_task
 from .output import add_json_flag, emit_json
 
-HELP = "list the dataset registry or verify local copies by sha256"
+HELP = "list the dataset registry, verify local copies by sha256, or check a recipe's data or a file"
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser("data", help=HELP, description=HELP + ". Datasets are read from $SEQLAB_DATA_DIR/<folder>, "
                        "the cache ($SEQLAB_CACHE_DIR, default ~/.cache/seqlab), or downloaded.")
-    p.add_argument("action", choices=["list", "verify"])
-    p.add_argument("names", nargs="*", metavar="NAME", help="datasets to verify (default: all)")
+    p.add_argument("action", choices=["list", "verify", "check"],
+                   help="list: the registry; verify: sha256 of local copies; check: counts, labels, empty and duplicate "
+                        "texts, lengths and tag-scheme problems of a recipe's splits or of data files (exit 1 on problems)")
+    p.add_argument("names", nargs="*", metavar="NAME",
+                   help="verify: datasets (default: all); check: recipe files (.yaml) or data files")
+    p.add_argument("--format", help="check: the data files' format (default: from the suffix; .conll and .conllu "
+                   "are read as tagged sentences)")
     add_json_flag(p)
 
 
@@ -30,7 +40,48 @@ def _where(spec) -> str:
     return "not present (downloads on first use)"
 
 
+def _check_reports(target: str, fmt: str | None) -> dict[str, dict]:
+    if target.endswith((".yaml", ".yml")):
+        recipe = load_recipe(target)
+        task = get_task(recipe.task, recipe.source)
+        return {f"{target} {split}": check_split(task.load_split(recipe.data, split, recipe.source))
+                for split in ("train", "dev", "test")}
+    fmt = fmt or ("conllu" if target.endswith((".conllu", ".conllu.gz")) else
+                  "conll" if target.endswith((".conll", ".conll.gz", ".iob", ".bio")) else guess_format(target))
+    if fmt == "conll":
+        return {target: check_split(read_conll(target))}
+    if fmt == "conllu":
+        return {target: check_split(read_conllu(target))}
+    return {target: check_split(read_examples(target, fmt))}
+
+
+def run_check(args: argparse.Namespace) -> int:
+    if not args.names:
+        raise ValueError("data check: give recipe files or data files to check")
+    reports = {}
+    for target in args.names:
+        reports.update(_check_reports(target, args.format))
+    problems = sum(len(r["problems"]) for r in reports.values())
+    if args.json:
+        emit_json({"ok": not problems, "reports": reports})
+        return 1 if problems else 0
+    console = Console()
+    for name, report in reports.items():
+        counts = {k: v for k, v in report.items() if k not in ("problems", "labels", "tags")}
+        classes = report.get("labels") or report.get("tags") or {}
+        console.print(f"[bold]{name}[/]: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items()))
+        if classes:
+            console.print("  " + ", ".join(f"{k} {v:,}" for k, v in list(classes.items())[:12])
+                          + (" …" if len(classes) > 12 else ""))
+        for problem in report["problems"]:
+            console.print(f"  [yellow]problem[/]: {problem}")
+    console.print(f"{problems} problem{'s' if problems != 1 else ''} found" if problems else "no problems found")
+    return 1 if problems else 0
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.action == "check":
+        return run_check(args)
     names = args.names or sorted(REGISTRY)
     specs = [get_spec(n) for n in names]
     if args.action == "list":

@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
         if not (RECIPES / f"adding-{cell}.yaml").is_file():
             raise FileNotFoundError(f"{RECIPES / f'adding-{cell}.yaml'}: run `seqlab diagnose adding` from a seqlab checkout")
         recipe = load_recipe(RECIPES / f"adding-{cell}.yaml", [f"data.length={args.length}", *args.overrides])
-        results = train(recipe, out_dir / f"adding-{cell}", out=out)
+        results = train(recipe, out_dir / f"adding-{cell}", out=out, overwrite=True)
         history = [json.loads(l) for l in (out_dir / f"adding-{cell}" / "metrics.jsonl").read_text().splitlines()]
         series[cell] = [(h["epoch"], h["dev_mse"]) for h in history if "dev_mse" in h]
         summary[cell] = {"test_mse": results["test"]["mse"], "epochs": results["training"]["epoch"],

@@ -33,7 +33,9 @@ def run(args: argparse.Namespace) -> int:
     out = console()
     recipe = load_recipe(builtin_dir() / "quickstart.yaml", args.overrides)
     recipe.source = "quickstart"
-    results = train(recipe, Path(args.out), out=out, progress=not args.no_progress)
+    if (Path(args.out) / "model").is_dir():
+        out.print(f"replacing the previous quickstart run in {args.out}")
+    results = train(recipe, Path(args.out), out=out, progress=not args.no_progress, overwrite=True)
     predictor = Predictor(Path(args.out))
     out.print(f"\n[bold]MR test accuracy: {results['test']['accuracy']:.2%}[/] "
               f"({results['sizes']['test']} sentences; dev {results['dev']['accuracy']:.2%}; "

@@ -21,6 +21,8 @@ def add_parser(sub) -> None:
     add_recipe_flags(p)
     p.add_argument("--out", help="run directory (default: runs/<recipe name>)")
     p.add_argument("--resume", action="store_true", help="continue from DIR/checkpoint")
+    p.add_argument("--overwrite", action="store_true", help="replace the model a finished run left in DIR "
+                   "(without it, a DIR that holds a model is refused)")
     p.add_argument("--cv", action="store_true", help="k-fold cross-validation (data.folds, default 10) for datasets "
                    "without an official split: one run per fold in DIR/fold<k>, mean and std in DIR/crossval.json")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -32,13 +34,14 @@ def run(args: argparse.Namespace) -> int:
     out_dir = Path(args.out or Path("runs") / Path(args.recipe).stem)
     out = console()
     if args.cv:
-        summary = cross_validate(recipe, out_dir, out, progress=not args.no_progress)
+        summary = cross_validate(recipe, out_dir, out, progress=not args.no_progress, overwrite=args.overwrite)
         out.print(f"[bold green]{summary['folds']}-fold cross-validation[/]: test {summary['metric']} "
                   f"{summary['mean']:.4f} ± {summary['std']:.4f}")
         if args.json:
             emit_json(summary)
         return 0
-    results = train(recipe, out_dir, resume=args.resume, out=out, progress=not args.no_progress)
+    results = train(recipe, out_dir, resume=args.resume, out=out, progress=not args.no_progress,
+                    overwrite=args.overwrite)
     test = results.get("test") or {}
     out.print(f"[bold green]done[/] in {results['wall_seconds']:.1f}s: dev {results['dev']}, test {test}")
     out.print(f"model saved in {out_dir / 'model'}")

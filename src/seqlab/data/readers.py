@@ -111,7 +111,8 @@ def _rows(path: str | Path, text: str, delimiter: str):
                 yield start, row
             start = rows.line_num + 1
     except csv.Error as err:
-        raise DataFormatError(f"{path}:{start}: {err}") from None
+        hint = " (a quote opened on this line is never closed?)" if "end of data" in str(err) else ""
+        raise DataFormatError(f"{path}:{start}: {err}{hint}") from None
 
 
 def read_delimited(path: str | Path, text_field: str, label_field: str | None, delimiter: str,

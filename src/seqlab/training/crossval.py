@@ -16,14 +16,14 @@ from .run import train
 
 
 def cross_validate(recipe: Recipe, out_dir: str | Path, out: Console | None = None, progress: bool = True,
-                   metric: str = "accuracy") -> dict[str, Any]:
+                   metric: str = "accuracy", overwrite: bool = False) -> dict[str, Any]:
     out_dir = Path(out_dir)
     folds = recipe.data.folds
     per_fold = []
     for k in range(folds):
         fold_recipe = copy.deepcopy(recipe)
         fold_recipe.data.fold = k
-        results = train(fold_recipe, out_dir / f"fold{k}", out=out, progress=progress)
+        results = train(fold_recipe, out_dir / f"fold{k}", out=out, progress=progress, overwrite=overwrite)
         per_fold.append(results["test"][metric])
         if out is not None:
             out.print(f"fold {k + 1}/{folds}: test {metric} {per_fold[-1]:.4f}")

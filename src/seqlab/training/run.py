@@ -75,8 +75,11 @@ def count_parameters(model: torch.nn.Module) -> int:
 
 
 def train(recipe: Recipe, out_dir: str | Path, resume: bool = False, out: Console | None = None,
-          progress: bool = True) -> dict[str, Any]:
+          progress: bool = True, overwrite: bool = False) -> dict[str, Any]:
     """Run ``recipe`` into ``out_dir``; return the results (also written to results.json).
+
+    A directory that already holds a trained model is refused unless ``resume`` (continue its run) or
+    ``overwrite`` (replace it): retyping a long run's command must not wipe its model.
 
     While it runs, the run is registered with ``seqlab.cotenancy`` and its threads follow its fair share
     of the machine, unless ``train.threads`` or ``SEQLAB_THREADS`` fix them.
@@ -87,13 +90,13 @@ def train(recipe: Recipe, out_dir: str | Path, resume: bool = False, out: Consol
     governor = cotenancy.ThreadGovernor(torch.set_num_threads, threads, fixed=runtime.user_threads(cfg.threads) is not None,
                                         record={"recipe": str(recipe.source), "out": str(out_dir)})
     try:
-        return _train(recipe, Path(out_dir), resume, out, progress, governor)
+        return _train(recipe, Path(out_dir), resume, out, progress, governor, overwrite)
     finally:
         governor.close()
 
 
 def _train(recipe: Recipe, out_dir: Path, resume: bool, out: Console, progress: bool,
-           governor: cotenancy.ThreadGovernor) -> dict[str, Any]:
+           governor: cotenancy.ThreadGovernor, overwrite: bool = False) -> dict[str, Any]:
     started = time.perf_counter()
     cfg = recipe.train
     threads = governor.threads
@@ -102,6 +105,9 @@ def _train(recipe: Recipe, out_dir: Path, resume: bool, out: Console, progress: 
               + "".join(f"; {c['reason']}" for c in governor.changes))
     runtime.seed_everything(cfg.seed)
     task_cls = get_task(recipe.task, recipe.source)
+    if not resume and not overwrite and (out_dir / "model" / artifact.CONFIG).is_file():
+        raise ConfigError(f"{out_dir}: holds a trained model already; --resume continues its run, --overwrite "
+                          "replaces it, or give another --out")
     check_out_dir(out_dir, recipe.source)
     restored = None
     if resume:

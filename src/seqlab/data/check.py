@@ -1,0 +1,81 @@
+"""What a data split holds, before anything trains on it: ``seqlab data check``.
+
+For labelled texts: examples, label distribution, empty texts, duplicate texts (and duplicates whose labels
+disagree), text lengths in whitespace tokens. For tagged sentences: sentences, tokens, tag distribution and
+the chunk-scheme problems that would be mis-scored — an ``I-X`` that starts a chunk (IOB1 files, or
+damaged IOB2), and tags without a ``B-``/``I-`` prefix beside prefixed ones — and sentences longer than
+``long`` tokens (a file without blank lines reads as one huge sentence). Problems are listed with the
+example's index so they can be found in the file.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from .readers import TaggedSentence, TextExample
+
+
+def _lengths(values: list[int]) -> dict[str, Any]:
+    if not values:
+        return {"min": None, "median": None, "max": None}
+    ordered = sorted(values)
+    return {"min": ordered[0], "median": ordered[len(ordered) // 2], "max": ordered[-1]}
+
+
+def check_texts(examples: list[TextExample]) -> dict[str, Any]:
+    labels = Counter(ex.label for ex in examples if ex.label is not None)
+    empty = [i for i, ex in enumerate(examples) if not ex.text.strip()]
+    seen: dict[str, list[int]] = {}
+    for i, ex in enumerate(examples):
+        seen.setdefault(ex.text.strip(), []).append(i)
+    duplicates = [rows for text, rows in seen.items() if text and len(rows) > 1]
+    conflicting = [rows for rows in duplicates if len({examples[i].label for i in rows}) > 1]
+    problems = []
+    if len(labels) == 1:
+        problems.append(f"only one label ({next(iter(labels))!r}): a classifier needs at least two")
+    if empty:
+        problems.append(f"{len(empty)} empty texts (first at example {empty[0] + 1})")
+    if conflicting:
+        problems.append(f"{len(conflicting)} texts appear with different labels (first at examples "
+                        f"{', '.join(str(i + 1) for i in conflicting[0][:3])})")
+    return {"examples": len(examples), "labels": dict(labels.most_common()), "empty_texts": len(empty),
+            "duplicate_texts": sum(len(rows) - 1 for rows in duplicates), "conflicting_duplicates": len(conflicting),
+            "tokens_per_text": _lengths([len(ex.text.split()) for ex in examples]), "problems": problems}
+
+
+def check_tagged(sentences: list[TaggedSentence], long: int = 250) -> dict[str, Any]:
+    tags = Counter(t for s in sentences for t in (s.tags or ()))
+    prefixed = [t for t in tags if t[:2] in ("B-", "I-", "E-", "S-")]
+    unprefixed = sorted(t for t in tags if t != "O" and t not in prefixed)
+    starts_inside = []  # (sentence, token) of an I-X that does not continue an X chunk
+    for i, s in enumerate(sentences):
+        previous = "O"
+        for j, tag in enumerate(s.tags or ()):
+            if tag.startswith("I-") and previous[2:] != tag[2:]:
+                starts_inside.append((i, j))
+            previous = tag if tag[:2] in ("B-", "I-") else "O"
+    too_long = [i for i, s in enumerate(sentences) if len(s.tokens) > long]
+    problems = []
+    if starts_inside:
+        i, j = starts_inside[0]
+        problems.append(f"{len(starts_inside)} chunks start with I- (first: sentence {i + 1}, token {j + 1}): IOB1 or "
+                        "damaged IOB2; convert to IOB2 (seqeval and conlleval read them differently)")
+    if prefixed and unprefixed:
+        problems.append(f"tags without a B-/I- prefix beside prefixed ones: {', '.join(unprefixed[:5])}")
+    if too_long:
+        problems.append(f"{len(too_long)} sentences of more than {long} tokens (first: sentence {too_long[0] + 1}); "
+                        "is a blank line missing between sentences?")
+    return {"sentences": len(sentences), "tokens": sum(len(s.tokens) for s in sentences),
+            "tags": dict(tags.most_common()), "chunks_starting_inside": len(starts_inside),
+            "unprefixed_tags": unprefixed if prefixed else [], "tokens_per_sentence": _lengths([len(s.tokens) for s in sentences]),
+            "problems": problems}
+
+
+def check_split(examples: list) -> dict[str, Any]:
+    """The report for one split, by the kind of example it holds."""
+    if examples and isinstance(examples[0], TaggedSentence):
+        return check_tagged(examples)
+    if examples and isinstance(examples[0], TextExample):
+        return check_texts(examples)
+    return {"examples": len(examples), "problems": []}
