@@ -90,6 +90,8 @@ RULES: dict[str, Any] = {
     "schedule": _one_of(*SCHEDULES),
     "monitor_mode": _one_of("min", "max"),
     "metric": _one_of("bleu", "g2p"),
+    "tag_scheme": _one_of("bio", "bioes"),
+    "input_scheme": _one_of("iob2", "iob1"),
 }
 
 
@@ -150,6 +152,7 @@ class DataConfig:
     limit: int | None = None  # keep the first N training examples (smoke tests); synthetic tasks: train size
     length: int = 100  # synthetic tasks (the adding problem): sequence length T
     tag_scheme: str = "bio"  # tagging: train on bio or bioes chunk tags (evaluation is always strict IOB2)
+    input_scheme: str = "iob2"  # tagging, local files: their chunk scheme; iob1 files are converted to IOB2 on reading
     tag_column: int = -1  # tagging, local CoNLL files: the column to predict
     feature_columns: list[int] = field(default_factory=list)  # tagging, CoNLL: extra input columns (e.g. POS: [1])
     vectors: str | None = None  # pretrained word vectors (GloVe / word2vec text) for the word embedding

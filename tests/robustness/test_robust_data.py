@@ -146,3 +146,20 @@ def test_data_check_a_recipe(tmp_path, capsys):
     assert main(["data", "check", recipe]) == 0
     out = capsys.readouterr().out
     assert f"{recipe} train" in out and f"{recipe} test" in out
+
+
+def test_iob1_file_is_refused_or_converted(tmp_path, expect_error):
+    from seqlab.config import recipe_from_dict
+    from seqlab.tasks.tagging import read_tagged_splits
+
+    sentence = "He PRP I-NP\nsaw VBD I-VP\nthe DT I-NP\ndog NN I-NP\nthe DT B-NP\ncat NN I-NP\n\n"
+    for split in ("train", "dev", "test"):
+        write(tmp_path, f"{split}.conll", sentence * 3)
+    raw = {"task": "tagging", "model": {"name": "tagger"},
+           "data": {"train": str(tmp_path / "train.conll"), "dev": str(tmp_path / "dev.conll"),
+                    "test": str(tmp_path / "test.conll"), "format": "conll"}}
+    with pytest.raises(DataFormatError, match=r"train.conll: 9 chunks start with I- .* data.input_scheme: iob1"):
+        read_tagged_splits(recipe_from_dict(raw).data)
+    raw["data"]["input_scheme"] = "iob1"
+    splits = read_tagged_splits(recipe_from_dict(raw).data)
+    assert splits.test[0].tags == ("B-NP", "B-VP", "B-NP", "I-NP", "B-NP", "I-NP")

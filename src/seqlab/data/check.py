@@ -14,6 +14,7 @@ from collections import Counter
 from typing import Any
 
 from .readers import TaggedSentence, TextExample
+from .tags import chunks_starting_inside
 
 
 def _lengths(values: list[int]) -> dict[str, Any]:
@@ -48,13 +49,7 @@ def check_tagged(sentences: list[TaggedSentence], long: int = 250) -> dict[str, 
     tags = Counter(t for s in sentences for t in (s.tags or ()))
     prefixed = [t for t in tags if t[:2] in ("B-", "I-", "E-", "S-")]
     unprefixed = sorted(t for t in tags if t != "O" and t not in prefixed)
-    starts_inside = []  # (sentence, token) of an I-X that does not continue an X chunk
-    for i, s in enumerate(sentences):
-        previous = "O"
-        for j, tag in enumerate(s.tags or ()):
-            if tag.startswith("I-") and previous[2:] != tag[2:]:
-                starts_inside.append((i, j))
-            previous = tag if tag[:2] in ("B-", "I-") else "O"
+    starts_inside = [(i, j) for i, s in enumerate(sentences) for j in chunks_starting_inside(s.tags or ())]
     too_long = [i for i, s in enumerate(sentences) if len(s.tokens) > long]
     problems = []
     if starts_inside:

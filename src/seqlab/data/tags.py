@@ -7,6 +7,15 @@ In BIO a chunk of type X is ``B-X I-X …``; BIOES also marks a chunk's last tok
 ['B-NP', 'E-NP', 'O', 'S-VP', 'S-NP']
 >>> to_bio(["B-NP", "E-NP", "O", "S-VP"])
 ['B-NP', 'I-NP', 'O', 'B-VP']
+
+IOB1 (CoNLL-2000's original and some older corpora) writes ``B-X`` only between two adjacent chunks of the
+same type and starts every other chunk with ``I-X``; read as IOB2 such a file is mis-scored, so it is either
+converted on reading (``data.input_scheme: iob1``) or refused.
+
+>>> iob1_to_iob2(["I-NP", "I-NP", "B-NP", "O", "I-VP"])
+['B-NP', 'I-NP', 'B-NP', 'O', 'B-VP']
+>>> chunks_starting_inside(["I-NP", "I-NP", "O", "B-VP", "I-VP", "I-NP"])
+[0, 5]
 """
 
 from __future__ import annotations
@@ -38,3 +47,18 @@ def to_bio(tags: Sequence[str]) -> list[str]:
         prefix, kind = tag.split("-", 1)
         out.append(f"B-{kind}" if prefix in ("B", "S") else f"I-{kind}")
     return out
+
+
+def chunks_starting_inside(tags: Sequence[str]) -> list[int]:
+    """Positions of the ``I-X`` tags that do not continue an X chunk (they start one in IOB1)."""
+    out, previous = [], "O"
+    for i, tag in enumerate(tags):
+        if tag.startswith("I-") and previous[2:] != tag[2:]:
+            out.append(i)
+        previous = tag if tag[:2] in ("B-", "I-") else "O"
+    return out
+
+
+def iob1_to_iob2(tags: Sequence[str]) -> list[str]:
+    starts = set(chunks_starting_inside(tags))
+    return [f"B-{tag[2:]}" if i in starts else tag for i, tag in enumerate(tags)]

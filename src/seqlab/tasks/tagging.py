@@ -6,7 +6,7 @@ BIOES tags (``data.tag_scheme: bioes``) is evaluated after conversion back to IO
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
@@ -17,8 +17,8 @@ from .. import metrics
 from ..config import ConfigError, DataConfig
 from ..data.batching import IGNORE_INDEX, bucket_batches, lengths_to_mask, pad
 from ..data.datasets import Splits, get_spec, holdout, load_splits
-from ..data.readers import TaggedSentence, read_conll, read_conllu
-from ..data.tags import to_bio, to_bioes
+from ..data.readers import DataFormatError, TaggedSentence, read_conll, read_conllu
+from ..data.tags import chunks_starting_inside, iob1_to_iob2, to_bio, to_bioes
 from ..data.tokenizers import Tokenizer
 from ..data.vocab import Vocab
 from .base import Task, checked_vocab
@@ -67,6 +67,22 @@ def read_tagged_splits(cfg: DataConfig, source: str = "<recipe>") -> Splits:
                                    encoding=cfg.encoding)  # noqa: E731
     else:
         raise ConfigError(f"{source}: data.format: tagging reads conll or conllu, got {cfg.format!r}")
+    read_file = read
+
+    def read(path: str) -> list[TaggedSentence]:
+        """One file in IOB2: IOB1 converted (``data.input_scheme: iob1``), IOB2 checked."""
+        sentences = read_file(path)
+        if cfg.input_scheme == "iob1":
+            return [replace(s, tags=tuple(iob1_to_iob2(s.tags))) for s in sentences]
+        bad = [(i, chunks_starting_inside(s.tags)) for i, s in enumerate(sentences) if s.tags]
+        bad = [(i, js) for i, js in bad if js]
+        if bad:
+            count = sum(len(js) for _, js in bad)
+            raise DataFormatError(f"{path}: {count} chunks start with I- (first: sentence {bad[0][0] + 1}, token "
+                                  f"{bad[0][1][0] + 1}), as in IOB1; set data.input_scheme: iob1 to convert the file "
+                                  "to IOB2, or fix it (it would be mis-scored)")
+        return sentences
+
     train = read(cfg.train)
     dev = read(cfg.dev) if cfg.dev else None
     if dev is None:
