@@ -16,6 +16,7 @@ This module imports nothing from seqlab.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import types
 import typing
 from dataclasses import dataclass, field
@@ -280,10 +281,12 @@ def from_dict(cls: type, values: dict[str, Any] | None, section: str, source: st
         raise ConfigError(f"{source}: {section}: expected a mapping, got {short(values)}")
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(values) - names)
+    unknown = sorted(map(str, set(values) - names))
     if unknown:
+        close = difflib.get_close_matches(unknown[0], names, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
         raise ConfigError(
-            f"{source}: {section}.{unknown[0]}: unknown field (known: {', '.join(sorted(names))})"
+            f"{source}: {section}.{unknown[0][:40]}: unknown field{hint} (known: {', '.join(sorted(names))})"
         )
     kwargs = {}
     for name, value in values.items():

@@ -171,7 +171,7 @@ def test_validator_only_ever_answers_with_a_recipe_or_a_config_error(section, fi
         recipe = recipe_from_dict(raw, "r.yaml")
     except ConfigError as err:
         message = str(err)
-        assert message.startswith(f"r.yaml: {section}.") and "\n" not in message and len(message) < 400
+        assert message.startswith(f"r.yaml: {section}.") and "\n" not in message and len(message) < 800
         return
     cfg = getattr(recipe, section)
     got = getattr(cfg, field, None)
