@@ -28,3 +28,21 @@ __version__ = "0.1.0"
 from . import cotenancy as _cotenancy
 
 WAIT_POLICY = _cotenancy.choose_wait_policy()  # before anything imports torch
+
+#: The top-level API, imported on first use so that ``import seqlab`` stays light and torch-free:
+#: ``seqlab.train(recipe_or_path, out_dir)``, ``seqlab.load(model_dir)`` (the artifact), ``seqlab.load_recipe``,
+#: ``seqlab.Predictor(model_dir).predict(["a fine film"])``.
+_API = {"train": ("seqlab.training.run", "train"), "load": ("seqlab.artifact", "load"),
+        "load_recipe": ("seqlab.config", "load_recipe"), "Predictor": ("seqlab.serving.predictor", "Predictor")}
+__all__ = ["WAIT_POLICY", "__version__", *_API]
+
+
+def __getattr__(name: str):
+    if name not in _API:
+        raise AttributeError(f"module 'seqlab' has no attribute {name!r}")
+    import importlib
+
+    module, attribute = _API[name]
+    value = getattr(importlib.import_module(module), attribute)
+    globals()[name] = value
+    return value

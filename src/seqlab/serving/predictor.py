@@ -24,8 +24,11 @@ class Predictor:
         return self.task.labels
 
     @torch.no_grad()
-    def predict(self, texts: list[str], batch_size: int = 256) -> list[dict[str, Any]]:
-        """One ``{"text", "label", "probability", "probabilities"}`` per text, in order."""
+    def predict(self, texts: list[str] | str, batch_size: int = 256) -> list[dict[str, Any]]:
+        """One ``{"text", "label", "probability", "probabilities"}`` per text, in order (a single string is one
+        text, not a sequence of characters)."""
+        if isinstance(texts, str):
+            texts = [texts]
         split = self.task.encode([TextExample(t) for t in texts])
         probs = self.task.probabilities(self.model, split, batch_size)
         out = []

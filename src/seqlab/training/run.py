@@ -25,7 +25,7 @@ import yaml
 from rich.console import Console
 
 from .. import WAIT_POLICY, __version__, artifact, cotenancy, runtime
-from ..config import ConfigError, Recipe
+from ..config import ConfigError, Recipe, load_recipe
 from ..data.vectors import load_into as load_vectors
 from ..data.batching import bucket_batches, pad_fraction
 from ..models import registry
@@ -74,9 +74,10 @@ def count_parameters(model: torch.nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
-def train(recipe: Recipe, out_dir: str | Path, resume: bool = False, out: Console | None = None,
+def train(recipe: Recipe | str | Path, out_dir: str | Path, resume: bool = False, out: Console | None = None,
           progress: bool = True, overwrite: bool = False) -> dict[str, Any]:
-    """Run ``recipe`` into ``out_dir``; return the results (also written to results.json).
+    """Run ``recipe`` (a Recipe, or the path of a recipe file) into ``out_dir``; return the results (also
+    written to results.json).
 
     A directory that already holds a trained model is refused unless ``resume`` (continue its run) or
     ``overwrite`` (replace it): retyping a long run's command must not wipe its model.
@@ -84,6 +85,8 @@ def train(recipe: Recipe, out_dir: str | Path, resume: bool = False, out: Consol
     While it runs, the run is registered with ``seqlab.cotenancy`` and its threads follow its fair share
     of the machine, unless ``train.threads`` or ``SEQLAB_THREADS`` fix them.
     """
+    if not isinstance(recipe, Recipe):
+        recipe = load_recipe(recipe)
     out = out or make_console()
     cfg = recipe.train
     threads = runtime.set_threads(cfg.threads)
