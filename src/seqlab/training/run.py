@@ -26,6 +26,7 @@ from rich.console import Console
 
 from .. import WAIT_POLICY, __version__, artifact, cotenancy, runtime
 from ..config import ConfigError, Recipe, load_recipe
+from ..data.check import check_split
 from ..data.vectors import load_into as load_vectors
 from ..data.batching import bucket_batches, pad_fraction
 from ..models import registry
@@ -129,6 +130,11 @@ def _train(recipe: Recipe, out_dir: Path, resume: bool, out: Console, progress: 
     if restored is not None:
         task = task_cls.from_files(restored.files, recipe.to_dict())
     parts = splits if isinstance(splits, dict) else {"train": splits.train, "dev": splits.dev, "test": splits.test}
+    data_report = {name: check_split(list(parts[name])) if isinstance(parts[name], list) else {"examples": len(parts[name])}
+                   for name in ("train", "dev", "test")}
+    for name, report in data_report.items():
+        for problem in report.get("problems", []):
+            out.print(f"[yellow]data {name}[/]: {problem}")
     train_split, dev_split, test_split = (task.encode(parts[s]) for s in ("train", "dev", "test"))
     model, model_config = registry.build(task.model_section(recipe.model), recipe.source)
     check_free_space(out_dir, model)
@@ -172,6 +178,7 @@ def _train(recipe: Recipe, out_dir: Path, resume: bool, out: Console, progress: 
         "parameters": count_parameters(model),
         "vocab_size": len(task.vocab) if hasattr(task, "vocab") else None,
         "sizes": {"train": len(train_split), "dev": len(dev_split), "test": len(test_split)},
+        "data": data_report,
         "pad_fraction": pads,
         "pretrained_vectors": vectors_report,
         "dev": task.evaluate(best.model, dev_split, cfg.eval_batch_size),
