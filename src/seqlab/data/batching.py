@@ -97,6 +97,19 @@ def pad_tagged(seqs: Sequence[Sequence[int]], tags: Sequence[Sequence[int]], pad
     return ids, tag_ids[:, : ids.size(1)], lengths
 
 
+def teacher_forcing(targets: Sequence[Sequence[int]], pad_id: int, bos_id: int, eos_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The decoder's input ``<bos> y`` [B, S+1] (``pad_id`` on padding) and what it predicts, ``y <eos>``
+    [B, S+1] (``IGNORE_INDEX`` on padding).
+
+    >>> tgt_in, tgt_out = teacher_forcing([[8, 9], [7]], pad_id=0, bos_id=2, eos_id=3)
+    >>> tgt_in.tolist(), tgt_out.tolist()
+    ([[2, 8, 9], [2, 7, 0]], [[8, 9, 3], [7, 3, -100]])
+    """
+    tgt_in, _ = pad([[bos_id, *t] for t in targets], pad_id)
+    tgt_out, _ = pad([[*t, eos_id] for t in targets], IGNORE_INDEX)
+    return tgt_in, tgt_out
+
+
 def pad_pairs(sources: Sequence[Sequence[int]], targets: Sequence[Sequence[int]], pad_id: int, bos_id: int,
               eos_id: int) -> dict[str, torch.Tensor]:
     """N → M (seq2seq) with teacher forcing: the decoder reads ``<bos> y`` and predicts ``y <eos>``.
@@ -109,8 +122,8 @@ def pad_pairs(sources: Sequence[Sequence[int]], targets: Sequence[Sequence[int]]
     ([[2, 8, 9]], [[8, 9, 3]])
     """
     src, src_lengths = pad(sources, pad_id)
-    tgt_in, tgt_lengths = pad([[bos_id, *t] for t in targets], pad_id)
-    tgt_out, _ = pad([[*t, eos_id] for t in targets], IGNORE_INDEX)
+    tgt_in, tgt_out = teacher_forcing(targets, pad_id, bos_id, eos_id)
+    tgt_lengths = torch.tensor([len(t) + 1 for t in targets])
     return {"src": src, "src_lengths": src_lengths, "tgt_in": tgt_in, "tgt_out": tgt_out, "tgt_lengths": tgt_lengths}
 
 

@@ -29,7 +29,7 @@ from torch import nn
 
 from .. import metrics
 from ..config import ConfigError, DataConfig
-from ..data.batching import IGNORE_INDEX, bucket_batches, pad
+from ..data.batching import IGNORE_INDEX, bucket_batches, pad, teacher_forcing
 from ..data.datasets import Splits, load_splits
 from ..data.images import ImageCaption, read_image_captions
 from ..data.tokenizers import Tokenizer
@@ -126,8 +126,7 @@ class CaptioningTask(Task):
                 shuffle: bool = False, bucket: bool = True) -> Iterator[ImageBatch]:
         v = self.vocab
         for index in bucket_batches(self.batch_lengths(split), batch_size, generator, shuffle, bucket):
-            tgt_in, _ = pad([[v.bos_id, *split.tgt_ids[i]] for i in index], v.pad_id)
-            tgt_out, _ = pad([[*split.tgt_ids[i], v.eos_id] for i in index], IGNORE_INDEX)
+            tgt_in, tgt_out = teacher_forcing([split.tgt_ids[i] for i in index], v.pad_id, v.bos_id, v.eos_id)
             rows = torch.tensor(index)
             yield ImageBatch(split.images.index_select(0, rows), split.widths.index_select(0, rows), tgt_in, tgt_out, index)
 

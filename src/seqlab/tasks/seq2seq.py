@@ -28,7 +28,7 @@ from torch import nn
 
 from .. import metrics
 from ..config import ConfigError, DataConfig
-from ..data.batching import IGNORE_INDEX, bucket_batches, pad
+from ..data.batching import IGNORE_INDEX, bucket_batches, pad, teacher_forcing
 from ..data.datasets import Splits, load_splits
 from ..data.readers import DataFormatError, TextExample, read_examples, read_lines
 from ..data.tokenizers import Tokenizer
@@ -148,8 +148,7 @@ class Seq2SeqTask(Task):
         v = self.tgt_vocab
         for index in bucket_batches(self.batch_lengths(split), batch_size, generator, shuffle, bucket):
             src, lengths = pad([split.src_ids[i] for i in index], self.src_vocab.pad_id)
-            tgt_in, _ = pad([[v.bos_id, *split.tgt_ids[i]] for i in index], v.pad_id)
-            tgt_out, _ = pad([[*split.tgt_ids[i], v.eos_id] for i in index], IGNORE_INDEX)
+            tgt_in, tgt_out = teacher_forcing([split.tgt_ids[i] for i in index], v.pad_id, v.bos_id, v.eos_id)
             yield PairBatch(src, lengths, tgt_in, tgt_out, index)
 
     # ---------------------------------------------------------------- model
