@@ -32,6 +32,14 @@ def write_tsv(path: Path, rows: list[tuple[str, str]]) -> Path:
     return path
 
 
+@pytest.fixture(autouse=True)
+def fixed_threads(monkeypatch):
+    """Tests compare runs bit for bit (resume equals uninterrupted): a thread count that the co-tenancy governor
+    changed in one run and not the other would break that, so it is off here; tests/test_cotenancy.py turns it
+    back on where it is the subject."""
+    monkeypatch.setenv("SEQLAB_COTENANCY", "0")
+
+
 @pytest.fixture
 def tiny_data(tmp_path: Path) -> dict[str, Path]:
     return {
