@@ -390,4 +390,25 @@ def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
     raw = safe_yaml(text, str(path))
     if raw is None:
         raw = {}
-    return recipe_from_dict(apply_overrides(raw, overrides or [], str(path)), str(path))
+    recipe = recipe_from_dict(apply_overrides(raw, overrides or [], str(path)), str(path))
+    resolve_data_paths(recipe.data, path.parent)
+    return recipe
+
+
+PATH_FIELDS = ("train", "dev", "test", "vectors")
+
+
+def resolve_data_paths(data: DataConfig, folder: Path) -> None:
+    """Relative data paths are read from the recipe's folder when the file is there (so ``seqlab train
+    mydata/recipe.yaml`` finds ``mydata/train.tsv``), else from the current directory as before. A
+    comma-separated pair (``format: aligned``) is resolved part by part; absolute paths stay as they are."""
+    for name in PATH_FIELDS:
+        value = getattr(data, name)
+        if not value:
+            continue
+        parts = []
+        for part in str(value).split(","):
+            part = part.strip()
+            beside = folder / part
+            parts.append(str(beside) if part and not Path(part).is_absolute() and beside.exists() else part)
+        setattr(data, name, ",".join(parts))

@@ -164,3 +164,15 @@ def test_a_finished_run_is_not_replaced_by_accident(write_recipe, tmp_path, expe
     assert weights.read_bytes() == before
     assert main(["train", recipe, "--out", run, "--no-progress", "--overwrite", "--set", "train.seed=7"]) == 0
     assert weights.read_bytes() != before
+
+
+def test_ctrl_c_says_how_to_continue(write_recipe, tmp_path, monkeypatch, capsys):
+    from seqlab.cli.main import main
+    from seqlab.tasks.classification import ClassificationTask
+
+    def interrupt(self, model, batch):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ClassificationTask, "loss", interrupt)
+    assert main(["train", str(write_recipe(epochs=1)), "--out", str(tmp_path / "run"), "--no-progress"]) == 130
+    assert "interrupted; `seqlab train … --resume` continues from the last checkpoint" in capsys.readouterr().err

@@ -4,6 +4,7 @@ data is read; hostile YAML (alias bombs, binary, huge) refused quickly. Hypothes
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 import yaml
@@ -235,3 +236,22 @@ def test_sampler_refuses_values_out_of_range():
                            ({"top_p": 0.0}, "top_p"), ({"temperature": -1.0}, "temperature")):
         with pytest.raises(ValueError, match=needle):
             choose(logits, **kwargs)
+
+
+def test_data_paths_are_read_from_the_recipes_folder(tmp_path, monkeypatch):
+    """`seqlab train mydata/recipe.yaml` from the parent finds mydata/train.tsv; absolute paths and files that
+    only exist relative to the current directory keep working."""
+    from conftest import make_examples, write_tsv
+
+    folder = tmp_path / "mydata"
+    folder.mkdir()
+    for split, seed in (("train", 1), ("dev", 2)):
+        write_tsv(folder / f"{split}.tsv", make_examples(40, seed))
+    test = write_tsv(tmp_path / "elsewhere.tsv", make_examples(20, 3))
+    raw = {"task": "classification", "model": {"name": "rnn_classifier"},
+           "data": {"train": "train.tsv", "dev": "dev.tsv", "test": str(test), "vectors": "vec.txt"}}
+    (folder / "recipe.yaml").write_text(yaml.safe_dump(raw), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    recipe = load_recipe("mydata/recipe.yaml")
+    assert Path(recipe.data.train).resolve() == folder / "train.tsv" and Path(recipe.data.dev).resolve() == folder / "dev.tsv"
+    assert recipe.data.test == str(test) and recipe.data.vectors == "vec.txt"  # absolute kept; missing left as given

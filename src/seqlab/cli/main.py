@@ -56,7 +56,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"seqlab {args.command}: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"seqlab {args.command}: interrupted", file=sys.stderr)
+        hint = "; `seqlab train … --resume` continues from the last checkpoint" if args.command == "train" else ""
+        print(f"seqlab {args.command}: interrupted{hint}", file=sys.stderr)
         return 130
 
 
