@@ -33,7 +33,7 @@ WAIT_POLICY = _cotenancy.choose_wait_policy()  # before anything imports torch
 #: ``seqlab.train(recipe_or_path, out_dir)``, ``seqlab.load(model_dir)`` (the artifact), ``seqlab.load_recipe``,
 #: ``seqlab.Predictor(model_dir).predict(["a fine film"])``.
 _API = {"train": ("seqlab.training.run", "train"), "load": ("seqlab.artifact", "load"),
-        "load_recipe": ("seqlab.config", "load_recipe"), "Predictor": ("seqlab.serving.predictor", "Predictor")}
+        "load_recipe": ("seqlab.training.run", "load_recipe"), "Predictor": ("seqlab.serving.predictor", "Predictor")}
 __all__ = ["WAIT_POLICY", "__version__", *_API]
 
 

@@ -114,21 +114,24 @@ def check_values(obj: Any, section: str, source: str) -> None:
             if problem:
                 where = f"{section}.{f.name}" + (f"[{i}]" if isinstance(value, list) else "")
                 raise ConfigError(f"{source}: {where}: {problem}, got {short(item)}")
-    if isinstance(obj, DataConfig):
-        if obj.fold >= obj.folds:
-            raise ConfigError(f"{source}: {section}.fold: must be below data.folds ({obj.folds}), got {obj.fold}")
-        if len(obj.digits) != 2 or obj.digits[0] > obj.digits[1]:
-            raise ConfigError(f"{source}: {section}.digits: give [min, max] with min ≤ max, got {short(obj.digits)}")
+    problem = obj.check() if hasattr(obj, "check") else None
+    if problem:
+        raise ConfigError(f"{source}: {section}.{problem[0]}: {problem[1]}")
 
 
 @dataclass
 class DataConfig:
-    """Where the examples come from and how text becomes token ids.
+    """Where the examples come from and how text becomes token ids: the fields every task shares.
 
     Either ``dataset`` names a registry entry (``seqlab data list``), or ``train`` (and optionally
     ``dev``/``test``) name local files in ``format`` (tsv, csv, jsonl, folder = one file per class).
     Without a test file, fold ``fold`` of ``folds`` (seeded by ``split_seed``) is held out as test; without a
     dev file, ``dev_fraction`` of the remaining training examples is.
+
+    Each task owns its data section: a subclass declared beside the task (``TaggingData``, ``Seq2SeqData``, …)
+    adds its own fields and is registered in ``DATA_SECTIONS`` under the task's name, so a recipe's ``data:``
+    is validated against its task's fields when it is read (``data.bptt`` in a classification recipe is an
+    unknown field). ``check()`` returns a cross-field problem, if any, as (field, message).
     """
 
     dataset: str | None = None
@@ -151,21 +154,26 @@ class DataConfig:
     fold: int = 0
     dev_fraction: float = 0.1  # held out of train when a dataset has no dev split
     limit: int | None = None  # keep the first N training examples (smoke tests); synthetic tasks: train size
-    length: int = 100  # synthetic tasks (the adding problem): sequence length T
-    tag_scheme: str = "bio"  # tagging: train on bio or bioes chunk tags (evaluation is always strict IOB2)
-    input_scheme: str = "iob2"  # tagging, local files: their chunk scheme; iob1 files are converted to IOB2 on reading
-    tag_column: int = -1  # tagging, local CoNLL files: the column to predict
-    feature_columns: list[int] = field(default_factory=list)  # tagging, CoNLL: extra input columns (e.g. POS: [1])
     vectors: str | None = None  # pretrained word vectors (GloVe / word2vec text) for the word embedding
-    bptt: int = 35  # language models: tokens per truncated-BPTT window
-    conditional: bool = False  # language models: one sentence per example, conditioned on its label
-    target_tokenizer: str | None = None  # seq2seq: the target side's tokenizer (default: tokenizer)
-    metric: str = "bleu"  # seq2seq: bleu (sacreBLEU + chrF) or g2p (word / phoneme error rates)
-    beam: int = 1  # seq2seq evaluation: 1 = greedy, K > 1 = beam search
-    max_ratio: float = 2.0  # seq2seq decoding: at most max_ratio × source length + 5 tokens
-    image_height: int = 20  # captioning: images are scaled to this height (pixels)
-    image_width: int = 72  # captioning: ... and padded (or cut) to this width
-    digits: list[int] = field(default_factory=lambda: [2, 5])  # digits-captions: [min, max] digits per image
+
+    def check(self) -> tuple[str, str] | None:
+        if self.fold >= self.folds:
+            return "fold", f"must be below data.folds ({self.folds}), got {self.fold}"
+        return None
+
+
+#: task name → its data section's dataclass; each task module registers its own (``seqlab.tasks``).
+DATA_SECTIONS: dict[str, type] = {}
+
+
+def data_section(task: str) -> type:
+    """The data dataclass of ``task``. The tasks register theirs when ``seqlab.tasks`` is imported, which
+    ``seqlab.load_recipe`` and every command do; an unknown task keeps the shared fields (and is refused by name
+    when the run starts)."""
+    if not DATA_SECTIONS:
+        raise RuntimeError("seqlab.tasks is not imported, so no task has registered its data section: "
+                           "read recipes with seqlab.load_recipe")
+    return DATA_SECTIONS.get(task, DataConfig)
 
 
 @dataclass
@@ -274,13 +282,16 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
     raise ConfigError(f"{where}: unsupported type {_type_name(tp)}")
 
 
-def from_dict(cls: type, values: dict[str, Any] | None, section: str, source: str) -> Any:
-    """Build dataclass ``cls`` from a mapping, naming ``source: section.field`` in every error."""
+def from_dict(cls: type, values: dict[str, Any] | None, section: str, source: str, lenient: bool = False) -> Any:
+    """Build dataclass ``cls`` from a mapping, naming ``source: section.field`` in every error. ``lenient``
+    drops unknown fields (a recipe saved by an older seqlab, whose flat data section held every task's)."""
     values = values or {}
     if not isinstance(values, dict):
         raise ConfigError(f"{source}: {section}: expected a mapping, got {short(values)}")
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}
+    if lenient:
+        values = {k: v for k, v in values.items() if k in names}
     unknown = sorted(map(str, set(values) - names))
     if unknown:
         close = difflib.get_close_matches(unknown[0], names, n=1)
@@ -328,7 +339,7 @@ def recipe_from_dict(raw: dict[str, Any], source: str = "<recipe>") -> Recipe:
         raise ConfigError(f"{source}: model.name: missing (e.g. rnn_classifier, textcnn, bow)")
     return Recipe(
         task=_coerce(raw.get("task", "classification"), str, f"{source}: task"),
-        data=from_dict(DataConfig, raw.get("data"), "data", source),
+        data=from_dict(data_section(str(raw.get("task", "classification"))), raw.get("data"), "data", source),
         model=dict(model),
         train=from_dict(TrainConfig, raw.get("train"), "train", source),
         source=source,

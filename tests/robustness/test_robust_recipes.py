@@ -66,16 +66,29 @@ BAD_VALUES = [
 ]
 
 
+TASK_OF_FIELD = {"bptt": "language_model", "beam": "seq2seq", "max_ratio": "seq2seq", "metric": "seq2seq",
+                 "digits": "captioning", "image_height": "captioning"}  # data fields a task owns
+
+
 @pytest.mark.parametrize("field, value, needle", BAD_VALUES, ids=lambda v: str(v)[:20])
 def test_bad_value_is_named_before_any_data_is_read(field, value, needle, tiny_data, tmp_path, expect_error):
     raw = recipe_dict(tiny_data)
     section, name = field.split(".")
+    raw["task"] = TASK_OF_FIELD.get(name, raw["task"])
     raw[section][name] = yaml.safe_load(value) if isinstance(value, str) and value.startswith(".") else value
     path = tmp_path / "bad.yaml"
     path.write_text(yaml.safe_dump(raw), encoding="utf-8")
     (tmp_path / "train.tsv").unlink()  # reading data would fail differently: the recipe must fail first
     expect_error(["train", path, "--out", tmp_path / "run"], f"{path}: {field}", needle)
     assert not (tmp_path / "run").exists()
+
+
+def test_a_data_field_of_another_task_is_unknown(tiny_data, tmp_path, expect_error):
+    raw = recipe_dict(tiny_data)
+    raw["data"]["bptt"] = 35  # a language model's field in a classification recipe
+    path = tmp_path / "r.yaml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    expect_error(["train", path], "data.bptt: unknown field")
 
 
 BAD_SETS = [

@@ -7,7 +7,7 @@ import argparse
 import numpy as np
 import torch
 
-from ..config import DataConfig, from_dict
+from ..config import from_dict
 from ..data.images import load_image
 from ..evaluation.evaluate import load_task
 from .output import add_json_flag, emit_json, positive_int
@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     height, width = task.image_size
     loaded = [(str(path), *load_image(path, height, width)) for path in args.images]
     if args.test:
-        cfg = from_dict(DataConfig, art.recipe.get("data") or {}, "data", str(art.path))
+        cfg = from_dict(type(task).data_config, art.recipe.get("data") or {}, "data", str(art.path), lenient=True)
         test = type(task).load_split(cfg, "test", str(art.path))
         for n in args.test:
             if not 0 <= n < len(test):

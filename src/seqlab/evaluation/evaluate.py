@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import artifact
-from ..config import DataConfig, from_dict
+from ..config import from_dict
 from ..data.readers import read_examples
 from ..tasks import get_task
 
@@ -40,7 +40,7 @@ def evaluate_dir(model_dir: str | Path, split: str = "test", data: str | None = 
         task.beam = beam
     data_cfg = art.recipe.get("data") or {}
     if data is not None:
-        cfg = from_dict(DataConfig, data_cfg, "data", str(art.path / artifact.CONFIG))
+        cfg = from_dict(type(task).data_config, data_cfg, "data", str(art.path / artifact.CONFIG), lenient=True)
         if art.task == "tagging":  # a CoNLL / CoNLL-U file read as the recipe reads its own
             cfg.dataset, cfg.train, cfg.dev, cfg.test = None, str(data), str(data), str(data)
             cfg.format = data_format or ("conllu" if str(data).endswith((".conllu", ".conllu.gz")) else "conll")
@@ -50,7 +50,7 @@ def evaluate_dir(model_dir: str | Path, split: str = "test", data: str | None = 
                                      cfg.encoding)
         source = str(data)
     else:
-        cfg = from_dict(DataConfig, data_cfg, "data", str(art.path / artifact.CONFIG))
+        cfg = from_dict(type(task).data_config, data_cfg, "data", str(art.path / artifact.CONFIG), lenient=True)
         examples = type(task).load_split(cfg, split, str(art.path))
         source = f"{cfg.dataset or cfg.train}:{split}"
     encoded = task.encode(examples)

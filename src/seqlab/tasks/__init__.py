@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import difflib
 
-from ..config import ConfigError, short
+from ..config import DATA_SECTIONS, ConfigError, short
 from .adding import AddingTask
 from .base import Task
 from .captioning import CaptioningTask
@@ -17,6 +17,9 @@ from .tagging import TaggingTask
 TASKS: dict[str, type[Task]] = {"classification": ClassificationTask, "tagging": TaggingTask, "adding": AddingTask,
                               "language_model": LanguageModelTask, "seq2seq": Seq2SeqTask,
                               "captioning": CaptioningTask}
+
+
+DATA_SECTIONS.update({name: task.data_config for name, task in TASKS.items()})
 
 
 def get_task(name: str, source: str | None = None) -> type[Task]:

@@ -54,8 +54,16 @@ def make_adding(n: int, length: int, generator: torch.Generator) -> AddingSplit:
     return AddingSplit(torch.stack([values, markers], -1), values[rows, first] + values[rows, second])
 
 
+@dataclass
+class AddingData(DataConfig):
+    """``data:`` of the adding problem: ``limit`` is the training set's size, ``length`` the sequence length T."""
+
+    length: int = 100  # sequence length T
+
+
 class AddingTask(Task):
     name = "adding"
+    data_config = AddingData
 
     def __init__(self, length: int):
         self.length = length

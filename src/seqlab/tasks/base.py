@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from ..config import ConfigError
+from ..config import ConfigError, DataConfig
 
 
 def checked_vocab(vocab: Any, n_texts: int, cfg: Any, source: str, what: str = "training texts") -> Any:
@@ -39,6 +39,7 @@ def checked_vocab(vocab: Any, n_texts: int, cfg: Any, source: str, what: str = "
 
 class Task(ABC):
     name: ClassVar[str]
+    data_config: ClassVar[type] = DataConfig  # the recipe's data section for this task (seqlab.config)
 
     @classmethod
     @abstractmethod

@@ -19,7 +19,7 @@ grid column holding the most attention, its centre in pixels) falls inside that 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -71,8 +71,24 @@ def read_caption_splits(cfg: DataConfig, source: str = "<recipe>") -> Splits:
     return Splits(read(cfg.train), read(cfg.dev), read(cfg.test), [])
 
 
+@dataclass
+class CaptioningData(DataConfig):
+    """``data:`` of a captioning recipe: the shared fields, the image size and the composed digits' count."""
+
+    image_height: int = 20  # images are scaled to this height (pixels)
+    image_width: int = 72  # ... and padded (or cut) to this width
+    digits: list[int] = field(default_factory=lambda: [2, 5])  # digits-captions: [min, max] digits per image
+    beam: int = 1  # evaluation: 1 = greedy, K > 1 = beam search
+
+    def check(self) -> tuple[str, str] | None:
+        if len(self.digits) != 2 or self.digits[0] > self.digits[1]:
+            return "digits", f"give [min, max] with min ≤ max, got {self.digits}"
+        return super().check()
+
+
 class CaptioningTask(Task):
     name = "captioning"
+    data_config = CaptioningData
 
     def __init__(self, tokenizer: Tokenizer, vocab: Vocab, image_size: tuple[int, int], max_len: int, beam: int = 1):
         self.tokenizer, self.vocab = tokenizer, vocab

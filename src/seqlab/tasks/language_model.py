@@ -87,8 +87,17 @@ def read_text_splits(cfg: DataConfig, source: str = "<recipe>") -> Splits:
     return Splits(split.train, read(cfg.dev) if cfg.dev else split.dev, read(cfg.test) if cfg.test else split.test, labels)
 
 
+@dataclass
+class LanguageModelData(DataConfig):
+    """``data:`` of a language-model recipe: the shared fields, the BPTT window and conditioning."""
+
+    bptt: int = 35  # tokens per truncated-BPTT window
+    conditional: bool = False  # one sentence per example, conditioned on its label
+
+
 class LanguageModelTask(Task):
     name = "language_model"
+    data_config = LanguageModelData
 
     def __init__(self, tokenizer: Tokenizer, vocab: Vocab, conditions: list[str] | None = None, bptt: int = 35):
         self.tokenizer, self.vocab, self.bptt = tokenizer, vocab, bptt

@@ -84,8 +84,19 @@ def read_aligned(spec: str, source: str = "<recipe>", encoding: str = "utf-8") -
     return [TextExample(a, b) for a, b in zip(sources, targets)]
 
 
+@dataclass
+class Seq2SeqData(DataConfig):
+    """``data:`` of a seq2seq recipe: the shared fields, the target side's tokenizer and how evaluation decodes."""
+
+    target_tokenizer: str | None = None  # the target side's tokenizer (default: tokenizer)
+    metric: str = "bleu"  # bleu (sacreBLEU + chrF) or g2p (word / phoneme error rates)
+    beam: int = 1  # evaluation: 1 = greedy, K > 1 = beam search
+    max_ratio: float = 2.0  # decoding: at most max_ratio × source length + 5 tokens
+
+
 class Seq2SeqTask(Task):
     name = "seq2seq"
+    data_config = Seq2SeqData
 
     def __init__(self, src_tokenizer: Tokenizer, tgt_tokenizer: Tokenizer, src_vocab: Vocab, tgt_vocab: Vocab,
                  metric: str = "bleu", beam: int = 1, max_ratio: float = 2.0, seed: int = 1234):

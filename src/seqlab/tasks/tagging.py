@@ -6,7 +6,7 @@ BIOES tags (``data.tag_scheme: bioes``) is evaluated after conversion back to IO
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
@@ -91,8 +91,19 @@ def read_tagged_splits(cfg: DataConfig, source: str = "<recipe>") -> Splits:
     return Splits(train, dev, test, sorted({t for s in train for t in s.tags}))
 
 
+@dataclass
+class TaggingData(DataConfig):
+    """``data:`` of a tagging recipe: the shared fields and the tag columns and schemes."""
+
+    tag_scheme: str = "bio"  # train on bio or bioes chunk tags (evaluation is always strict IOB2)
+    input_scheme: str = "iob2"  # local files: their chunk scheme; iob1 files are converted to IOB2 on reading
+    tag_column: int = -1  # local CoNLL files: the column to predict
+    feature_columns: list[int] = field(default_factory=list)  # CoNLL: extra input columns (e.g. POS: [1])
+
+
 class TaggingTask(Task):
     name = "tagging"
+    data_config = TaggingData
 
     def __init__(self, words: Vocab, chars: Vocab, tags: list[str], scheme: str = "bio", lowercase: bool = True,
                  tokenizer: Tokenizer | None = None, features: list[Vocab] | None = None):

@@ -42,9 +42,10 @@ SAFE_ON_RESUME = {"train.epochs", "train.max_minutes", "train.patience", "train.
 
 
 def recipe_differences(old: Any, new: Any, prefix: str = "") -> list[str]:
-    """Dotted names of the fields whose values differ between two recipe mappings."""
+    """Dotted names of the fields whose values differ between two recipe mappings (fields only one of them has,
+    such as another task's data fields that an older seqlab saved, are not compared)."""
     if isinstance(old, dict) and isinstance(new, dict):
-        return [d for key in sorted(set(old) | set(new), key=str)
+        return [d for key in sorted(set(old) & set(new), key=str)
                 for d in recipe_differences(old.get(key), new.get(key), f"{prefix}{key}.")]
     return [] if old == new else [prefix.rstrip(".")]
 
