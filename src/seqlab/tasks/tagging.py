@@ -16,7 +16,8 @@ from torch import nn
 from .. import metrics
 from ..config import ConfigError, DataConfig
 from ..data.batching import IGNORE_INDEX, bucket_batches, lengths_to_mask, pad
-from ..data.datasets import Splits, get_spec, holdout, load_splits
+from ..data.datasets import Splits, get_spec, load_splits
+from ..data.splits import resolve_splits
 from ..data.readers import DataFormatError, TaggedSentence, read_conll, read_conllu
 from ..data.tags import chunks_starting_inside, iob1_to_iob2, to_bio, to_bioes
 from ..data.tokenizers import Tokenizer
@@ -58,8 +59,6 @@ def read_tagged_splits(cfg: DataConfig, source: str = "<recipe>") -> Splits:
         if get_spec(cfg.dataset).task != "tagging":
             raise ConfigError(f"{source}: data.dataset: {cfg.dataset!r} is not a tagging dataset")
         return load_splits(cfg.dataset, cfg)
-    if not cfg.train:
-        raise ConfigError(f"{source}: data: give either dataset (see `seqlab data list`) or a train file")
     if cfg.format == "conllu":
         read = lambda p: read_conllu(p, cfg.label_set or "upos", cfg.encoding)  # noqa: E731
     elif cfg.format == "conll":
@@ -83,12 +82,8 @@ def read_tagged_splits(cfg: DataConfig, source: str = "<recipe>") -> Splits:
                                   "to IOB2, or fix it (it would be mis-scored)")
         return sentences
 
-    train = read(cfg.train)
-    dev = read(cfg.dev) if cfg.dev else None
-    if dev is None:
-        train, dev = holdout(train, cfg.dev_fraction, cfg.split_seed)
-    test = read(cfg.test) if cfg.test else []
-    return Splits(train, dev, test, sorted({t for s in train for t in s.tags}))
+    splits = resolve_splits(cfg, read, source, test="empty", dev="holdout", what="tagged sentences")
+    return Splits(splits.train, splits.dev, splits.test, sorted({t for s in splits.train for t in s.tags}))
 
 
 @dataclass
