@@ -50,7 +50,7 @@ def recipe_differences(old: Any, new: Any, prefix: str = "") -> list[str]:
     return [] if old == new else [prefix.rstrip(".")]
 
 
-def check_out_dir(out_dir: Path, source: str) -> None:
+def check_out_dir(out_dir: Path) -> None:
     """The run directory can be written: not a file, creatable, writable. Checked before any data is read."""
     if out_dir.exists() and not out_dir.is_dir():
         raise ConfigError(f"{out_dir}: is a file, not a run directory (choose another --out)")
@@ -113,7 +113,7 @@ def _train(recipe: Recipe, out_dir: Path, resume: bool, out: Console, progress: 
     if not resume and not overwrite and (out_dir / "model" / artifact.CONFIG).is_file():
         raise ConfigError(f"{out_dir}: holds a trained model already; --resume continues its run, --overwrite "
                           "replaces it, or give another --out")
-    check_out_dir(out_dir, recipe.source)
+    check_out_dir(out_dir)
     restored = None
     if resume:
         ckpt = out_dir / "checkpoint"
