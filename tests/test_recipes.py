@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 from seqlab.config import load_recipe
-from seqlab.data.datasets import REGISTRY, builtin_dir
+from seqlab.data.datasets import REGISTRY
+from seqlab.data.download import builtin_dir
 from seqlab.models.registry import MODELS, build
 
 RECIPES = sorted(Path(__file__).parents[1].joinpath("recipes").glob("*.yaml")) + [builtin_dir() / "quickstart.yaml"]

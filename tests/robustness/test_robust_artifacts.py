@@ -308,6 +308,8 @@ def test_crafted_archive_in_the_cache_is_refused(tmp_path, monkeypatch):
         info = tarfile.TarInfo("aclImdb/train/pos/0_9.txt")
         info.size = len(data)
         tar.addfile(info, io.BytesIO(data))
+    from seqlab.data import download
+
     spec = datasets.get_spec("imdb")
     monkeypatch.setenv("SEQLAB_OFFLINE", "1")
     with pytest.raises(datasets.DatasetError, match="sha256 .* does not match"):
@@ -317,7 +319,7 @@ def test_crafted_archive_in_the_cache_is_refused(tmp_path, monkeypatch):
     (folder / "aclImdb_v1.tar.gz.rejected").replace(archive)
     monkeypatch.delenv("SEQLAB_OFFLINE")
     fetched = []
-    monkeypatch.setattr(datasets, "fetch", lambda remote, dest: fetched.append(remote.url) or (_ for _ in ()).throw(
+    monkeypatch.setattr(download, "fetch", lambda remote, dest: fetched.append(remote.url) or (_ for _ in ()).throw(
         datasets.DatasetError(f"{remote.url}: download failed (offline test)")))
     with pytest.raises(datasets.DatasetError, match="download failed"):
         datasets.locate(spec)

@@ -163,3 +163,53 @@ def test_iob1_file_is_refused_or_converted(tmp_path, expect_error):
     raw["data"]["input_scheme"] = "iob1"
     splits = read_tagged_splits(recipe_from_dict(raw).data)
     assert splits.test[0].tags == ("B-NP", "B-VP", "B-NP", "I-NP", "B-NP", "I-NP")
+
+
+def test_every_example_is_accounted_for_per_split(tmp_path, capsys):
+    """results.json and the log say, per split, how many examples were read, skipped (and why), used and cut."""
+    import json
+
+    from seqlab.cli.main import main
+
+    rows = "text\tlabel\n" + "".join(f"{'good ' * (i % 7 + 1)}film {i}\t{'pos' if i % 2 else 'neg'}\n" for i in range(30))
+    recipe = recipe_file(tmp_path, rows, limit=24, max_length=4)
+    raw = yaml.safe_load(open(recipe))
+    raw["train"]["epochs"] = 1
+    open(recipe, "w").write(yaml.safe_dump(raw))
+    assert main(["train", recipe, "--out", str(tmp_path / "run"), "--no-progress"]) == 0
+    captured = capsys.readouterr()
+    log = captured.out + captured.err
+    data = json.loads((tmp_path / "run" / "results.json").read_text())["data"]
+    assert data["train"]["read"] == 30 and data["train"]["skipped"] == {"beyond data.limit": 6} and data["train"]["used"] == 24
+    # rows 0..23: 'good' repeated (i % 7 + 1) times, then 'film', then the number: longer than 4 when i % 7 >= 2
+    longer = sum(i % 7 + 3 > 4 for i in range(24))
+    assert data["train"]["truncated"] == {"longer than data.max_length (4 tokens)": longer}
+    assert data["dev"] == {**data["dev"], "read": 2, "skipped": {}, "used": 2}
+    assert "train 30 read, 6 skipped (beyond data.limit: 6), 24 used" in " ".join(log.split())
+
+
+def test_registry_lines_dropped_before_splitting_are_counted(shared_data):
+    from seqlab.data.datasets import load_splits
+
+    splits = load_splits("cr", None)
+    lines = sum(len((shared_data / "cr" / name).read_bytes().splitlines()) for name in ("custrev.neg", "custrev.pos"))
+    assert splits.dropped == {"before splitting": {"empty line": 4}}
+    assert len(splits.train) + len(splits.dev) + len(splits.test) == lines - 4
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_a_diverging_learning_rate_stops_before_saving_a_model(tmp_path, capsys, optimizer):
+    """``lr: 1e30`` kept a finite (1e30) loss and saved a model with weights of 1e30; now the run stops."""
+    rows = "text\tlabel\n" + "".join(f"{'good' if i % 2 else 'bad'} film {i}\t{'pos' if i % 2 else 'neg'}\n" for i in range(40))
+    recipe = recipe_file(tmp_path, rows)
+    raw = yaml.safe_load(open(recipe))
+    raw["train"].update(lr=1e30, optimizer=optimizer, batch_size=8)
+    open(recipe, "w").write(yaml.safe_dump(raw))
+    from seqlab.cli.main import main
+
+    assert main(["train", recipe, "--out", str(tmp_path / "run"), "--no-progress"]) == 3  # exit 3: training diverged
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    stop = [line for line in err.splitlines() if line.startswith("seqlab train: training stopped:")]
+    assert len(stop) == 1 and "training diverged" in stop[0] and "try a lower train.lr (now 1e+30)" in stop[0]
+    assert not (tmp_path / "run" / "model").exists()

@@ -9,7 +9,8 @@ from rich.table import Table
 
 from ..config import load_recipe
 from ..data.check import check_split
-from ..data.datasets import REGISTRY, candidate_dirs, get_spec, verify
+from ..data.datasets import REGISTRY, get_spec
+from ..data.download import candidate_dirs, verify
 from ..data.readers import read_conll, read_conllu, read_examples
 from ..evaluation.evaluate import guess_format
 from ..tasks import get_task

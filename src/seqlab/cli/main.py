@@ -8,7 +8,7 @@ import sys
 from .. import __version__, runtime
 from ..artifact import ArtifactError
 from ..config import ConfigError
-from ..data.datasets import DatasetError
+from ..data.download import DatasetError
 from ..data.readers import DataFormatError
 from ..training.loop import TrainingDiverged
 from . import caption, data, diagnose, embed, evaluate, explain, generate, predict, quickstart, summary, tag, train, translate

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..config import load_recipe
-from ..data.datasets import builtin_dir
+from ..data.download import builtin_dir
 from ..serving.predictor import Predictor
 from ..training.progress import console
 from ..training.run import train

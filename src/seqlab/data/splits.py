@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..config import ConfigError
@@ -32,6 +32,22 @@ class Splits:
     dev: list[TextExample]
     test: list[TextExample]
     labels: list[str]
+    # examples read but not used, by where ("before splitting", "train", ...) and why: {"train": {"beyond data.limit": 5}}
+    dropped: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def with_dropped(self, where: str, why: str, count: int) -> "Splits":
+        """These splits, recording that ``count`` examples were dropped ``where`` because ``why``."""
+        if count <= 0:
+            return self
+        dropped = {k: dict(v) for k, v in self.dropped.items()}
+        dropped.setdefault(where, {})[why] = dropped.get(where, {}).get(why, 0) + count
+        return replace(self, dropped=dropped)
+
+    def limited(self, limit: int | None) -> "Splits":
+        """The first ``limit`` training examples (``data.limit``), the rest counted as dropped."""
+        if not limit or len(self.train) <= limit:
+            return self
+        return replace(self, train=self.train[:limit]).with_dropped("train", "beyond data.limit", len(self.train) - limit)
 
     def get(self, split: str) -> list[TextExample]:
         if split not in ("train", "dev", "test"):

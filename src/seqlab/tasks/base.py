@@ -82,6 +82,10 @@ class Task(ABC):
     def files(self) -> dict[str, Any]:
         ...
 
+    def truncated(self, examples: list) -> dict[str, int]:
+        """Examples that will be used cut short, by why (``{"longer than data.max_length": 12}``); none by default."""
+        return {}
+
     def fit_closed_form(self, model: nn.Module, split: Any) -> dict[str, Any] | None:
         """Fit a model that needs no gradient descent (returning its fit report), or return None."""
         return None

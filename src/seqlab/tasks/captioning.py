@@ -19,7 +19,7 @@ grid column holding the most attention, its centre in pixels) falls inside that 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -96,14 +96,14 @@ class CaptioningTask(Task):
     # ---------------------------------------------------------------- construction
     @classmethod
     def from_recipe(cls, cfg: DataConfig, source: str = "<recipe>") -> tuple["CaptioningTask", Splits]:
-        splits = read_caption_splits(cfg, source)
-        train = splits.train[: cfg.limit] if cfg.limit else splits.train
+        splits = read_caption_splits(cfg, source).limited(cfg.limit)
+        train = splits.train
         tokenizer = Tokenizer(cfg.tokenizer, cfg.lowercase)
         vocab = checked_vocab(Vocab.build((tokenizer(ex.caption) for ex in train), cfg.min_freq, cfg.max_size),
                               len(train), cfg, source, "captions")
         longest = max((len(tokenizer(ex.caption)) for ex in train), default=1)
         task = cls(tokenizer, vocab, (cfg.image_height, cfg.image_width), 2 * longest + 2, cfg.beam)
-        return task, Splits(train, splits.dev, splits.test, [])
+        return task, replace(splits, labels=[])
 
     @classmethod
     def from_files(cls, files: dict[str, Any], recipe: dict[str, Any]) -> "CaptioningTask":

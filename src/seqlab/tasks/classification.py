@@ -4,7 +4,7 @@ metrics = accuracy and macro F1 (plus per-class precision/recall/F1 in ``report`
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
@@ -51,7 +51,7 @@ def read_splits(cfg: DataConfig, source: str = "<recipe>") -> Splits:
         return load_splits(cfg.dataset, cfg)
     read = lambda p: read_examples(p, cfg.format, cfg.text_field, cfg.label_field, cfg.encoding)  # noqa: E731
     splits = resolve_splits(cfg, read, source, test="fold", dev="holdout", what="labelled texts")
-    return Splits(splits.train, splits.dev, splits.test, sorted({ex.label for ex in splits.train}))
+    return replace(splits, labels=sorted({ex.label for ex in splits.train}))
 
 
 class ClassificationTask(Task):
@@ -67,8 +67,8 @@ class ClassificationTask(Task):
     # ---------------------------------------------------------------- construction
     @classmethod
     def from_recipe(cls, cfg: DataConfig, source: str = "<recipe>") -> tuple["ClassificationTask", Splits]:
-        splits = read_splits(cfg, source)
-        train = splits.train[: cfg.limit] if cfg.limit else splits.train
+        splits = read_splits(cfg, source).limited(cfg.limit)
+        train = splits.train
         if cfg.tokenizer == "bpe":
             tokenizer = Tokenizer.train_bpe((ex.text for ex in train), cfg.bpe_vocab_size, cfg.lowercase)
         else:
@@ -80,7 +80,7 @@ class ClassificationTask(Task):
             raise ConfigError(f"{source}: data.train: all {len(train):,} training examples have the label {seen[0]!r}; "
                               "a classifier needs at least two labels")
         task = cls(tokenizer, vocab, splits.labels, cfg.max_length)
-        return task, Splits(train, splits.dev, splits.test, splits.labels)
+        return task, splits
 
     @classmethod
     def from_files(cls, files: dict[str, Any], recipe: dict[str, Any]) -> "ClassificationTask":
@@ -105,6 +105,12 @@ class ClassificationTask(Task):
         if self.max_length:
             ids = ids[: self.max_length]
         return ids or [self.vocab.unk_id]
+
+    def truncated(self, examples: list[TextExample]) -> dict[str, int]:
+        if not self.max_length:
+            return {}
+        cut = sum(len(self.tokenizer(ex.text)) > self.max_length for ex in examples)
+        return {f"longer than data.max_length ({self.max_length} tokens)": cut} if cut else {}
 
     def encode(self, examples: list[TextExample]) -> EncodedSplit:
         labels = []

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
@@ -80,7 +80,7 @@ def read_text_splits(cfg: DataConfig, source: str = "<recipe>") -> Splits:
     read = lambda p: read_examples(p, fmt, cfg.text_field, cfg.label_field, cfg.encoding)  # noqa: E731
     splits = resolve_splits(cfg, read, source, test="contiguous", dev="contiguous", what="text")
     labels = sorted({ex.label for part in (splits.train, splits.dev, splits.test) for ex in part if ex.label})
-    return Splits(splits.train, splits.dev, splits.test, labels)
+    return replace(splits, labels=labels)
 
 
 @dataclass
@@ -111,8 +111,8 @@ class LanguageModelTask(Task):
     # ---------------------------------------------------------------- construction
     @classmethod
     def from_recipe(cls, cfg: DataConfig, source: str = "<recipe>") -> tuple["LanguageModelTask", Splits]:
-        splits = read_text_splits(cfg, source)
-        train = splits.train[: cfg.limit] if cfg.limit else splits.train
+        splits = read_text_splits(cfg, source).limited(cfg.limit)
+        train = splits.train
         tokenizer = Tokenizer(cfg.tokenizer, cfg.lowercase) if cfg.tokenizer != "bpe" else \
             Tokenizer.train_bpe((ex.text for ex in train), cfg.bpe_vocab_size, cfg.lowercase)
         tokens = [tokenizer(ex.text) for ex in train]
@@ -122,7 +122,7 @@ class LanguageModelTask(Task):
         if cfg.conditional and not splits.labels:
             raise ConfigError(f"{source}: data.conditional: the data has no labels to condition on")
         task = cls(tokenizer, vocab, splits.labels if cfg.conditional else None, cfg.bptt)
-        return task, Splits(train, splits.dev, splits.test, splits.labels)
+        return task, splits
 
     @classmethod
     def from_files(cls, files: dict[str, Any], recipe: dict[str, Any]) -> "LanguageModelTask":

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
@@ -111,8 +111,8 @@ class Seq2SeqTask(Task):
     # ---------------------------------------------------------------- construction
     @classmethod
     def from_recipe(cls, cfg: DataConfig, source: str = "<recipe>") -> tuple["Seq2SeqTask", Splits]:
-        splits = read_pair_splits(cfg, source)
-        train = splits.train[: cfg.limit] if cfg.limit else splits.train
+        splits = read_pair_splits(cfg, source).limited(cfg.limit)
+        train = splits.train
         src_tok = Tokenizer(cfg.tokenizer, cfg.lowercase)
         tgt_tok = Tokenizer(cfg.target_tokenizer or cfg.tokenizer, cfg.lowercase)
         src_vocab = checked_vocab(Vocab.build((src_tok(ex.text) for ex in train), cfg.min_freq, cfg.max_size),
@@ -120,7 +120,7 @@ class Seq2SeqTask(Task):
         tgt_vocab = checked_vocab(Vocab.build((tgt_tok(ex.label) for ex in train), cfg.min_freq, cfg.max_size),
                                   len(train), cfg, source, "target texts")
         task = cls(src_tok, tgt_tok, src_vocab, tgt_vocab, cfg.metric, cfg.beam, cfg.max_ratio, cfg.split_seed)
-        return task, Splits(train, splits.dev, splits.test, [])
+        return task, replace(splits, labels=[])
 
     @classmethod
     def from_files(cls, files: dict[str, Any], recipe: dict[str, Any]) -> "Seq2SeqTask":

@@ -83,7 +83,7 @@ def read_tagged_splits(cfg: DataConfig, source: str = "<recipe>") -> Splits:
         return sentences
 
     splits = resolve_splits(cfg, read, source, test="empty", dev="holdout", what="tagged sentences")
-    return Splits(splits.train, splits.dev, splits.test, sorted({t for s in splits.train for t in s.tags}))
+    return replace(splits, labels=sorted({t for s in splits.train for t in s.tags}))
 
 
 @dataclass
@@ -117,8 +117,8 @@ class TaggingTask(Task):
 
     @classmethod
     def from_recipe(cls, cfg: DataConfig, source: str = "<recipe>") -> tuple["TaggingTask", Splits]:
-        splits = read_tagged_splits(cfg, source)
-        train = splits.train[: cfg.limit] if cfg.limit else splits.train
+        splits = read_tagged_splits(cfg, source).limited(cfg.limit)
+        train = splits.train
         words = checked_vocab(Vocab.build(([w.lower() if cfg.lowercase else w for w in s.tokens] for s in train),
                                           cfg.min_freq, cfg.max_size), len(train), cfg, source, "training sentences")
         chars = Vocab.build(list(w[:MAX_WORD_CHARS]) for s in train for w in s.tokens)
@@ -127,7 +127,7 @@ class TaggingTask(Task):
         tokenizer = Tokenizer(cfg.tokenizer if cfg.tokenizer != "basic_english" else "whitespace", lowercase=False)
         features = [Vocab.build(s.features[k] for s in train) for k in range(len(cfg.feature_columns))]
         task = cls(words, chars, tags, cfg.tag_scheme, cfg.lowercase, tokenizer, features)
-        return task, Splits(train, splits.dev, splits.test, tags)
+        return task, replace(splits, labels=tags)
 
     @classmethod
     def from_files(cls, files: dict[str, Any], recipe: dict[str, Any]) -> "TaggingTask":

@@ -41,6 +41,7 @@ class LoopState:
     epoch_batches: int = 0
     epoch_tokens: int = 0
     epoch_seconds: float = 0.0
+    first_loss: float | None = None  # the first step's loss: a loss DIVERGED times larger stops the run
 
 
 def _flatten_optimizer(state: dict) -> tuple[dict[str, torch.Tensor], dict]:

@@ -1,7 +1,7 @@
 """The one training loop. It knows the Task contract, never the model:
 
     for each epoch:  for each batch (order fixed by seed and epoch):
-        loss = task.loss(model, batch)            — stop if not finite
+        loss = task.loss(model, batch)            — stop if not finite, or DIVERGED × the first step's loss
         backward; clip gradients by norm           — stop if the norm is not finite
         optimiser step; schedule; max-norm constraint
         every ``checkpoint_every`` steps: checkpoint
@@ -39,8 +39,11 @@ from .optim import Schedule, apply_max_norm, build_optimizer
 from .progress import EpochProgress
 
 
+DIVERGED = 1000.0  # no run that learns has a loss 1000 times its first step's (≈ ln V at initialisation)
+
+
 class TrainingDiverged(RuntimeError):
-    """The loss or gradient norm became NaN or infinite."""
+    """The loss or gradient norm became NaN or infinite, or the loss grew DIVERGED times its first value."""
 
 
 def _better(value: float, best: float | None, mode: str) -> bool:
@@ -122,6 +125,16 @@ def fit(task: Task, model: nn.Module, model_config: dict, recipe: Recipe, train,
                     f"loss is {loss.item()} at epoch {epoch + 1}, step {state.step + 1}; stopped before the update "
                     f"(last good checkpoint: {ckpt_dir if ckpt_dir.exists() else 'none yet'}); try a lower train.lr"
                 )
+            value = loss.item()
+            if state.first_loss is None:
+                state.first_loss = value
+            elif value > DIVERGED * max(state.first_loss, 1e-3):
+                bar.close()
+                raise TrainingDiverged(
+                    f"loss {value:.3g} at epoch {epoch + 1}, step {state.step + 1} is over {DIVERGED:g} times the first "
+                    f"step's ({state.first_loss:.3g}): training diverged; stopped before the update (last good "
+                    f"checkpoint: {ckpt_dir if ckpt_dir.exists() else 'none yet'}); try a lower train.lr (now {cfg.lr:g})"
+                )
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_norm or float("inf"))
@@ -138,13 +151,13 @@ def fit(task: Task, model: nn.Module, model_config: dict, recipe: Recipe, train,
             state.step += 1
             state.batch_in_epoch = i + 1
             state.tokens += batch.n_tokens
-            bar.update(loss.item(), batch.n_tokens)
+            bar.update(value, batch.n_tokens)
             state.epoch_loss_sum, state.epoch_batches, state.epoch_tokens = bar.loss_sum, bar.batches, bar.tokens
             state.epoch_seconds = bar.elapsed
             state.train_seconds += time.perf_counter() - last  # kept current, so any checkpoint counts each second once
             last = time.perf_counter()
             if cfg.log_every and state.step % cfg.log_every == 0:
-                _log(log_path, {"step": state.step, "epoch": epoch + 1, "loss": loss.item(), "lr": schedule.lr})
+                _log(log_path, {"step": state.step, "epoch": epoch + 1, "loss": value, "lr": schedule.lr})
             if cfg.checkpoint_every and state.step % cfg.checkpoint_every == 0:
                 save_checkpoint()
             if after_step is not None and (message := after_step()):

@@ -100,6 +100,37 @@ def train(recipe: Recipe | str | Path, out_dir: str | Path, resume: bool = False
         governor.close()
 
 
+def account(parts: dict[str, Any], dropped: dict[str, dict[str, int]], task: Any) -> dict[str, Any]:
+    """Per split: examples read, dropped (and why), used, cut short (and why), with ``check_split``'s report;
+    examples dropped before the data was split (an empty line of a corpus file) under ``before splitting``."""
+    report: dict[str, Any] = {}
+    if dropped.get("before splitting"):
+        skipped = dropped["before splitting"]
+        report["before splitting"] = {"skipped": skipped}
+    for name in ("train", "dev", "test"):
+        examples = parts[name]
+        if not isinstance(examples, list):  # generated on the fly (the adding problem)
+            report[name] = {"read": len(examples), "skipped": {}, "used": len(examples)}
+            continue
+        skipped = dropped.get(name, {})
+        report[name] = {"read": len(examples) + sum(skipped.values()), "skipped": skipped, "used": len(examples),
+                        "truncated": task.truncated(examples), **check_split(examples)}
+    return report
+
+
+def describe_accounting(name: str, report: dict[str, Any]) -> str:
+    """One clause of the run's data line: ``train 9,596 read, 400 skipped (beyond data.limit: 400), 9,196 used``."""
+    skipped = report["skipped"]
+    why = ", ".join(f"{reason}: {n:,}" for reason, n in skipped.items())
+    if "read" not in report:
+        return f"{name} {sum(skipped.values()):,} skipped ({why})"
+    text = f"{name} {report['read']:,} read, {sum(skipped.values()):,} skipped{f' ({why})' if why else ''}, {report['used']:,} used"
+    cut = report.get("truncated") or {}
+    if cut:
+        text += " (" + ", ".join(f"{n:,} {reason}" for reason, n in cut.items()) + ")"
+    return text
+
+
 def _train(recipe: Recipe, out_dir: Path, resume: bool, out: Console, progress: bool,
            governor: cotenancy.ThreadGovernor, overwrite: bool = False) -> dict[str, Any]:
     started = time.perf_counter()
@@ -131,11 +162,11 @@ def _train(recipe: Recipe, out_dir: Path, resume: bool, out: Console, progress: 
     if restored is not None:
         task = task_cls.from_files(restored.files, recipe.to_dict())
     parts = splits if isinstance(splits, dict) else {"train": splits.train, "dev": splits.dev, "test": splits.test}
-    data_report = {name: check_split(list(parts[name])) if isinstance(parts[name], list) else {"examples": len(parts[name])}
-                   for name in ("train", "dev", "test")}
+    data_report = account(parts, getattr(splits, "dropped", {}), task)
     for name, report in data_report.items():
         for problem in report.get("problems", []):
             out.print(f"[yellow]data {name}[/]: {problem}")
+    out.print("data: " + "; ".join(describe_accounting(name, report) for name, report in data_report.items()))
     train_split, dev_split, test_split = (task.encode(parts[s]) for s in ("train", "dev", "test"))
     model, model_config = registry.build(task.model_section(recipe.model), recipe.source)
     check_free_space(out_dir, model)
