@@ -1,12 +1,12 @@
 """Imports flow one way: data → embeddings → layers → models → decoding → artifact → tasks → training → evaluation →
-serving / export → cli. config, runtime, cotenancy and metrics import nothing from seqlab."""
+serving → inference → export → cli. config, runtime, cotenancy and metrics import nothing from seqlab."""
 
 import ast
 from pathlib import Path
 
 import seqlab
 
-ORDER = ["data", "embeddings", "layers", "models", "decoding", "artifact", "tasks", "training", "evaluation", "serving", "export", "cli"]
+ORDER = ["data", "embeddings", "layers", "models", "decoding", "artifact", "tasks", "training", "evaluation", "serving", "inference", "export", "cli"]
 LEAVES = {"config", "runtime", "cotenancy", "metrics", "__init__"}
 ROOT = Path(seqlab.__file__).parent
 

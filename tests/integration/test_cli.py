@@ -52,6 +52,8 @@ def test_train_evaluate_predict_summary_json(write_recipe, tmp_path, capsys):
     code, out, _ = run_cli(capsys, "predict", run_dir, "a superb story", "--file", texts, "--json")
     predictions = last_json(out)["predictions"]
     assert [p["text"] for p in predictions] == ["a superb story", "the film was great", "", "awful plot"]
+    assert predictions[2] == {"text": "", "skipped": "empty text"}  # kept in place, so output lines up with input
+    predictions = predictions[:2] + predictions[3:]
     assert all(p["label"] in ("neg", "pos") and abs(sum(p["probabilities"].values()) - 1) < 1e-5 for p in predictions)
     code, out, _ = run_cli(capsys, "predict", run_dir, "fine")
     assert code == 0 and out.split("\t")[0] in ("neg", "pos")

@@ -9,7 +9,6 @@ from rich.console import Console
 
 from ..evaluation.evaluate import load_task
 from ..evaluation.explain import METHODS, SHORT, explain, render_html, render_rich
-from ..tasks.classification import ClassificationTask
 from .output import add_json_flag, emit_json
 
 HELP = "show which tokens drove a classifier's decision (integrated gradients, occlusion, LIME)"
@@ -33,13 +32,11 @@ def add_parser(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     art, task = load_task(args.model_dir)
-    if not isinstance(task, ClassificationTask) or not hasattr(art.model, "word_embedding"):
+    if not hasattr(task, "explain_inputs") or not hasattr(art.model, "word_embedding"):
         raise ValueError(f"{args.model_dir}: `seqlab explain` needs a neural text classifier (rnn_classifier, textcnn)")
     methods = METHODS if not args.method or "all" in args.method else tuple(SHORT[m] for m in args.method)
-    words, ids = task.tokenizer(args.text), task.encode_text(args.text)
-    tokens = words if len(words) == len(ids) else task.vocab.decode(ids)  # truncated or empty: show what the model saw
-    result = explain(art.model, tokens, ids, task.labels, task.vocab.pad_id, methods, args.target,
-                     args.steps, args.samples, args.seed)
+    result = explain(art.model, **task.explain_inputs(args.text), methods=methods, target=args.target,
+                     steps=args.steps, samples=args.samples, seed=args.seed)
     if args.html:
         Path(args.html).write_text(render_html(result), encoding="utf-8")
     if args.png:

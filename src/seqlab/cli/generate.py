@@ -6,9 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..evaluation.evaluate import load_task
-from ..tasks.language_model import LanguageModelTask
-from .output import add_json_flag, emit_json, non_negative_float, positive_int, probability
+from .output import add_json_flag, emit_json, load_predictor, non_negative_float, positive_int, probability
 
 HELP = "generate text from a saved language model"
 
@@ -23,7 +21,8 @@ def add_parser(sub) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("model_dir", metavar="DIR", help="run directory or model directory of a language model")
     p.add_argument("--prompt", default="", help="text to continue (default: start a new line / sentence)")
-    p.add_argument("--max-tokens", type=positive_int, default=100, metavar="N", help="tokens to generate at most (default 100)")
+    p.add_argument("--max-tokens", type=positive_int, default=100, metavar="N",
+                   help="tokens to generate at most (default 100, at most 1000)")
     p.add_argument("--temperature", type=non_negative_float, default=1.0, help="softmax temperature; 0 means greedy (default 1)")
     p.add_argument("--top-k", type=positive_int, default=None, metavar="K", help="sample only among the K most likely tokens")
     p.add_argument("--top-p", type=probability, default=None, metavar="P", help="nucleus sampling: smallest set of mass ≥ P")
@@ -37,22 +36,25 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    art, task = load_task(args.model_dir)
-    if not isinstance(task, LanguageModelTask):
-        raise ValueError(f"{args.model_dir}: `seqlab generate` needs a language model; this one is {task.name}")
+    predictor = load_predictor(args, "generate", ("language_model",))
+    options = {"max_tokens": args.max_tokens, "top_k": args.top_k, "top_p": args.top_p, "stop": args.stop,
+               "greedy": args.greedy or args.temperature == 0, "eos_stop": not args.no_eos_stop, "condition": args.condition}
+    if args.temperature > 0:
+        options["temperature"] = args.temperature
     samples = []
     for i in range(args.samples):
         seed = None if args.seed is None else args.seed + i
-        stream = None
-        if not args.json:
-            sys.stdout.write(args.prompt)
-            stream = lambda piece: (sys.stdout.write(piece), sys.stdout.flush())  # noqa: E731
-        text = task.generate(art.model, args.prompt, args.max_tokens, args.condition, args.stop,
-                             not args.no_eos_stop, stream, temperature=args.temperature, top_k=args.top_k,
-                             top_p=args.top_p, greedy=args.greedy, seed=seed)
-        if not args.json:
-            sys.stdout.write("\n" if args.samples == 1 or i == args.samples - 1 else "\n---\n")
-        samples.append({"prompt": args.prompt, "text": text, "seed": seed, "condition": args.condition})
+        if args.json:
+            samples.append(predictor.predict([args.prompt], {**options, "seed": seed})[0])
+            continue
+        sys.stdout.write(args.prompt)
+        for event in predictor.stream(args.prompt, {**options, "seed": seed}):
+            if "text" in event:
+                sys.stdout.write(event["text"])
+                sys.stdout.flush()
+            elif "error" in event:
+                raise ValueError(event["error"])
+        sys.stdout.write("\n" if args.samples == 1 or i == args.samples - 1 else "\n---\n")
     if args.json:
         emit_json({"samples": samples})
     return 0

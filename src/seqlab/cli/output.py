@@ -43,6 +43,43 @@ def add_recipe_flags(parser) -> None:
                         help="override a recipe field, e.g. --set train.lr=0.001 (repeatable)")
 
 
+def add_inference_flags(parser) -> None:
+    """``--option NAME=VALUE`` (any of the model's inference options) and the per-input bound."""
+    parser.add_argument("--option", "-o", dest="options", action="append", default=[], metavar="NAME=VALUE",
+                        help="an inference option of the model, value in YAML (e.g. -o n_best=3); "
+                             "`seqlab predict DIR --list-options` lists them")
+    parser.add_argument("--max-input-tokens", type=positive_int, default=None, metavar="N",
+                        help="refuse texts longer than N tokens (default 2000)")
+
+
+def parse_options(pairs: list[str]) -> dict[str, Any]:
+    """``["n_best=3", "stop=[\"\\n\"]"]`` → ``{"n_best": 3, "stop": ["\\n"]}``; values read as YAML."""
+    import yaml
+
+    out = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise ValueError(f"--option {pair!r}: expected NAME=VALUE")
+        try:
+            out[name.strip()] = yaml.safe_load(value) if value.strip() else None
+        except yaml.YAMLError:
+            raise ValueError(f"--option {name.strip()}: not a valid YAML value: {value[:60]!r}") from None
+    return out
+
+
+def load_predictor(args: argparse.Namespace, command: str, tasks: tuple[str, ...] = ()):
+    """The model of ``args.model_dir`` as a ``Predictor``; with ``tasks``, refuse a model of another task."""
+    from ..serving.predictor import Limits, Predictor
+
+    limits = Limits(input_tokens=args.max_input_tokens) if getattr(args, "max_input_tokens", None) else Limits()
+    predictor = Predictor(args.model_dir, limits)
+    if tasks and predictor.task_name not in tasks:
+        raise ValueError(f"{args.model_dir}: `seqlab {command}` needs a {' or '.join(tasks)} model; this one is "
+                         f"{predictor.task_name} (`seqlab predict` takes any)")
+    return predictor
+
+
 def read_texts(args: argparse.Namespace, what: str, skip_empty: bool = False) -> list[str]:
     """Texts from the TEXT arguments, then ``--file`` (one per line), else standard input when it is piped."""
     texts = list(args.texts)

@@ -1,29 +1,64 @@
-"""seqlab predict DIR [TEXT … | --file F]"""
+"""seqlab predict DIR [TEXT … | --file F] [-o NAME=VALUE …] — any model's answer for each text."""
 
 from __future__ import annotations
 
 import argparse
 
-from ..serving.predictor import Predictor
-from .output import add_json_flag, emit_json, read_texts
+from .output import add_inference_flags, add_json_flag, emit_json, load_predictor, parse_options, read_texts
 
-HELP = "classify texts with a saved model"
+HELP = "run a saved model of any task on texts (classify, tag, continue, translate)"
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("predict", help=HELP, description=HELP + ": give texts as arguments, --file, or on standard input.")
+    p = sub.add_parser(
+        "predict", help=HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=HELP + ": give texts as arguments, --file, or on standard input. The results are the same "
+        "JSON as seqlab.inference and `seqlab serve`'s /v1/MODEL/predict.",
+        epilog="examples:  seqlab predict runs/quickstart 'a gripping, funny film'\n"
+               "           seqlab predict runs/g2p hello -o n_best=3 -o beam=5 --json\n"
+               "           seqlab predict runs/quickstart --list-options")
     p.add_argument("model_dir", metavar="DIR", help="run directory or model directory")
     p.add_argument("texts", nargs="*", metavar="TEXT")
     p.add_argument("--file", help="one text per line")
+    p.add_argument("--list-options", action="store_true", help="list the model's inference options and exit")
+    add_inference_flags(p)
     add_json_flag(p)
 
 
+def summary(task: str, result: dict) -> str:
+    """One line per result for the terminal."""
+    if task == "classification":
+        return f"{result['label']}\t{result['probability']:.3f}\t{result['text']}"
+    if task == "tagging":
+        return " ".join(f"{tok}/{tag}" for tok, tag in zip(result["tokens"], result["tags"]))
+    if task == "language_model":
+        return result["prompt"] + result["text"]
+    if task == "seq2seq":
+        return "\n".join(f"{h['score']:8.3f}  {h['text']}" for h in result["hypotheses"]) \
+            if len(result["hypotheses"]) > 1 else result["hypotheses"][0]["text"]
+    return str(result)
+
+
 def run(args: argparse.Namespace) -> int:
-    texts = read_texts(args, "classify")
-    predictions = Predictor(args.model_dir).predict(texts)
+    predictor = load_predictor(args, "predict")
+    if args.list_options:
+        described = predictor.describe()
+        if args.json:
+            emit_json(described["options"])
+        for name, o in described["options"].items():
+            print(f"{name} ({o['type']}, default {o['default']!r}): {o['help']}"
+                  + (f"; one of {', '.join(o['choices'])}" if o.get("choices") else ""))
+        return 0
+    texts = read_texts(args, "predict")
+    # an empty line of a file stays in its place, marked, so that output lines up with input
+    keep = [i for i, t in enumerate(texts) if t.strip() or predictor.task.empty_input_ok]
+    found = predictor.predict([texts[i] for i in keep], parse_options(args.options)) if keep else []
+    results: list[dict] = [{"text": t, "skipped": "empty text"} for t in texts]
+    for i, r in zip(keep, found):
+        results[i] = r
     if args.json:
-        emit_json({"predictions": predictions})
+        emit_json({"task": predictor.task_name, "predictions": results})
     else:
-        for p in predictions:
-            print(f"{p['label']}\t{p['probability']:.3f}\t{p['text']}")
+        for r in results:
+            print("(empty text)" if "skipped" in r else summary(predictor.task_name, r))
     return 0

@@ -4,34 +4,30 @@ from __future__ import annotations
 
 import argparse
 
-from ..data.readers import TaggedSentence
-from ..evaluation.evaluate import load_task
-from ..tasks.tagging import TaggingTask
-from .output import add_json_flag, emit_json, read_texts
+from .output import add_inference_flags, add_json_flag, emit_json, load_predictor, read_texts
 
 HELP = "tag the tokens of sentences with a saved sequence labeller"
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser("tag", help=HELP, description=HELP + ": one sentence per TEXT argument, per line of --file, "
-                       "or per line of standard input; tokens are split as the model's recipe says (data.tokenizer).")
+                       "or per line of standard input; tokens are split as the model's recipe says (data.tokenizer). "
+                       "--json adds the chunks / entities with their character offsets.")
     p.add_argument("model_dir", metavar="DIR", help="run directory or model directory of a tagging model")
     p.add_argument("texts", nargs="*", metavar="TEXT")
     p.add_argument("--file", help="one sentence per line")
+    add_inference_flags(p)
     add_json_flag(p)
 
 
 def run(args: argparse.Namespace) -> int:
     texts = read_texts(args, "tag")
-    art, task = load_task(args.model_dir)
-    if not isinstance(task, TaggingTask):
-        raise ValueError(f"{args.model_dir}: `seqlab tag` needs a tagging model; this one is {task.name} (try predict)")
-    sentences = [TaggedSentence(tuple(task.tokenizer(t))) for t in texts]
-    keep = [i for i, s in enumerate(sentences) if s.tokens]
-    tagged = task.predict_split(art.model, task.encode([sentences[i] for i in keep]))
-    results = [{"text": t, "tokens": [], "tags": []} for t in texts]
-    for i, tags in zip(keep, tagged):
-        results[i].update(tokens=list(sentences[i].tokens), tags=tags)
+    predictor = load_predictor(args, "tag", ("tagging",))
+    keep = [i for i, t in enumerate(texts) if t.strip()]  # an empty line is an empty sentence, kept in place
+    tagged = predictor.predict([texts[i] for i in keep]) if keep else []
+    results = [{"text": t, "tokens": [], "tags": [], "spans": []} for t in texts]
+    for i, r in zip(keep, tagged):
+        results[i] = r
     if args.json:
         emit_json({"sentences": results})
     else:

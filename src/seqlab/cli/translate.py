@@ -4,12 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-import torch
-
-from ..data.batching import pad
-from ..evaluation.evaluate import load_task
-from ..tasks.seq2seq import Seq2SeqTask
-from .output import add_json_flag, emit_json, positive_int, read_texts
+from .output import add_json_flag, emit_json, load_predictor, positive_int, read_texts
 
 HELP = "translate / transcribe texts with a saved sequence-to-sequence model"
 
@@ -30,32 +25,19 @@ def add_parser(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     texts = read_texts(args, "translate", skip_empty=True)
-    art, task = load_task(args.model_dir)
-    if not isinstance(task, Seq2SeqTask):
-        raise ValueError(f"{args.model_dir}: `seqlab translate` needs a seq2seq model; this one is {task.name}")
-    beam = args.beam or task.beam
-    if args.n_best > beam:
+    predictor = load_predictor(args, "translate", ("seq2seq",))
+    options = {"beam": args.beam, "n_best": args.n_best, "penalty": args.penalty}
+    if args.n_best > (args.beam or predictor.task.beam):
         raise ValueError(f"--n-best {args.n_best} needs --beam of at least {args.n_best}")
-    src, lengths = pad([task.source_ids(t) for t in texts], task.src_vocab.pad_id)
-    results = []
-    for text, hyps in zip(texts, task.decode(art.model, src, lengths, beam, args.n_best, args.penalty)):
-        results.append({"source": text, "hypotheses": [
-            {"text": task.detokenize(h.tokens), "log_prob": h.log_prob, "score": h.score} for h in hyps]})
+    results = predictor.predict(texts, {k: v for k, v in options.items() if v is not None},
+                                attention=bool(args.show_attention))
     if args.show_attention:
         from ..evaluation.plots import attention_heatmap
 
-        if art.model.cfg.attention == "none":
-            raise ValueError("--show-attention: this model has no attention")
-        state = art.model.start(1, (src[:1, : int(lengths[0])], lengths[:1]))
-        best = results[0]["hypotheses"][0]
-        target_ids = task.tgt_vocab.encode(task.tgt_tokenizer(best["text"])) + [task.tgt_vocab.eos_id]
-        with torch.no_grad():
-            _, state = art.model.step(state, torch.tensor([[task.tgt_vocab.bos_id, *target_ids[:-1]]]))
-        source_tokens = task.src_tokenizer(texts[0]) or ["<unk>"]
-        target_tokens = [task.tgt_vocab.itos[i] for i in target_ids]
-        attention_heatmap(source_tokens, target_tokens, state.alignment[0], args.show_attention)
+        shown = results[0]["hypotheses"][0]["attention"]  # the rows beam search kept for this hypothesis
+        attention_heatmap(shown["source"], shown["target"], shown["weights"], args.show_attention)
     if args.json:
-        emit_json({"beam": beam, "results": results})
+        emit_json({"beam": args.beam or predictor.task.beam, "results": results})
     else:
         for r in results:
             if args.n_best == 1:

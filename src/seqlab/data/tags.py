@@ -62,3 +62,26 @@ def chunks_starting_inside(tags: Sequence[str]) -> list[int]:
 def iob1_to_iob2(tags: Sequence[str]) -> list[str]:
     starts = set(chunks_starting_inside(tags))
     return [f"B-{tag[2:]}" if i in starts else tag for i, tag in enumerate(tags)]
+
+
+def chunks(tags: Sequence[str]) -> list[tuple[str, int, int]]:
+    """(type, first, last) token positions of each chunk of IOB2 / BIOES ``tags``; a tag without a prefix (a
+    part of speech) is a one-token chunk of its own type, ``O`` none.
+
+    >>> chunks(["B-PER", "I-PER", "O", "B-LOC", "NOUN"])
+    [('PER', 0, 1), ('LOC', 3, 3), ('NOUN', 4, 4)]
+    """
+    out: list[tuple[str, int, int]] = []
+    open_kind = None
+    for i, tag in enumerate(tags):
+        prefix, _, kind = tag.partition("-") if tag[:2] in ("B-", "I-", "E-", "S-") else ("", "", tag)
+        if tag == "O":
+            open_kind = None
+        elif prefix in ("I", "E") and open_kind == kind:
+            out[-1] = (kind, out[-1][1], i)
+        else:
+            out.append((kind, i, i))
+            open_kind = kind if prefix in ("B", "I") else None
+        if prefix in ("E", "S") or not prefix:
+            open_kind = None
+    return out

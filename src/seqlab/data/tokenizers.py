@@ -163,3 +163,17 @@ _SIMPLE: dict[str, Callable[[str, bool], list[str]]] = {
     "character": character,
     "kim": kim,
 }
+
+
+def token_offsets(text: str, tokens: list[str]) -> list[tuple[int, int] | None]:
+    """Character (start, end) of each token in ``text``, found left to right (case-insensitively); None for a
+    token the tokenizer changed beyond case (``basic_english`` rewrites some punctuation)."""
+    folded, at, out = text.lower(), 0, []
+    for token in tokens:
+        start = folded.find(token.lower(), at)
+        if start < 0:
+            out.append(None)
+            continue
+        out.append((start, start + len(token)))
+        at = start + len(token)
+    return out

@@ -14,6 +14,10 @@ The finished hypotheses are ranked by a length-normalised score, with |y| counti
 * ``gnmt`` — s(y) / lp(y), lp(y) = ((5 + |y|) / 6)^α (Wu et al. 2016), α = ``alpha``.
 
 With K = 1 this is greedy decoding; with K at least the number of partial sequences it is exhaustive search.
+
+With ``keep_alignment`` and a decoder state that carries ``alignment`` [B·K, t, S] (the attention weights of
+each step, reordered with the beams), each returned hypothesis holds the rows that produced its own tokens,
+``<eos>`` included: the attention beam search itself followed, not a re-run of the decoder on the output.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ class Hypothesis:
     log_prob: float  # cumulative log-probability, <eos> included when finished
     score: float  # the length-normalised score hypotheses are ranked by
     finished: bool  # ended with <eos> (rather than at max_len)
+    alignment: list[list[float]] | None = None  # [tokens (+ <eos>), source positions], with keep_alignment
 
 
 def normalise(log_prob: float, length: int, penalty: str = "none", alpha: float = 0.6) -> float:
@@ -47,7 +52,7 @@ def normalise(log_prob: float, length: int, penalty: str = "none", alpha: float 
 @torch.no_grad()
 def beam_search(decoder: Any, state: Any, prompt: torch.Tensor, beam: int, eos_id: int,
                 max_len: int | torch.Tensor = 100, penalty: str = "none", alpha: float = 0.6,
-                n_best: int = 1) -> list[list[Hypothesis]]:
+                n_best: int = 1, keep_alignment: bool = False) -> list[list[Hypothesis]]:
     """The ``n_best`` hypotheses of each row of ``prompt`` [B, T ≥ 1] (read into ``state`` first), best first."""
     if beam < 1 or n_best < 1 or n_best > beam:
         raise ValueError(f"need 1 ≤ n_best ≤ beam, got beam {beam}, n_best {n_best}")
@@ -65,6 +70,7 @@ def beam_search(decoder: Any, state: Any, prompt: torch.Tensor, beam: int, eos_i
     scores[:, 0] = 0.0  # one real hypothesis per row to start: the K copies would all tie
     tokens = torch.empty(B * beam, 0, dtype=torch.long)
     finished = torch.zeros(B * beam, dtype=torch.bool)
+    origin = None
     for t in range(int(limits.max())):
         done_now = finished | (t >= limits)  # rows past their limit stop as they are
         step = log_probs.masked_fill(done_now.unsqueeze(1), float("-inf"))
@@ -82,6 +88,10 @@ def beam_search(decoder: Any, state: Any, prompt: torch.Tensor, beam: int, eos_i
         logits, state = decoder.step(state, chosen.unsqueeze(1))
         log_probs = torch.log_softmax(logits.float(), -1)
 
+    alignment = None
+    if keep_alignment and origin is not None and hasattr(state, "alignment"):
+        state = decoder.reorder(state, origin)  # the last step's choice, as in the loop
+        alignment = state.alignment if state.alignment.size(1) else None  # [B·K, t, S]; none without attention
     out: list[list[Hypothesis]] = []
     for b in range(B):
         hyps = []
@@ -92,7 +102,8 @@ def beam_search(decoder: Any, state: Any, prompt: torch.Tensor, beam: int, eos_i
             seq = tokens[i].tolist()
             body = seq[: seq.index(eos_id)] if eos_id in seq else seq
             length = len(body) + (1 if finished[i] else 0)
-            hyps.append(Hypothesis(body, s, normalise(s, length, penalty, alpha), bool(finished[i])))
+            rows = alignment[i, :length].tolist() if alignment is not None else None
+            hyps.append(Hypothesis(body, s, normalise(s, length, penalty, alpha), bool(finished[i]), rows))
         hyps.sort(key=lambda h: h.score, reverse=True)
         out.append(hyps[:n_best])
     return out

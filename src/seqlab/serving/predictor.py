@@ -1,39 +1,164 @@
-"""``Predictor``: load a model directory once, then text → prediction. The CLI and a server share it."""
+"""One predictor for every task: load a run or model directory once, then texts → JSON-serialisable dicts.
+
+    predictor = seqlab.inference.load("runs/quickstart")
+    predictor.predict(["a fine film"])                      # classification: label, probability, probabilities
+    predictor.predict(["The cat sat"])                      # tagging: tokens, tags, spans with character offsets
+    predictor.predict(["ROMEO:"], {"max_tokens": 50})       # language model: the continuation
+    predictor.predict(["hello"], {"n_best": 3, "beam": 5})  # seq2seq: n-best with scores (and attention)
+    for event in predictor.stream("ROMEO:"): ...            # language model: {"text": piece} …, then {"result": …}
+
+The task computes the results (``Task.infer``); this module checks what comes in first, so the CLI, Python and
+HTTP give the same answers and the same errors. Inputs: a string or a list of strings, at most
+``Limits.inputs`` of them; none empty (except a language model's prompt); none over ``Limits.input_tokens``
+tokens of the model's own tokenizer — refused, not truncated, with the count (a BiLSTM reads a 260,000-token
+line in 30 s and 2.8 GB). A classifier longer than its recipe's ``data.max_length`` reads the first
+``max_length`` tokens, as in training, and says ``"truncated": true``. Options: the task's ``infer_options``
+(``explain`` too, for classifiers with a word embedding: integrated-gradients attributions per token, with the
+``explain`` extra), and a language model's ``max_tokens`` at most ``Limits.new_tokens``.
+"""
 
 from __future__ import annotations
 
+import queue
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from ..data.readers import TextExample
 from ..evaluation.evaluate import load_task
-from ..tasks.classification import ClassificationTask
+from ..tasks.base import Option, check_options
+
+
+@dataclass(frozen=True)
+class Limits:
+    inputs: int = 256  # texts per call
+    input_tokens: int = 2000  # tokens per text, by the model's tokenizer
+    new_tokens: int = 1000  # a language model's max_tokens
+
+
+EXPLAIN = Option(bool, False, "integrated-gradients attribution of each token (needs the explain extra)")
+
+
+def default_name(model_dir: str | Path) -> str:
+    """A model's name: its run directory's name (``runs/quickstart/model`` → ``quickstart``)."""
+    path = Path(model_dir).resolve()
+    return path.parent.name if path.name == "model" else path.name
 
 
 class Predictor:
-    def __init__(self, model_dir: str | Path):
+    def __init__(self, model_dir: str | Path, limits: Limits = Limits(), name: str | None = None):
+        self.path = Path(model_dir)
         self.artifact, self.task = load_task(model_dir)
-        if not isinstance(self.task, ClassificationTask):
-            raise ValueError(f"{model_dir}: predict serves classification models; this one is {self.task.name}")
         self.model = self.artifact.model.eval()
+        self.limits = limits
+        self.name = name or default_name(model_dir)
+        self._lock = threading.Lock()  # one forward at a time: a server calls from several threads
 
     @property
-    def labels(self) -> list[str]:
-        return self.task.labels
+    def task_name(self) -> str:
+        return self.task.name
 
+    @property
+    def labels(self) -> list[str] | None:
+        return getattr(self.task, "labels", None) or getattr(self.task, "tags", None)
+
+    def options(self) -> dict[str, Option]:
+        specs = dict(self.task.infer_options)
+        if hasattr(self.task, "explain_inputs") and hasattr(self.model, "word_embedding"):
+            specs["explain"] = EXPLAIN
+        return specs
+
+    def describe(self) -> dict[str, Any]:
+        """Name, task, labels, sizes, a summary of the recipe and the options a request may give."""
+        recipe = self.artifact.recipe
+        data = recipe.get("data") or {}
+        return {
+            "name": self.name, "task": self.task_name, "labels": self.labels,
+            "parameters": sum(p.numel() for p in self.model.parameters()),
+            "vocab_size": len(self.task.vocab) if hasattr(self.task, "vocab") else None,
+            "model": self.artifact.config.get("name"),
+            "data": data.get("dataset") or data.get("train"),
+            "options": {name: {"type": o.kind.__name__, "default": o.default, "help": o.help,
+                               **({"choices": list(o.choices)} if o.choices else {})}
+                        for name, o in self.options().items()},
+            "limits": {"inputs": self.limits.inputs, "input_tokens": self.limits.input_tokens,
+                       "new_tokens": self.limits.new_tokens},
+        }
+
+    # ---------------------------------------------------------------- checks
+    def check_inputs(self, inputs: str | list[str]) -> list[str]:
+        if isinstance(inputs, str):
+            inputs = [inputs]
+        if not isinstance(inputs, list) or not all(isinstance(t, str) for t in inputs):
+            raise ValueError("inputs: expected a string or a list of strings")
+        if not inputs:
+            raise ValueError("inputs: empty list; give at least one text")
+        if len(inputs) > self.limits.inputs:
+            raise ValueError(f"inputs: {len(inputs):,} texts, over the limit of {self.limits.inputs:,} per call")
+        for i, text in enumerate(inputs):
+            if not text.strip() and not self.task.empty_input_ok:
+                raise ValueError(f"inputs[{i}]: empty text")
+            n = len(self.task.input_tokens(text))
+            if n > self.limits.input_tokens:
+                raise ValueError(f"inputs[{i}]: {n:,} tokens, over the limit of {self.limits.input_tokens:,} per text; "
+                                 "split it, or raise the limit (--max-input-tokens)")
+        return inputs
+
+    def check_options(self, options: dict[str, Any] | None) -> dict[str, Any]:
+        if options is not None and not isinstance(options, dict):
+            raise ValueError("options: expected an object of option names and values")
+        checked = check_options(self.options(), options)
+        if "max_tokens" in checked and checked["max_tokens"] > self.limits.new_tokens:
+            raise ValueError(f"options.max_tokens: {checked['max_tokens']:,} is over the limit of "
+                             f"{self.limits.new_tokens:,} generated tokens")
+        return checked
+
+    # ---------------------------------------------------------------- inference
     @torch.no_grad()
-    def predict(self, texts: list[str] | str, batch_size: int = 256) -> list[dict[str, Any]]:
-        """One ``{"text", "label", "probability", "probabilities"}`` per text, in order (a single string is one
-        text, not a sequence of characters)."""
-        if isinstance(texts, str):
-            texts = [texts]
-        split = self.task.encode([TextExample(t) for t in texts])
-        probs = self.task.probabilities(self.model, split, batch_size)
-        out = []
-        for text, row in zip(texts, probs.tolist()):
-            best = max(range(len(row)), key=row.__getitem__)
-            out.append({"text": text, "label": self.labels[best], "probability": row[best],
-                        "probabilities": dict(zip(self.labels, row))})
-        return out
+    def predict(self, inputs: str | list[str], options: dict[str, Any] | None = None, **more: Any) -> list[dict[str, Any]]:
+        """One result per input, in order (a single string is one input); ``options`` / keywords: ``options()``."""
+        texts = self.check_inputs(inputs)
+        checked = self.check_options({**(options or {}), **more})
+        explain = checked.pop("explain", False)
+        with self._lock:
+            results = self.task.infer(self.model, texts, checked)
+            if explain:
+                for text, result in zip(texts, results):
+                    result["attributions"] = self._attributions(text)
+        return results
+
+    def _attributions(self, text: str) -> list[dict[str, Any]]:
+        from ..evaluation.explain import explain
+
+        inputs = self.task.explain_inputs(text)
+        with torch.enable_grad():
+            found = explain(self.model, **inputs, methods=("integrated_gradients",), steps=32)
+        scores = found["attributions"]["integrated_gradients"]
+        return [{"token": token, "score": score} for token, score in zip(found["tokens"], scores)]
+
+    def stream(self, text: str, options: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+        """A language model's continuation as it is produced: ``{"text": piece}`` events, then ``{"result": …}``
+        (the same dict ``predict`` returns), or ``{"error": message}``."""
+        if not hasattr(self.task, "infer_stream"):
+            raise ValueError(f"a {self.task_name} model does not stream; use predict")
+        texts = self.check_inputs([text])
+        checked = self.check_options(options)
+        events: queue.Queue = queue.Queue()
+
+        def work() -> None:
+            try:
+                with self._lock, torch.no_grad():
+                    result = self.task.infer_stream(self.model, texts[0], checked, lambda piece: events.put({"text": piece}))
+                events.put({"result": result})
+            except Exception as err:  # noqa: BLE001 — reported to the reader of the stream
+                events.put({"error": str(err)})
+
+        threading.Thread(target=work, daemon=True).start()
+        while True:
+            event = events.get()
+            yield event
+            if "text" not in event:
+                return

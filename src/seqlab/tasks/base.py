@@ -11,12 +11,21 @@ a saved artifact's JSON files (``Task.from_files``). Then:
 * ``evaluate(model, split, batch_size)`` → a dict of metrics (higher-is-better names documented by task);
 * ``files()`` → JSON-serialisable state saved in the artifact next to the weights;
 * ``fit_closed_form(model, split)`` → a fit report for models fitted without gradient descent, else None.
+
+Inference (``seqlab.inference``, the CLI's commands and ``seqlab serve`` all go through it):
+
+* ``infer_options`` — the options a request may give, each an ``Option`` (type, default, allowed range);
+* ``input_tokens(text)`` → the tokens the model will read, for the per-input length bound;
+* ``infer(model, texts, options)`` → one JSON-serialisable dict per text, in order; ``options`` already
+  checked by ``check_options``. A task without text input keeps the default, which refuses.
 """
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import torch
@@ -37,9 +46,79 @@ def checked_vocab(vocab: Any, n_texts: int, cfg: Any, source: str, what: str = "
     return vocab
 
 
+@dataclass(frozen=True)
+class Option:
+    """One inference option: its JSON type, default, and the rule a value must meet (``check`` returns what is
+    wrong, or None), e.g. ``Option(float, 1.0, "softmax temperature", positive)``."""
+
+    kind: type  # bool, int, float, str or list (of str)
+    default: Any
+    help: str
+    check: Callable[[Any], str | None] | None = None
+    choices: tuple[str, ...] = ()
+
+
+def at_least(low: float) -> Callable[[Any], str | None]:
+    return lambda v: None if v >= low else f"must be at least {low:g}, got {v!r}"
+
+
+def positive(v: float) -> str | None:
+    return None if v > 0 else f"must be greater than 0, got {v!r}"
+
+
+def unit_interval(v: float) -> str | None:
+    return None if 0 < v <= 1 else f"must be in (0, 1], got {v!r}"
+
+
+def check_options(specs: dict[str, Option], given: dict[str, Any] | None, where: str = "options") -> dict[str, Any]:
+    """``given`` checked against ``specs`` and completed with defaults; a ValueError names the first bad option."""
+    given = dict(given or {})
+    unknown = sorted(set(given) - set(specs))
+    if unknown:
+        known = ", ".join(sorted(specs)) or "none"
+        raise ValueError(f"{where}.{unknown[0]}: unknown option for this model (known: {known})")
+    out = {}
+    for name, spec in specs.items():
+        value = given.get(name, spec.default)
+        if value is not None and name in given:
+            value = _coerce(value, spec, f"{where}.{name}")
+            if spec.choices and value not in spec.choices:
+                raise ValueError(f"{where}.{name}: must be one of {', '.join(spec.choices)}, got {value!r}")
+            problem = spec.check(value) if spec.check else None
+            if problem:
+                raise ValueError(f"{where}.{name}: {problem}")
+        out[name] = value
+    return out
+
+
+def _coerce(value: Any, spec: Option, where: str) -> Any:
+    kind = spec.kind
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise ValueError(f"{where}: expected true or false, got {value!r}")
+        return value
+    if kind is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"{where}: expected an integer, got {value!r}")
+        return value
+    if kind is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ValueError(f"{where}: expected a finite number, got {value!r}")
+        return float(value)
+    if kind is list:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ValueError(f"{where}: expected a list of strings, got {value!r}")
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"{where}: expected a string, got {value!r}")
+    return value
+
+
 class Task(ABC):
     name: ClassVar[str]
     data_config: ClassVar[type] = DataConfig  # the recipe's data section for this task (seqlab.config)
+    infer_options: ClassVar[dict[str, Option]] = {}
+    empty_input_ok: ClassVar[bool] = False  # True where an empty text means something (a language model's prompt)
 
     @classmethod
     @abstractmethod
@@ -85,6 +164,14 @@ class Task(ABC):
     def truncated(self, examples: list) -> dict[str, int]:
         """Examples that will be used cut short, by why (``{"longer than data.max_length": 12}``); none by default."""
         return {}
+
+    def input_tokens(self, text: str) -> list[str]:
+        """The tokens the model reads from ``text`` (bounded per input by ``seqlab.inference``)."""
+        raise ValueError(f"a {self.name} model takes no text input")
+
+    def infer(self, model: nn.Module, texts: list[str], options: dict[str, Any]) -> list[dict[str, Any]]:
+        """One JSON-serialisable result per text, in order (module docstring)."""
+        raise ValueError(f"a {self.name} model takes no text input; use its own command (seqlab --help)")
 
     def fit_closed_form(self, model: nn.Module, split: Any) -> dict[str, Any] | None:
         """Fit a model that needs no gradient descent (returning its fit report), or return None."""

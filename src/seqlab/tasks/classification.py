@@ -155,6 +155,30 @@ class ClassificationTask(Task):
         report = metrics.classification_report(split.labels, predicted, self.labels)
         return {"accuracy": report["accuracy"], "macro_f1": report["macro_f1"], "n": len(split)}
 
+    # ---------------------------------------------------------------- inference
+    def input_tokens(self, text: str) -> list[str]:
+        return self.tokenizer(text)
+
+    @torch.no_grad()
+    def infer(self, model: nn.Module, texts: list[str], options: dict[str, Any]) -> list[dict[str, Any]]:
+        """``{"text", "label", "probability", "probabilities", "truncated"}`` per text (``truncated``: longer than
+        the recipe's ``data.max_length``, read only up to it, as in training)."""
+        model.eval()
+        probs = self.probabilities(model, self.encode([TextExample(t) for t in texts]))
+        out = []
+        for text, row in zip(texts, probs.tolist()):
+            best = max(range(len(row)), key=row.__getitem__)
+            out.append({"text": text, "label": self.labels[best], "probability": row[best],
+                        "probabilities": dict(zip(self.labels, row)),
+                        "truncated": bool(self.max_length) and len(self.tokenizer(text)) > self.max_length})
+        return out
+
+    def explain_inputs(self, text: str) -> dict[str, Any]:
+        """What ``seqlab.evaluation.explain`` needs for one text: tokens, ids, labels, the padding id."""
+        words, ids = self.tokenizer(text), self.encode_text(text)
+        tokens = words if len(words) == len(ids) else self.vocab.decode(ids)  # truncated or empty: what the model saw
+        return {"tokens": tokens, "ids": ids, "labels": self.labels, "pad_id": self.vocab.pad_id}
+
     def fit_closed_form(self, model: nn.Module, split: EncodedSplit) -> dict[str, Any] | None:
         """Models fitted without gradient descent (the BoW baseline) are fitted here; others return None."""
         fit = getattr(model, "fit_closed_form", None)

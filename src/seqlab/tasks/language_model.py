@@ -38,7 +38,7 @@ from ..data.tokenizers import Tokenizer
 from ..data.vocab import Vocab
 from ..decoding import generate
 from ..models.language_model import detach_state
-from .base import Task, checked_vocab
+from .base import Option, Task, at_least, checked_vocab, positive, unit_interval
 
 
 @dataclass
@@ -276,6 +276,35 @@ class LanguageModelTask(Task):
             if stream.update(text if self.characters or not prompt.strip() else " " + text):
                 break
         return stream.finish()
+
+    # ---------------------------------------------------------------- inference
+    empty_input_ok = True  # an empty prompt starts a new line (or sentence)
+    infer_options = {
+        "max_tokens": Option(int, 100, "tokens to generate at most", at_least(1)),
+        "temperature": Option(float, 1.0, "softmax temperature", positive),
+        "top_k": Option(int, None, "sample only among the K most likely tokens", at_least(1)),
+        "top_p": Option(float, None, "nucleus sampling: the smallest set of probability mass >= P", unit_interval),
+        "greedy": Option(bool, False, "always take the most likely token"),
+        "seed": Option(int, None, "random seed, for reproducible samples"),
+        "stop": Option(list, None, "stop before any of these strings"),
+        "condition": Option(str, None, "conditional models: the label to generate for"),
+        "eos_stop": Option(bool, True, "stop at <eos> (false: keep going, for word-level stream models)"),
+    }
+
+    def input_tokens(self, text: str) -> list[str]:
+        return self.tokenizer(text)
+
+    def infer(self, model: nn.Module, texts: list[str], options: dict[str, Any]) -> list[dict[str, Any]]:
+        """``{"prompt", "text", "seed", "condition"}`` per prompt: ``text`` is the continuation alone."""
+        return [self.infer_stream(model, prompt, options) for prompt in texts]
+
+    def infer_stream(self, model: nn.Module, prompt: str, options: dict[str, Any],
+                     on_text: Callable[[str], None] | None = None) -> dict[str, Any]:
+        """``infer`` for one prompt, passing the text to ``on_text`` piece by piece as it is produced."""
+        text = self.generate(model, prompt, options["max_tokens"], options["condition"], options["stop"] or [],
+                             options["eos_stop"], on_text, temperature=options["temperature"], top_k=options["top_k"],
+                             top_p=options["top_p"], greedy=options["greedy"], seed=options["seed"])
+        return {"prompt": prompt, "text": text, "seed": options["seed"], "condition": options["condition"]}
 
 
 class StopStream:

@@ -35,7 +35,8 @@ from ..data.readers import DataFormatError, TextExample, read_examples, read_lin
 from ..data.tokenizers import Tokenizer
 from ..data.vocab import Vocab
 from ..decoding import beam_search
-from .base import Task, checked_vocab
+from ..decoding.beam import PENALTIES
+from .base import Option, Task, at_least, checked_vocab
 
 
 @dataclass
@@ -178,14 +179,56 @@ class Seq2SeqTask(Task):
 
     @torch.no_grad()
     def decode(self, model: nn.Module, src: torch.Tensor, lengths: torch.Tensor, beam: int | None = None,
-               n_best: int = 1, penalty: str = "average"):
+               n_best: int = 1, penalty: str = "average", keep_alignment: bool = False):
         """Hypotheses (``decoding.Hypothesis``, best first) per source row, and the decoder's final state."""
         model.eval()
         beam = beam or self.beam
         state = model.start(src.size(0), (src, lengths))
         prompt = torch.full((src.size(0), 1), self.tgt_vocab.bos_id)
         limits = (lengths.float() * self.max_ratio).long() + 5
-        return beam_search(model, state, prompt, beam, self.tgt_vocab.eos_id, limits, penalty, n_best=n_best)
+        return beam_search(model, state, prompt, beam, self.tgt_vocab.eos_id, limits, penalty, n_best=n_best,
+                           keep_alignment=keep_alignment)
+
+    # ---------------------------------------------------------------- inference
+    infer_options = {
+        "beam": Option(int, None, "beam width (default: the recipe's data.beam)", at_least(1)),
+        "n_best": Option(int, 1, "hypotheses returned per input, best first (at most beam)", at_least(1)),
+        "penalty": Option(str, "average", "length normalisation ranking the hypotheses", choices=PENALTIES),
+        "attention": Option(bool, False, "return each hypothesis's attention, as beam search kept it"),
+    }
+
+    def input_tokens(self, text: str) -> list[str]:
+        return self.src_tokenizer(text)
+
+    def infer(self, model: nn.Module, texts: list[str], options: dict[str, Any]) -> list[dict[str, Any]]:
+        """``{"source", "source_tokens", "hypotheses": [{"text", "tokens", "log_prob", "score", "finished"}]}`` per
+        text; with ``attention``, each hypothesis also has ``attention``: ``{"source", "target", "weights"}`` with a
+        row of source weights per target token (``<eos>`` included when it ended), from the search itself."""
+        beam = options.get("beam") or self.beam
+        n_best = options.get("n_best", 1)
+        if n_best > beam:
+            raise ValueError(f"options.n_best: {n_best} needs a beam of at least {n_best} (beam is {beam})")
+        ids = [self.source_ids(t) for t in texts]
+        src, lengths = pad(ids, self.src_vocab.pad_id)
+        keep = bool(options.get("attention"))
+        if keep and getattr(model.cfg, "attention", "transformer") == "none":
+            raise ValueError("options.attention: this model has no attention")
+        found = self.decode(model, src, lengths, beam, n_best, options.get("penalty", "average"), keep_alignment=keep)
+        out = []
+        for text, row_ids, hyps in zip(texts, ids, found):
+            source_tokens = [self.src_vocab.itos[i] for i in row_ids]
+            results = []
+            for h in hyps:
+                tokens = [self.tgt_vocab.itos[i] for i in h.tokens]
+                item = {"text": self.detokenize(h.tokens), "tokens": tokens, "log_prob": h.log_prob, "score": h.score,
+                        "finished": h.finished}
+                if keep and h.alignment is not None:
+                    target = tokens + (["<eos>"] if h.finished else [])
+                    item["attention"] = {"source": source_tokens, "target": target,
+                                         "weights": [row[: len(row_ids)] for row in h.alignment[: len(target)]]}
+                results.append(item)
+            out.append({"source": text, "source_tokens": source_tokens, "hypotheses": results})
+        return out
 
     def predict(self, model: nn.Module, batch: PairBatch) -> list[str]:
         return [self.detokenize(h[0].tokens) for h in self.decode(model, batch.src, batch.src_lengths)]

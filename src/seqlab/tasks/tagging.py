@@ -19,8 +19,8 @@ from ..data.batching import IGNORE_INDEX, bucket_batches, lengths_to_mask, pad
 from ..data.datasets import Splits, get_spec, load_splits
 from ..data.splits import resolve_splits
 from ..data.readers import DataFormatError, TaggedSentence, read_conll, read_conllu
-from ..data.tags import chunks_starting_inside, iob1_to_iob2, to_bio, to_bioes
-from ..data.tokenizers import Tokenizer
+from ..data.tags import chunks, chunks_starting_inside, iob1_to_iob2, to_bio, to_bioes
+from ..data.tokenizers import Tokenizer, token_offsets
 from ..data.vocab import Vocab
 from .base import Task, checked_vocab
 
@@ -215,6 +215,31 @@ class TaggingTask(Task):
         for batch in self.batches(split, batch_size, shuffle=False):
             for i, tags in zip(batch.index, self.predict(model, batch)):
                 out[i] = tags
+        return out
+
+    # ---------------------------------------------------------------- inference
+    def input_tokens(self, text: str) -> list[str]:
+        return self.tokenizer(text)
+
+    @torch.no_grad()
+    def infer(self, model: nn.Module, texts: list[str], options: dict[str, Any]) -> list[dict[str, Any]]:
+        """``{"text", "tokens", "tags", "spans"}`` per text; each span ``{"type", "first", "last", "start", "end",
+        "text"}`` gives its tokens (inclusive) and characters in ``text`` (start/end None when the tokenizer
+        changed a token beyond case)."""
+        sentences = [TaggedSentence(tuple(self.tokenizer(t))) for t in texts]
+        keep = [i for i, s in enumerate(sentences) if s.tokens]
+        tagged = self.predict_split(model, self.encode([sentences[i] for i in keep])) if keep else []
+        out = [{"text": t, "tokens": [], "tags": [], "spans": []} for t in texts]
+        for i, tags in zip(keep, tagged):
+            tokens, text = list(sentences[i].tokens), texts[i]
+            offsets = token_offsets(text, tokens)
+            spans = []
+            for kind, first, last in chunks(tags):
+                start, end = offsets[first], offsets[last]
+                spans.append({"type": kind, "first": first, "last": last,
+                              "start": start[0] if start and end else None, "end": end[1] if start and end else None,
+                              "text": text[start[0]:end[1]] if start and end else " ".join(tokens[first:last + 1])})
+            out[i].update(tokens=tokens, tags=tags, spans=spans)
         return out
 
     def evaluate(self, model: nn.Module, split: TaggedSplit, batch_size: int = 256) -> dict[str, Any]:
