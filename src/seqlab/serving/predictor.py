@@ -79,7 +79,7 @@ class Predictor:
             "name": self.name, "task": self.task_name, "labels": self.labels,
             "parameters": sum(p.numel() for p in self.model.parameters()),
             "vocab_size": len(self.task.vocab) if hasattr(self.task, "vocab") else None,
-            "model": self.artifact.config.get("name"),
+            "model": self.artifact.model_config.get("name"),
             "data": data.get("dataset") or data.get("train"),
             "options": {name: {"type": o.kind.__name__, "default": o.default, "help": o.help,
                                **({"choices": list(o.choices)} if o.choices else {})}
@@ -121,6 +121,8 @@ class Predictor:
     def predict(self, inputs: str | list[str], options: dict[str, Any] | None = None, **more: Any) -> list[dict[str, Any]]:
         """One result per input, in order (a single string is one input); ``options`` / keywords: ``options()``."""
         texts = self.check_inputs(inputs)
+        if options is not None and not isinstance(options, dict):
+            raise ValueError("options: expected an object of option names and values")
         checked = self.check_options({**(options or {}), **more})
         explain = checked.pop("explain", False)
         with self._lock:
