@@ -3,14 +3,14 @@ PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test bench clean
+.PHONY: setup demo test bench clean browser
 
 $(BIN)/seqlab: pyproject.toml requirements/cpu.txt requirements/test.txt
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -r requirements/cpu.txt
 	$(BIN)/python -m pip install -q -r requirements/test.txt
-	$(BIN)/python -m pip install -q -e '.[plots,embeddings,explain,seq2seq,vision]'
+	$(BIN)/python -m pip install -q -e '.[plots,embeddings,explain,seq2seq,vision,serve]'
 	touch $(BIN)/seqlab
 
 setup: $(BIN)/seqlab
@@ -18,7 +18,13 @@ setup: $(BIN)/seqlab
 demo: setup
 	$(BIN)/seqlab quickstart
 
-test: setup
+# the web page's browser test drives Debian's Chromium (Playwright's own download is not reachable here)
+browser:
+	@command -v chromium >/dev/null 2>&1 || apt-get install -y -q chromium >/dev/null 2>&1 || \
+		(apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1) || \
+		echo "note: could not install chromium (apt-get install -y chromium); the browser test will say so"
+
+test: setup browser
 	SEQLAB_DATA_DIR=$${SEQLAB_DATA_DIR:-$(abspath ../shared/datasets)} $(BIN)/python -m pytest
 
 bench: setup

@@ -39,6 +39,10 @@ class Limits:
     new_tokens: int = 1000  # a language model's max_tokens
 
 
+class LimitError(ValueError):
+    """A request over one of the ``Limits`` (a server answers 413)."""
+
+
 EXPLAIN = Option(bool, False, "integrated-gradients attribution of each token (needs the explain extra)")
 
 
@@ -97,13 +101,13 @@ class Predictor:
         if not inputs:
             raise ValueError("inputs: empty list; give at least one text")
         if len(inputs) > self.limits.inputs:
-            raise ValueError(f"inputs: {len(inputs):,} texts, over the limit of {self.limits.inputs:,} per call")
+            raise LimitError(f"inputs: {len(inputs):,} texts, over the limit of {self.limits.inputs:,} per call")
         for i, text in enumerate(inputs):
             if not text.strip() and not self.task.empty_input_ok:
                 raise ValueError(f"inputs[{i}]: empty text")
             n = len(self.task.input_tokens(text))
             if n > self.limits.input_tokens:
-                raise ValueError(f"inputs[{i}]: {n:,} tokens, over the limit of {self.limits.input_tokens:,} per text; "
+                raise LimitError(f"inputs[{i}]: {n:,} tokens, over the limit of {self.limits.input_tokens:,} per text; "
                                  "split it, or raise the limit (--max-input-tokens)")
         return inputs
 
@@ -112,7 +116,7 @@ class Predictor:
             raise ValueError("options: expected an object of option names and values")
         checked = check_options(self.options(), options)
         if "max_tokens" in checked and checked["max_tokens"] > self.limits.new_tokens:
-            raise ValueError(f"options.max_tokens: {checked['max_tokens']:,} is over the limit of "
+            raise LimitError(f"options.max_tokens: {checked['max_tokens']:,} is over the limit of "
                              f"{self.limits.new_tokens:,} generated tokens")
         return checked
 
@@ -143,10 +147,13 @@ class Predictor:
 
     def stream(self, text: str, options: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
         """A language model's continuation as it is produced: ``{"text": piece}`` events, then ``{"result": …}``
-        (the same dict ``predict`` returns), or ``{"error": message}``."""
+        (the same dict ``predict`` returns), or ``{"error": message}``. Inputs and options are checked at the
+        call, before the first event."""
         if not hasattr(self.task, "infer_stream"):
             raise ValueError(f"a {self.task_name} model does not stream; use predict")
         texts = self.check_inputs([text])
+        if options is not None and not isinstance(options, dict):
+            raise ValueError("options: expected an object of option names and values")
         checked = self.check_options(options)
         events: queue.Queue = queue.Queue()
 
@@ -158,9 +165,12 @@ class Predictor:
             except Exception as err:  # noqa: BLE001 — reported to the reader of the stream
                 events.put({"error": str(err)})
 
-        threading.Thread(target=work, daemon=True).start()
-        while True:
-            event = events.get()
-            yield event
-            if "text" not in event:
-                return
+        def read() -> Iterator[dict[str, Any]]:
+            threading.Thread(target=work, daemon=True).start()
+            while True:
+                event = events.get()
+                yield event
+                if "text" not in event:
+                    return
+
+        return read()
