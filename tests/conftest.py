@@ -94,3 +94,11 @@ def one_line_error(capsys, argv, *needles: str) -> str:
 @pytest.fixture
 def expect_error(capsys):
     return lambda argv, *needles: one_line_error(capsys, argv, *needles)
+
+
+@pytest.fixture(scope="session")
+def models(tmp_path_factory) -> dict[str, Path]:
+    """Tiny trained run directories of every task (``trained_models``), trained once per session."""
+    from trained_models import train_all
+
+    return train_all(tmp_path_factory.mktemp("models"))

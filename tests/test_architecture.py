@@ -1,13 +1,13 @@
 """Imports flow one way: data → embeddings → layers → models → decoding → artifact → tasks → training → evaluation →
-serving → inference → export → cli. config, runtime, cotenancy and metrics import nothing from seqlab."""
+export → serving → inference → cli. config, runtime, cotenancy, metrics and options import nothing from seqlab."""
 
 import ast
 from pathlib import Path
 
 import seqlab
 
-ORDER = ["data", "embeddings", "layers", "models", "decoding", "artifact", "tasks", "training", "evaluation", "serving", "inference", "export", "cli"]
-LEAVES = {"config", "runtime", "cotenancy", "metrics", "__init__"}
+ORDER = ["data", "embeddings", "layers", "models", "decoding", "artifact", "tasks", "training", "evaluation", "export", "serving", "inference", "cli"]
+LEAVES = {"config", "runtime", "cotenancy", "metrics", "options", "__init__"}
 ROOT = Path(seqlab.__file__).parent
 
 

@@ -14,9 +14,9 @@ def test_readme_starts_with_the_two_commands():
     assert commands == ["make demo", "make test"]
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     assert re.search(r"^demo: setup\n\t\$\(BIN\)/seqlab quickstart", makefile, re.M)
-    assert re.search(r"^test: setup\n", makefile, re.M)
+    assert re.search(r"^test: setup browser\n", makefile, re.M)
     setup = makefile[makefile.index("$(BIN)/seqlab:"):]
-    assert setup.index("requirements/cpu.txt") < setup.index("-e '.[plots,embeddings,explain,seq2seq,vision]'")  # CPU torch first
+    assert setup.index("requirements/cpu.txt") < setup.index("-e '.[plots,embeddings,explain,seq2seq,vision,serve,onnx]'")  # CPU torch first
     assert "make test" in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
 
 

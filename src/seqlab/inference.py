@@ -1,4 +1,6 @@
-"""``seqlab.inference.load(model_dir)``: a predictor for a trained model of any task (``seqlab.serving.predictor``).
+"""``seqlab.inference.load(model_dir)``: a predictor for a trained model of any task (``seqlab.serving.predictor``),
+or for a classifier exported with ``seqlab export --format onnx`` (``seqlab.serving.onnx_predictor``, onnxruntime,
+no torch).
 
     >>> predictor = load("runs/quickstart")                  # doctest: +SKIP
     >>> predictor.predict("a fine film")[0]["label"]          # doctest: +SKIP
@@ -9,11 +11,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .serving.predictor import Limits, Predictor
+from .serving.base import BasePredictor, Limits
+from .serving.onnx_predictor import OnnxPredictor, is_export
 
-__all__ = ["Limits", "Predictor", "load"]
+__all__ = ["Limits", "load"]
 
 
-def load(model_dir: str | Path, limits: Limits = Limits(), name: str | None = None) -> Predictor:
-    """The model in ``model_dir`` (a run directory or its ``model/``), ready for ``predict`` / ``stream``."""
+def load(model_dir: str | Path, limits: Limits = Limits(), name: str | None = None) -> BasePredictor:
+    """The model in ``model_dir`` (a run directory, its ``model/``, or an ONNX export), ready for ``predict``
+    (and ``stream`` for language models)."""
+    if is_export(model_dir):
+        return OnnxPredictor(model_dir, limits, name)
+    from .serving.predictor import Predictor  # imports torch
+
     return Predictor(model_dir, limits, name)

@@ -24,9 +24,38 @@ def add_parser(sub) -> None:
     add_json_flag(p)
 
 
+def evaluate_export(args: argparse.Namespace) -> dict:
+    """An ONNX export (``seqlab export``) on a split of its recipe's data or on --data, through onnxruntime."""
+    from ..config import from_dict
+    from ..data.readers import read_examples
+    from ..evaluation.evaluate import guess_format
+    from ..inference import load
+    from ..tasks import get_task
+
+    if args.report or args.beam:
+        raise ValueError("--report and --beam need the trained model directory, not an ONNX export")
+    predictor = load(args.model_dir)
+    task = get_task("classification")
+    cfg = from_dict(task.data_config, predictor.meta.get("data") or {}, "data", str(predictor.path), lenient=True)
+    if args.data:
+        examples = read_examples(args.data, args.data_format or guess_format(args.data), cfg.text_field,
+                                 cfg.label_field, cfg.encoding)
+        source = str(args.data)
+    else:
+        examples = task.load_split(cfg, args.split, str(predictor.path))
+        source = f"{cfg.dataset or cfg.train}:{args.split}"
+    scores = predictor.evaluate([ex.text for ex in examples], [ex.label for ex in examples])
+    return {"model": str(predictor.path), "runtime": predictor.describe()["runtime"], "data": source, **scores}
+
+
 def run(args: argparse.Namespace) -> int:
-    scores = evaluate_dir(args.model_dir, args.split, args.data, args.data_format, report_dir=args.report,
-                          worst=args.worst, beam=args.beam)
+    from ..serving.onnx_predictor import is_export
+
+    if is_export(args.model_dir):
+        scores = evaluate_export(args)
+    else:
+        scores = evaluate_dir(args.model_dir, args.split, args.data, args.data_format, report_dir=args.report,
+                              worst=args.worst, beam=args.beam)
     if args.json:
         emit_json(scores)
         return 0

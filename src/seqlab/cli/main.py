@@ -11,7 +11,7 @@ from ..config import ConfigError
 from ..data.download import DatasetError
 from ..data.readers import DataFormatError
 from ..training.loop import TrainingDiverged
-from . import caption, data, diagnose, embed, evaluate, explain, generate, predict, quickstart, serve, summary, tag, train, translate
+from . import caption, data, diagnose, embed, evaluate, explain, export, generate, predict, quickstart, serve, summary, tag, train, translate
 
 COMMANDS = {
     "quickstart": quickstart,
@@ -23,6 +23,7 @@ COMMANDS = {
     "translate": translate,
     "caption": caption,
     "serve": serve,
+    "export": export,
     "explain": explain,
     "embed": embed,
     "summary": summary,

@@ -70,10 +70,10 @@ def parse_options(pairs: list[str]) -> dict[str, Any]:
 
 def load_predictor(args: argparse.Namespace, command: str, tasks: tuple[str, ...] = ()):
     """The model of ``args.model_dir`` as a ``Predictor``; with ``tasks``, refuse a model of another task."""
-    from ..serving.predictor import Limits, Predictor
+    from ..inference import Limits, load
 
     limits = Limits(input_tokens=args.max_input_tokens) if getattr(args, "max_input_tokens", None) else Limits()
-    predictor = Predictor(args.model_dir, limits)
+    predictor = load(args.model_dir, limits)
     if tasks and predictor.task_name not in tasks:
         raise ValueError(f"{args.model_dir}: `seqlab {command}` needs a {' or '.join(tasks)} model; this one is "
                          f"{predictor.task_name} (`seqlab predict` takes any)")

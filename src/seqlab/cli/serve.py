@@ -25,6 +25,9 @@ def add_parser(sub) -> None:
     p.add_argument("--port", type=positive_int, default=8000, help="port (default 8000)")
     p.add_argument("--api-key", metavar="KEY", help="require 'Authorization: Bearer KEY' on every API request "
                    "(default: $SEQLAB_API_KEY)")
+    p.add_argument("--runtime", choices=["auto", "onnx"], default="auto",
+                   help="auto: an exported directory runs on onnxruntime (without torch), a run directory on torch; "
+                        "onnx: refuse anything but exports")
     p.add_argument("--insecure-no-auth", action="store_true", help="bind a non-local address without an API key")
     p.add_argument("--batch-window-ms", type=float, default=5.0, metavar="MS",
                    help="gather concurrent requests for up to MS milliseconds into one batch (0: off; default 5)")
@@ -44,7 +47,8 @@ def run(args: argparse.Namespace) -> int:
         from ..serving.app import create_app
     except ImportError:
         raise ValueError("seqlab serve needs FastAPI and uvicorn: pip install 'seqlab[serve]'") from None
-    from ..serving.predictor import Limits, Predictor
+    from ..inference import Limits, load
+    from ..serving.onnx_predictor import is_export
 
     api_key = args.api_key or os.environ.get("SEQLAB_API_KEY") or None
     local = args.host in ("127.0.0.1", "localhost", "::1")
@@ -56,8 +60,10 @@ def run(args: argparse.Namespace) -> int:
     limits = Limits(inputs=args.max_inputs, input_tokens=args.max_input_tokens, new_tokens=args.max_new_tokens)
     predictors = []
     for item in args.models:
-        name, sep, path = item.partition("=")
-        predictors.append(Predictor(path, limits, name) if sep else Predictor(item, limits))
+        name, sep, path = item.partition("=") if "=" in item else (None, "", item)
+        if args.runtime == "onnx" and not is_export(path):
+            raise ValueError(f"{path}: --runtime onnx serves exported models; run `seqlab export {path} --out DIR` first")
+        predictors.append(load(path, limits, name))
     app = create_app(predictors, api_key, args.max_body_bytes, args.batch_window_ms / 1000)
     auth = "API key required" if api_key else "no API key" + (" (--insecure-no-auth)" if not local else "")
     print(f"serving {', '.join(f'{p.name} ({p.task_name})' for p in predictors)} on http://{args.host}:{args.port}/ "

@@ -26,7 +26,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from .batcher import Batcher
-from .predictor import LimitError, Predictor
+from .base import BasePredictor, LimitError
 
 
 class PredictRequest(BaseModel):
@@ -56,7 +56,7 @@ def page() -> str:
     return resources.files("seqlab.serving").joinpath("static/index.html").read_text(encoding="utf-8")
 
 
-def create_app(predictors: list[Predictor], api_key: str | None = None, max_body: int = 1 << 20,
+def create_app(predictors: list[BasePredictor], api_key: str | None = None, max_body: int = 1 << 20,
                batch_window: float = 0.005) -> FastAPI:
     models = {p.name: p for p in predictors}
     if len(models) != len(predictors):
@@ -89,7 +89,7 @@ def create_app(predictors: list[Predictor], api_key: str | None = None, max_body
             request._body = body  # read once, bounded; FastAPI parses it from here
         return await call_next(request)
 
-    def model(name: str) -> Predictor:
+    def model(name: str) -> BasePredictor:
         if name not in models:
             raise ApiError(404, f"no model {name!r} (serving: {', '.join(models)})")
         return models[name]

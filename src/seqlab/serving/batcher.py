@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from .predictor import Predictor
+from .base import BasePredictor as Predictor
 
 
 @dataclass

@@ -22,43 +22,26 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from ..evaluation.evaluate import load_task
-from ..tasks.base import Option, check_options
-
-
-@dataclass(frozen=True)
-class Limits:
-    inputs: int = 256  # texts per call
-    input_tokens: int = 2000  # tokens per text, by the model's tokenizer
-    new_tokens: int = 1000  # a language model's max_tokens
-
-
-class LimitError(ValueError):
-    """A request over one of the ``Limits`` (a server answers 413)."""
-
+from ..options import Option
+from .base import BasePredictor, LimitError, Limits, default_name  # noqa: F401  (LimitError, for callers)
 
 EXPLAIN = Option(bool, False, "integrated-gradients attribution of each token (needs the explain extra)")
 
 
-def default_name(model_dir: str | Path) -> str:
-    """A model's name: its run directory's name (``runs/quickstart/model`` → ``quickstart``)."""
-    path = Path(model_dir).resolve()
-    return path.parent.name if path.name == "model" else path.name
-
-
-class Predictor:
+class Predictor(BasePredictor):
     def __init__(self, model_dir: str | Path, limits: Limits = Limits(), name: str | None = None):
         self.path = Path(model_dir)
         self.artifact, self.task = load_task(model_dir)
         self.model = self.artifact.model.eval()
         self.limits = limits
         self.name = name or default_name(model_dir)
+        self.empty_input_ok = self.task.empty_input_ok
         self._lock = threading.Lock()  # one forward at a time: a server calls from several threads
 
     @property
@@ -68,6 +51,9 @@ class Predictor:
     @property
     def labels(self) -> list[str] | None:
         return getattr(self.task, "labels", None) or getattr(self.task, "tags", None)
+
+    def input_tokens(self, text: str) -> list[str]:
+        return self.task.input_tokens(text)
 
     def options(self) -> dict[str, Option]:
         specs = dict(self.task.infer_options)
@@ -85,40 +71,8 @@ class Predictor:
             "vocab_size": len(self.task.vocab) if hasattr(self.task, "vocab") else None,
             "model": self.artifact.model_config.get("name"),
             "data": data.get("dataset") or data.get("train"),
-            "options": {name: {"type": o.kind.__name__, "default": o.default, "help": o.help,
-                               **({"choices": list(o.choices)} if o.choices else {})}
-                        for name, o in self.options().items()},
-            "limits": {"inputs": self.limits.inputs, "input_tokens": self.limits.input_tokens,
-                       "new_tokens": self.limits.new_tokens},
+            "runtime": "torch", "options": self.option_table(), "limits": self.limit_table(),
         }
-
-    # ---------------------------------------------------------------- checks
-    def check_inputs(self, inputs: str | list[str]) -> list[str]:
-        if isinstance(inputs, str):
-            inputs = [inputs]
-        if not isinstance(inputs, list) or not all(isinstance(t, str) for t in inputs):
-            raise ValueError("inputs: expected a string or a list of strings")
-        if not inputs:
-            raise ValueError("inputs: empty list; give at least one text")
-        if len(inputs) > self.limits.inputs:
-            raise LimitError(f"inputs: {len(inputs):,} texts, over the limit of {self.limits.inputs:,} per call")
-        for i, text in enumerate(inputs):
-            if not text.strip() and not self.task.empty_input_ok:
-                raise ValueError(f"inputs[{i}]: empty text")
-            n = len(self.task.input_tokens(text))
-            if n > self.limits.input_tokens:
-                raise LimitError(f"inputs[{i}]: {n:,} tokens, over the limit of {self.limits.input_tokens:,} per text; "
-                                 "split it, or raise the limit (--max-input-tokens)")
-        return inputs
-
-    def check_options(self, options: dict[str, Any] | None) -> dict[str, Any]:
-        if options is not None and not isinstance(options, dict):
-            raise ValueError("options: expected an object of option names and values")
-        checked = check_options(self.options(), options)
-        if "max_tokens" in checked and checked["max_tokens"] > self.limits.new_tokens:
-            raise LimitError(f"options.max_tokens: {checked['max_tokens']:,} is over the limit of "
-                             f"{self.limits.new_tokens:,} generated tokens")
-        return checked
 
     # ---------------------------------------------------------------- inference
     @torch.no_grad()

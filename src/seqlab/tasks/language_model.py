@@ -38,7 +38,8 @@ from ..data.tokenizers import Tokenizer
 from ..data.vocab import Vocab
 from ..decoding import generate
 from ..models.language_model import detach_state
-from .base import Option, Task, at_least, checked_vocab, positive, unit_interval
+from ..options import Option, at_least, positive, unit_interval
+from .base import Task, checked_vocab
 
 
 @dataclass

@@ -36,7 +36,8 @@ from ..data.tokenizers import Tokenizer
 from ..data.vocab import Vocab
 from ..decoding import beam_search
 from ..decoding.beam import PENALTIES
-from .base import Option, Task, at_least, checked_vocab
+from ..options import Option, at_least
+from .base import Task, checked_vocab
 
 
 @dataclass

@@ -1,11 +1,11 @@
-"""Tiny trained models of each task, trained once per test session, for the inference, server and browser tests."""
+"""Tiny trained models of each task, trained once per test session (the ``models`` fixture in conftest.py), for
+the inference, server, browser and export tests."""
 
 from __future__ import annotations
 
 import random
 from pathlib import Path
 
-import pytest
 import yaml
 
 from seqlab.training.run import load_recipe, train
@@ -79,10 +79,8 @@ def seq2seq(root: Path, model: dict, name: str) -> Path:
                   "patience": None, "log_every": 0}})
 
 
-@pytest.fixture(scope="session")
-def models(tmp_path_factory) -> dict[str, Path]:
+def train_all(root: Path) -> dict[str, Path]:
     """Run directories: classifier, tagger, lm, seq2seq (GRU, dot attention), transformer."""
-    root = tmp_path_factory.mktemp("models")
     return {
         "classifier": classification(root), "tagger": tagging(root), "lm": language_model(root),
         "seq2seq": seq2seq(root, {"name": "seq2seq", "embed_dim": 16, "hidden_size": 32, "attention": "dot",

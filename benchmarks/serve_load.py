@@ -1,0 +1,129 @@
+"""A bounded load test of ``seqlab serve`` on loopback: N requests at C concurrent clients, with and without
+micro-batching, against a trained classifier (default: the quickstart model, ``runs/quickstart``).
+
+For each (batch window, concurrency) a fresh ``seqlab serve`` process is started, warmed up with 20 requests,
+then sent ``--requests`` POST /v1/MODEL/predict requests (one MR sentence each) by C clients; it stops by
+itself. Reported: errors, lost or mismatched responses (each answer must carry its own text), requests/s and
+latency p50 / p99 as the clients see them. Run with the machine otherwise idle.
+
+    python benchmarks/serve_load.py                       # 2,000 requests × {1, 8, 32} clients × {0, 5 ms}
+    python benchmarks/serve_load.py --model runs/quickstart --requests 500 --clients 32 --windows 0 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def sentences(n: int) -> list[str]:
+    from seqlab.data.datasets import load_splits
+
+    test = load_splits("mr", None).test
+    return [test[i % len(test)].text for i in range(n)]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def load(url: str, texts: list[str], clients: int) -> dict:
+    latencies: list[float] = []
+    errors, mismatched = 0, 0
+    queue: asyncio.Queue = asyncio.Queue()
+    for t in texts:
+        queue.put_nowait(t)
+
+    async def client(http: httpx.AsyncClient) -> None:
+        nonlocal errors, mismatched
+        while not queue.empty():
+            text = queue.get_nowait()
+            t0 = time.perf_counter()
+            try:
+                response = await http.post(url, json={"inputs": [text]})
+                latencies.append(time.perf_counter() - t0)
+                if response.status_code != 200:
+                    errors += 1
+                elif response.json()["outputs"][0]["text"] != text:
+                    mismatched += 1
+            except httpx.HTTPError:
+                errors += 1
+
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(timeout=60, limits=limits) as http:
+        t0 = time.perf_counter()
+        await asyncio.gather(*(client(http) for _ in range(clients)))
+        wall = time.perf_counter() - t0
+    ordered = sorted(latencies)
+    return {"requests": len(texts), "answered": len(latencies), "errors": errors, "mismatched": mismatched,
+            "lost": len(texts) - len(latencies) - errors, "requests_per_s": len(latencies) / wall,
+            "p50_ms": 1000 * statistics.median(ordered), "p99_ms": 1000 * ordered[int(0.99 * (len(ordered) - 1))]}
+
+
+def serve(model: str, port: int, window_ms: float) -> subprocess.Popen:
+    env = {**os.environ, "SEQLAB_COTENANCY": "0"}
+    process = subprocess.Popen([sys.executable, "-m", "seqlab.cli.main", "serve", model, "--port", str(port),
+                                "--batch-window-ms", str(window_ms), "--max-inputs", "256"],
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    for _ in range(600):
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError(f"seqlab serve did not start: {process.stderr.read().decode()[-2000:]}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default=str(ROOT / "runs" / "quickstart"))
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--clients", type=int, nargs="+", default=[1, 8, 32])
+    parser.add_argument("--windows", type=float, nargs="+", default=[0.0, 5.0], help="batch windows in ms (0: off)")
+    parser.add_argument("--out", default=str(ROOT / "runs" / "serve_load.json"))
+    args = parser.parse_args()
+    texts = sentences(args.requests)
+    name = Path(args.model).resolve()
+    name = name.parent.name if name.name == "model" else name.name
+    rows = []
+    for window in args.windows:
+        for clients in args.clients:
+            port = free_port()
+            process = serve(args.model, port, window)
+            try:
+                url = f"http://127.0.0.1:{port}/v1/{name}/predict"
+                asyncio.run(load(url, texts[:20], min(clients, 4)))  # warm-up
+                row = {"batch_window_ms": window, "clients": clients, **asyncio.run(load(url, texts, clients))}
+            finally:
+                process.terminate()
+                process.wait(timeout=30)
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+    report = {"model": args.model, "rows": rows, "machine": f"{platform.machine()} {os.cpu_count()} cores",
+              "date": time.strftime("%Y-%m-%d"), "command": " ".join(sys.argv)}
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(report, indent=2))
+    print(f"{'window':>7} {'clients':>7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6} {'lost':>5} {'wrong':>5}")
+    for r in rows:
+        print(f"{r['batch_window_ms']:>7g} {r['clients']:>7} {r['requests_per_s']:>8.1f} {r['p50_ms']:>8.1f} "
+              f"{r['p99_ms']:>8.1f} {r['errors']:>6} {r['lost']:>5} {r['mismatched']:>5}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,261 @@
+"""``seqlab export DIR --format onnx``: a classifier as an ONNX graph that keeps variable lengths exact.
+
+torch's exporter cannot export ``pack_padded_sequence`` (pytorch/pytorch#62240), but ONNX's LSTM, GRU and RNN
+operators take each sequence's length (``sequence_lens``) natively: outputs past a sequence's end are zero and
+the backward direction starts at its last real token. So the graph is written here, operator by operator,
+from the model's own weights (no tracing):
+
+    ids [B, T] int64, lengths [B] int64
+    x = Gather(embedding, ids) → [T, B, E]
+    per layer: LSTM / GRU / RNN (direction forward or bidirectional, sequence_lens = lengths)
+      torch's gate order → ONNX's: LSTM i f g o → i o f c; GRU r z n → z r h (linear_before_reset = 1, torch's
+      GRU); the two biases stacked as [W_b, R_b]
+    pooling over real positions (last, mean, max, attention) → linear → logits [B, C], probabilities [B, C]
+
+TextCNN: embedding (masked) → Conv (one per width, padded to the longest width) → ReLU → max over valid
+positions → linear. The bag-of-words models have no recurrence: they are not exported yet.
+
+The exported directory is self-describing and JSON-only beside the graph: ``model.onnx``, ``export.json``
+(task, model name, tokenizer, vocabulary, labels, the recipe's data section, the seqlab version). ``--int8``
+applies onnxruntime's dynamic quantisation (weights int8, activations quantised on the fly).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from .. import __version__
+from ..evaluation.evaluate import load_task
+
+EXPORT_JSON = "export.json"
+ONNX_FILE = "model.onnx"
+OPSET = 17
+
+
+def _onnx():
+    try:
+        import onnx
+        from onnx import TensorProto, helper, numpy_helper
+    except ImportError:
+        raise ValueError("ONNX export needs onnx: pip install 'seqlab[onnx]'") from None
+    return onnx, TensorProto, helper, numpy_helper
+
+
+class Graph:
+    """A small builder: named initializers and nodes, unique output names."""
+
+    def __init__(self):
+        self.onnx, self.TensorProto, self.helper, self.numpy_helper = _onnx()
+        self.nodes: list = []
+        self.initializers: list = []
+        self.count = 0
+
+    def const(self, name: str, value: np.ndarray) -> str:
+        self.initializers.append(self.numpy_helper.from_array(np.array(value, copy=True, order="C"), name))
+        return name
+
+    def op(self, kind: str, inputs: list[str], outputs: int = 1, **attrs: Any) -> list[str] | str:
+        self.count += 1
+        names = [f"{kind.lower()}_{self.count}_{i}" for i in range(outputs)]
+        self.nodes.append(self.helper.make_node(kind, inputs, names, **attrs))
+        return names if outputs > 1 else names[0]
+
+
+def _np(t: torch.Tensor) -> np.ndarray:
+    return t.detach().float().cpu().numpy()
+
+
+def _gates(w: np.ndarray, mode: str) -> np.ndarray:
+    """Reorder torch's gate blocks (first axis) into ONNX's."""
+    if mode == "lstm":
+        i, f, g, o = np.split(w, 4, axis=0)
+        return np.concatenate([i, o, f, g], axis=0)
+    if mode == "gru":
+        r, z, n = np.split(w, 3, axis=0)
+        return np.concatenate([z, r, n], axis=0)
+    return w
+
+
+def _recurrent(g: Graph, rnn: torch.nn.Module, x: str, lengths32: str, prefix: str) -> tuple[str, str]:
+    """All layers of a seqlab recurrent layer over x [T, B, In]: (outputs [T, B, D], final hidden [dirs, B, H])."""
+    mode = "rnn" if rnn.mode.startswith("rnn") else rnn.mode
+    if rnn.layer_norm or rnn.proj_size:
+        raise ValueError("ONNX export: layer_norm and proj_size have no ONNX recurrent operator")
+    dirs = 2 if rnn.bidirectional else 1
+    H = rnn.hidden_size
+    kind = {"lstm": "LSTM", "gru": "GRU"}.get(mode, "RNN")
+    attrs: dict[str, Any] = {"hidden_size": H, "direction": "bidirectional" if dirs == 2 else "forward"}
+    if kind == "GRU":  # torch's GRU applies the reset gate after the recurrent product; Cho et al.'s before
+        attrs["linear_before_reset"] = 1 if rnn.reset_after else 0
+    if kind == "RNN":
+        attrs["activations"] = ["Relu" if rnn.mode == "rnn_relu" else "Tanh"] * dirs
+    params = dict(rnn.named_parameters())
+    h_n = None
+    for layer in range(rnn.num_layers):
+        W, R, B = [], [], []
+        for d in range(dirs):
+            sfx = f"_l{layer}" + ("_reverse" if d else "")
+            W.append(_gates(_np(params[f"weight_ih{sfx}"]), mode))
+            R.append(_gates(_np(params[f"weight_hh{sfx}"]), mode))
+            bi = params.get(f"bias_ih{sfx}")
+            bh = params.get(f"bias_hh{sfx}")
+            gates = W[-1].shape[0]
+            bi = _gates(_np(bi), mode) if bi is not None else np.zeros(gates, np.float32)
+            bh = _gates(_np(bh), mode) if bh is not None else np.zeros(gates, np.float32)
+            B.append(np.concatenate([bi, bh]))
+        names = [g.const(f"{prefix}.l{layer}.{k}", np.stack(v)) for k, v in (("W", W), ("R", R), ("B", B))]
+        outs = g.op(kind, [x, *names, lengths32], outputs=3 if kind == "LSTM" else 2, **attrs)
+        y, h_n = outs[0], outs[1]  # Y [T, dirs, B, H], Y_h [dirs, B, H]
+        y = g.op("Transpose", [y], perm=[0, 2, 1, 3])  # [T, B, dirs, H]
+        x = g.op("Reshape", [y, g.const(f"{prefix}.l{layer}.shape", np.array([0, 0, dirs * H], np.int64))])
+    return x, h_n
+
+
+def _mask(g: Graph, ids: str, lengths: str) -> str:
+    """[B, T] bool: position < max(length, 1)."""
+    T = g.op("Gather", [g.op("Shape", [ids]), g.const("one_index", np.array(1, np.int64))])
+    positions = g.op("Range", [g.const("zero", np.array(0, np.int64)), T, g.const("step", np.array(1, np.int64))])
+    clamped = g.op("Max", [lengths, g.const("one", np.array(1, np.int64))])
+    return g.op("Less", [g.op("Unsqueeze", [positions, g.const("axis0", np.array([0], np.int64))]),
+                         g.op("Unsqueeze", [clamped, g.const("axis1", np.array([1], np.int64))])])
+
+
+def _linear(g: Graph, x: str, layer: torch.nn.Linear, name: str) -> str:
+    w = g.const(f"{name}.weight", _np(layer.weight))
+    if layer.bias is None:
+        return g.op("MatMul", [x, g.op("Transpose", [w], perm=[1, 0])])
+    return g.op("Gemm", [x, w, g.const(f"{name}.bias", _np(layer.bias))], transB=1)
+
+
+def _recurrent_classifier(g: Graph, model: torch.nn.Module, ids: str, lengths: str) -> str:
+    enc = model.encoder
+    clamped = g.op("Max", [lengths, g.const("len_floor", np.array(1, np.int64))])
+    lengths32 = g.op("Cast", [clamped], to=g.TensorProto.INT32)
+    emb = g.op("Gather", [g.const("embedding", _np(enc.embedding.weight)), ids])  # [B, T, E]
+    x = g.op("Transpose", [emb], perm=[1, 0, 2])  # [T, B, E]
+    out, h_n = _recurrent(g, enc.rnn, x, lengths32, "rnn")
+    out = g.op("Transpose", [out], perm=[1, 0, 2])  # [B, T, D]
+    D = enc.output_size
+    mask = _mask(g, ids, lengths)
+    mask3 = g.op("Unsqueeze", [mask, g.const("axis2", np.array([2], np.int64))])  # [B, T, 1]
+    if model.pooling == "last":
+        last = g.op("Transpose", [h_n], perm=[1, 0, 2])  # [B, dirs, H]
+        pooled = g.op("Reshape", [last, g.const("last_shape", np.array([0, D], np.int64))])
+    elif model.pooling == "mean":
+        m = g.op("Cast", [mask3], to=g.TensorProto.FLOAT)
+        total = g.op("ReduceSum", [g.op("Mul", [out, m]), g.const("axes1", np.array([1], np.int64))], keepdims=0)
+        count = g.op("ReduceSum", [m, g.const("axes1b", np.array([1], np.int64))], keepdims=0)
+        pooled = g.op("Div", [total, g.op("Max", [count, g.const("one_f", np.array(1.0, np.float32))])])
+    elif model.pooling == "max":
+        filled = g.op("Where", [mask3, out, g.const("neg_inf", np.array(-np.inf, np.float32))])
+        pooled = g.op("ReduceMax", [filled], axes=[1], keepdims=0)
+    else:  # attention: softmax_t(vᵀ tanh(W x_t)) over real positions
+        att = model.attention
+        hidden = g.op("Tanh", [g.op("Add", [g.op("MatMul", [out, g.const("att.proj.wT", _np(att.proj.weight).T.copy())]),
+                                            g.const("att.proj.b", _np(att.proj.bias))])])
+        scores = g.op("Squeeze", [g.op("MatMul", [hidden, g.const("att.score.wT", _np(att.score.weight).T.copy())]),
+                                  g.const("axes2", np.array([2], np.int64))])  # [B, T]
+        scores = g.op("Where", [mask, scores, g.const("neg_inf_s", np.array(-np.inf, np.float32))])
+        weights = g.op("Softmax", [scores], axis=1)
+        pooled = g.op("Squeeze", [g.op("MatMul", [g.op("Unsqueeze", [weights, g.const("axis1w", np.array([1], np.int64))]), out]),
+                                  g.const("axes1s", np.array([1], np.int64))])
+    return _linear(g, pooled, model.head, "head")
+
+
+def _textcnn(g: Graph, model: torch.nn.Module, ids: str, lengths: str) -> str:
+    mask = _mask(g, ids, lengths)
+    x = g.op("Gather", [g.const("embedding", _np(model.embedding.weight)), ids])  # [B, T, E]
+    if model.static_embedding is not None:
+        x = g.op("Concat", [x, g.op("Gather", [g.const("static_embedding", _np(model.static_embedding.weight)), ids])], axis=2)
+    x = g.op("Where", [g.op("Unsqueeze", [mask, g.const("axis2", np.array([2], np.int64))]), x,
+                       g.const("zero_f", np.array(0.0, np.float32))])
+    x = g.op("Transpose", [x], perm=[0, 2, 1])  # [B, E, T]
+    conv = model.conv
+    longest = max(conv.widths)
+    # pad on the right to at least the longest width: T' = max(T, longest)
+    T = g.op("Gather", [g.op("Shape", [x]), g.const("two_index", np.array(2, np.int64))])
+    extra = g.op("Max", [g.op("Sub", [g.const("longest", np.array(longest, np.int64)), T]), g.const("zero_i", np.array(0, np.int64))])
+    pads = g.op("Concat", [g.const("pads_head", np.array([0, 0, 0, 0, 0], np.int64)),
+                           g.op("Unsqueeze", [extra, g.const("axis0p", np.array([0], np.int64))])], axis=0)
+    x = g.op("Pad", [x, pads])
+    clamped = g.op("Max", [lengths, g.const("one_l", np.array(1, np.int64))])
+    pooled = []
+    for k, (w, layer) in enumerate(zip(conv.widths, conv.convs)):
+        c = g.op("Relu", [g.op("Conv", [x, g.const(f"conv{k}.weight", _np(layer.weight)), g.const(f"conv{k}.bias", _np(layer.bias))])])
+        n = g.op("Gather", [g.op("Shape", [c]), g.const(f"two_index{k}", np.array(2, np.int64))])
+        starts = g.op("Range", [g.const(f"zero{k}", np.array(0, np.int64)), n, g.const(f"step{k}", np.array(1, np.int64))])
+        limit = g.op("Max", [g.op("Sub", [clamped, g.const(f"w{k}", np.array(w - 1, np.int64))]), g.const(f"one{k}", np.array(1, np.int64))])
+        valid = g.op("Less", [g.op("Unsqueeze", [starts, g.const(f"a0{k}", np.array([0], np.int64))]),
+                              g.op("Unsqueeze", [limit, g.const(f"a1{k}", np.array([1], np.int64))])])  # [B, n]
+        valid = g.op("Unsqueeze", [valid, g.const(f"a1v{k}", np.array([1], np.int64))])  # [B, 1, n]
+        filled = g.op("Where", [valid, c, g.const(f"ninf{k}", np.array(-np.inf, np.float32))])
+        pooled.append(g.op("ReduceMax", [filled], axes=[2], keepdims=0))
+    features = g.op("Concat", pooled, axis=1)
+    return _linear(g, features, model.head, "head")
+
+
+BUILDERS = {"rnn_classifier": _recurrent_classifier, "textcnn": _textcnn}
+
+
+def build(model: torch.nn.Module, name: str):
+    """The ONNX ModelProto of classifier ``model`` (``name`` its registry name): ids, lengths → logits, probabilities."""
+    if name not in BUILDERS:
+        raise ValueError(f"ONNX export: model {name!r} is not exportable yet (exportable: {', '.join(BUILDERS)})")
+    g = Graph()
+    helper, TP = g.helper, g.TensorProto
+    model = model.eval()
+    logits = BUILDERS[name](g, model, "ids", "lengths")
+    g.nodes.append(helper.make_node("Identity", [logits], ["logits"]))
+    g.nodes.append(helper.make_node("Softmax", ["logits"], ["probabilities"], axis=1))
+    graph = helper.make_graph(
+        g.nodes, f"seqlab_{name}",
+        [helper.make_tensor_value_info("ids", TP.INT64, ["batch", "time"]),
+         helper.make_tensor_value_info("lengths", TP.INT64, ["batch"])],
+        [helper.make_tensor_value_info("logits", TP.FLOAT, ["batch", "classes"]),
+         helper.make_tensor_value_info("probabilities", TP.FLOAT, ["batch", "classes"])],
+        g.initializers)
+    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="seqlab",
+                              producer_version=__version__)
+    proto.ir_version = min(proto.ir_version, 8)  # readable by onnxruntime releases from 2022 on
+    g.onnx.checker.check_model(proto)
+    return proto
+
+
+def export(model_dir: str | Path, out_dir: str | Path, int8: bool = False) -> dict[str, Any]:
+    """Write ``out_dir``/model.onnx and export.json for the classifier in ``model_dir``; returns export.json."""
+    art, task = load_task(model_dir)
+    if task.name != "classification":
+        raise ValueError(f"{model_dir}: ONNX export covers classifiers for now; this model is {task.name}")
+    onnx = _onnx()[0]
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"{out}: exists and is not a directory")
+    out.mkdir(parents=True, exist_ok=True)
+    proto = build(art.model, art.model_config["name"])
+    path = out / ONNX_FILE
+    if int8:
+        import logging
+
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        logging.getLogger().setLevel(max(logging.getLogger().level, logging.ERROR))  # its "pre-process" advice
+        plain = out / ".fp32.onnx"
+        onnx.save(proto, plain)
+        quantize_dynamic(str(plain), str(path), weight_type=QuantType.QInt8)
+        plain.unlink()
+    else:
+        onnx.save(proto, path)
+    described = {
+        "format": "onnx", "schema": 1, "task": task.name, "model": art.model_config["name"], "int8": int8,
+        "files": task.files(), "data": (art.recipe.get("data") or {}), "max_length": task.max_length,
+        "inputs": {"ids": "int64 [batch, time]", "lengths": "int64 [batch]"},
+        "outputs": {"logits": "float32 [batch, classes]", "probabilities": "float32 [batch, classes]"},
+        "source": str(Path(model_dir)), "seqlab": __version__,
+    }
+    (out / EXPORT_JSON).write_text(json.dumps(described, indent=1, ensure_ascii=False), encoding="utf-8")
+    return described

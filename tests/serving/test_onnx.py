@@ -1,0 +1,119 @@
+"""ONNX export: exact variable-length recurrent layers (ONNX's sequence_lens), parity with onnxruntime, the
+exported directory used by predict / evaluate / serve, int8, and serving without torch."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+ort = pytest.importorskip("onnxruntime", reason="the onnx extra is not installed: pip install 'seqlab[onnx]'")
+
+from seqlab import inference  # noqa: E402
+from seqlab.cli.main import main  # noqa: E402
+from seqlab.export.onnx import build, export  # noqa: E402
+from seqlab.models.classifier import RecurrentClassifier, RecurrentClassifierConfig, TextCNN, TextCNNConfig  # noqa: E402
+
+
+def ragged(batch: int, longest: int, vocab: int, generator: torch.Generator):
+    lengths = torch.randint(1, longest + 1, (batch,), generator=generator)
+    lengths[0] = longest
+    ids = torch.randint(2, vocab, (batch, longest), generator=generator)
+    ids[torch.arange(longest)[None] >= lengths[:, None]] = 0
+    return ids, lengths
+
+
+def run_onnx(proto, ids, lengths) -> np.ndarray:
+    session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    return session.run(["logits"], {"ids": ids.numpy(), "lengths": lengths.numpy()})[0]
+
+
+@pytest.mark.parametrize("cell, bidirectional, layers, pooling",
+                         list(itertools.product(["lstm", "gru", "rnn"], [True, False], [1, 2], ["last", "mean", "max", "attention"])))
+def test_recurrent_classifier_matches_pytorch_on_ragged_batches(cell, bidirectional, layers, pooling):
+    g = torch.Generator().manual_seed(hash((cell, bidirectional, layers, pooling)) % 2**31)
+    model = RecurrentClassifier(RecurrentClassifierConfig(vocab_size=60, num_classes=3, embed_dim=8, hidden_size=6,
+                                                          num_layers=layers, cell=cell, bidirectional=bidirectional,
+                                                          pooling=pooling)).eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.uniform_(-0.6, 0.6, generator=g)
+    proto = build(model, "rnn_classifier")
+    for _ in range(3):
+        ids, lengths = ragged(6, 9, 60, g)
+        with torch.no_grad():
+            expected = model(ids, lengths).numpy()
+        assert np.abs(run_onnx(proto, ids, lengths) - expected).max() < 1e-4
+
+
+@pytest.mark.parametrize("multichannel", [False, True])
+def test_textcnn_matches_pytorch_including_texts_shorter_than_its_widest_filter(multichannel):
+    g = torch.Generator().manual_seed(5)
+    model = TextCNN(TextCNNConfig(vocab_size=60, num_classes=2, embed_dim=8, maps=5, multichannel=multichannel)).eval()
+    proto = build(model, "textcnn")
+    for longest in (9, 3, 1):
+        ids, lengths = ragged(5, longest, 60, g)
+        with torch.no_grad():
+            expected = model(ids, lengths).numpy()
+        assert np.abs(run_onnx(proto, ids, lengths) - expected).max() < 1e-4
+
+
+def test_exported_directory_answers_as_the_trained_model(models, tmp_path, capsys):
+    out = tmp_path / "onnx"
+    assert main(["export", str(models["classifier"]), "--out", str(out)]) == 0
+    described = json.loads((out / "export.json").read_text())
+    assert described["task"] == "classification" and described["files"]["labels"] == ["neg", "pos"]
+    texts = ["a superb film about love", "a dull film about war", "a film " * 20]
+    torch_out = inference.load(models["classifier"]).predict(texts)
+    onnx_out = inference.load(out).predict(texts)
+    for a, b in zip(torch_out, onnx_out):
+        assert a["label"] == b["label"] and a["truncated"] == b["truncated"]
+        assert all(abs(a["probabilities"][k] - b["probabilities"][k]) < 1e-4 for k in a["probabilities"])
+    capsys.readouterr()
+    data = models["classifier"].parent / "cls.tsv"
+    for target in (models["classifier"], out):
+        assert main(["evaluate", str(target), "--data", str(data), "--json"]) == 0
+    scores = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()[-2:]]
+    assert scores[0]["accuracy"] == scores[1]["accuracy"] and scores[1]["runtime"] == "onnxruntime"
+
+
+def test_int8_export_keeps_the_accuracy(models, tmp_path, capsys):
+    out = tmp_path / "int8"
+    export(models["classifier"], out, int8=True)
+    fp32 = tmp_path / "fp32"
+    export(models["classifier"], fp32)
+    assert (out / "model.onnx").stat().st_size < (fp32 / "model.onnx").stat().st_size
+    data = str(models["classifier"].parent / "cls.tsv")
+    accuracies = []
+    for target in (fp32, out):
+        assert main(["evaluate", str(target), "--data", data, "--json"]) == 0
+        accuracies.append(json.loads(capsys.readouterr().out.strip().splitlines()[-1])["accuracy"])
+    assert abs(accuracies[0] - accuracies[1]) <= 0.02
+
+
+def test_an_export_is_served_without_importing_torch(models, tmp_path):
+    out = tmp_path / "onnx"
+    export(models["classifier"], out)
+    code = (
+        "import sys\n"
+        "from seqlab import inference\n"
+        "from seqlab.serving.app import create_app\n"
+        "from fastapi.testclient import TestClient\n"
+        f"p = inference.load({str(out)!r})\n"
+        "client = TestClient(create_app([p]))\n"
+        "r = client.post(f'/v1/{p.name}/predict', json={'inputs': ['a superb film']})\n"
+        "assert r.status_code == 200 and r.json()['outputs'][0]['label'] in ('neg', 'pos'), r.text\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+        "print('ok')\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
+
+
+def test_export_refuses_what_it_cannot_export(models, expect_error):
+    expect_error(["export", models["tagger"], "--out", models["tagger"].parent / "x"],
+                 "ONNX export covers classifiers for now; this model is tagging")
