@@ -29,8 +29,10 @@ def add_parser(sub) -> None:
                    help="auto: an exported directory runs on onnxruntime (without torch), a run directory on torch; "
                         "onnx: refuse anything but exports")
     p.add_argument("--insecure-no-auth", action="store_true", help="bind a non-local address without an API key")
-    p.add_argument("--batch-window-ms", type=float, default=5.0, metavar="MS",
-                   help="gather concurrent requests for up to MS milliseconds into one batch (0: off; default 5)")
+    p.add_argument("--no-batching", action="store_true",
+                   help="one forward per request (default: requests arriving while the model is busy run as one batch)")
+    p.add_argument("--batch-window-ms", type=float, default=0.0, metavar="MS",
+                   help="also wait up to MS milliseconds for more requests before each batch (default 0)")
     p.add_argument("--max-body-bytes", type=positive_int, default=1 << 20, metavar="N", help="largest request body (default 1 MiB)")
     p.add_argument("--max-inputs", type=positive_int, default=256, metavar="N", help="texts per request (default 256)")
     p.add_argument("--max-input-tokens", type=positive_int, default=2000, metavar="N", help="tokens per text (default 2000)")
@@ -64,9 +66,9 @@ def run(args: argparse.Namespace) -> int:
         if args.runtime == "onnx" and not is_export(path):
             raise ValueError(f"{path}: --runtime onnx serves exported models; run `seqlab export {path} --out DIR` first")
         predictors.append(load(path, limits, name))
-    app = create_app(predictors, api_key, args.max_body_bytes, args.batch_window_ms / 1000)
+    app = create_app(predictors, api_key, args.max_body_bytes, not args.no_batching, args.batch_window_ms / 1000)
     auth = "API key required" if api_key else "no API key" + (" (--insecure-no-auth)" if not local else "")
     print(f"serving {', '.join(f'{p.name} ({p.task_name})' for p in predictors)} on http://{args.host}:{args.port}/ "
-          f"({auth}; micro-batching {args.batch_window_ms:g} ms)", file=sys.stderr)
+          f"({auth}; micro-batching {'off' if args.no_batching else 'on'})", file=sys.stderr)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0

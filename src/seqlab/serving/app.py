@@ -9,7 +9,7 @@
 The outputs are ``seqlab.inference``'s dicts. Errors are JSON ``{"error": "one line"}``: 401 without the API key
 (when one is set), 404 for an unknown model, 413 for a body over ``max_body`` bytes or an input over a limit,
 422 for a malformed request. Inference runs in worker threads, never on the event loop; ``/predict`` requests
-are micro-batched (``seqlab.serving.batcher``).
+are micro-batched: those arriving while the model is busy run together next (``seqlab.serving.batcher``).
 """
 
 from __future__ import annotations
@@ -57,11 +57,11 @@ def page() -> str:
 
 
 def create_app(predictors: list[BasePredictor], api_key: str | None = None, max_body: int = 1 << 20,
-               batch_window: float = 0.005) -> FastAPI:
+               batching: bool = True, batch_window: float = 0.0) -> FastAPI:
     models = {p.name: p for p in predictors}
     if len(models) != len(predictors):
         raise ValueError("two models share a name; give each directory a distinct name (NAME=DIR)")
-    batchers = {name: Batcher(p, batch_window) for name, p in models.items()}
+    batchers = {name: Batcher(p, batching, batch_window) for name, p in models.items()}
     app = FastAPI(title="seqlab", description="Sequence models for text: predict, tag, generate, translate.",
                   version="1")
     app.state.batchers = batchers

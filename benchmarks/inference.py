@@ -1,0 +1,97 @@
+"""Classifier inference side by side, one run: torch eager, torch dynamic int8 (``torch.ao`` quantize_dynamic on
+LSTM and Linear), onnxruntime fp32 and onnxruntime int8 (``seqlab export --int8``).
+
+For the model in ``--model`` (default: the quickstart BiLSTM, ``runs/quickstart``) on MR test sentences:
+batch-1 latency (p50 / p99 over ``--single`` sentences, one forward each, tokenisation included) and batch-64
+throughput (sentences/s over the whole test split, length-bucketed as ``predict`` does), plus each runtime's
+test accuracy. Threads: ``--threads`` for every runtime (default 1: a server's per-request latency). Run with
+the machine otherwise idle.
+
+    python benchmarks/inference.py                          # ≈ 1 minute
+    python benchmarks/inference.py --model runs/mr-textcnn --threads 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default=str(ROOT / "runs" / "quickstart"))
+    parser.add_argument("--single", type=int, default=300, help="sentences timed one at a time (default 300)")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--out", default=str(ROOT / "runs" / "inference.json"))
+    args = parser.parse_args()
+
+    import torch
+
+    torch.set_num_threads(args.threads)
+    from seqlab.data.datasets import load_splits
+    from seqlab.data.readers import TextExample
+    from seqlab.export.onnx import export
+    from seqlab.serving.onnx_predictor import OnnxPredictor
+    from seqlab.serving.predictor import Predictor
+
+    test = load_splits("mr", None).test
+    texts, gold = [ex.text for ex in test], [ex.label for ex in test]
+    torch_predictor = Predictor(args.model)
+    task, model = torch_predictor.task, torch_predictor.model
+    quantized = torch.ao.quantization.quantize_dynamic(model, {torch.nn.LSTM, torch.nn.Linear}, dtype=torch.qint8)
+
+    def torch_probs(m):
+        def run(batch: list[str]) -> np.ndarray:
+            with torch.no_grad():
+                return task.probabilities(m, task.encode([TextExample(t) for t in batch]), 64).numpy()
+        return run
+
+    tmp = Path(tempfile.mkdtemp())
+    export(args.model, tmp / "fp32")
+    export(args.model, tmp / "int8", int8=True)
+    runtimes = {"torch eager": torch_probs(model), "torch dynamic int8": torch_probs(quantized)}
+    for name, folder in (("onnxruntime fp32", "fp32"), ("onnxruntime int8", "int8")):
+        predictor = OnnxPredictor(tmp / folder, threads=args.threads)
+        runtimes[name] = lambda batch, p=predictor: p.probabilities(batch, 64)
+
+    labels = task.labels
+    rows = []
+    for name, run in runtimes.items():
+        run(texts[:20])  # warm-up
+        latencies = []
+        for text in texts[: args.single]:
+            t0 = time.perf_counter()
+            run([text])
+            latencies.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        probs = run(texts)
+        seconds = time.perf_counter() - t0
+        accuracy = float(np.mean([labels[i] == g for i, g in zip(probs.argmax(-1), gold)]))
+        latencies.sort()
+        rows.append({"runtime": name, "p50_ms": 1000 * latencies[len(latencies) // 2],
+                     "p99_ms": 1000 * latencies[int(0.99 * (len(latencies) - 1))],
+                     "batch64_sentences_per_s": len(texts) / seconds, "test_accuracy": accuracy})
+        print(json.dumps(rows[-1]), flush=True)
+    eager = rows[0]
+    print(f"\n{'runtime':<20} {'p50 ms':>7} {'p99 ms':>7} {'× eager':>8} {'batch-64 /s':>12} {'× eager':>8} {'accuracy':>9}")
+    for r in rows:
+        print(f"{r['runtime']:<20} {r['p50_ms']:>7.2f} {r['p99_ms']:>7.2f} {r['p50_ms'] / eager['p50_ms']:>8.2f} "
+              f"{r['batch64_sentences_per_s']:>12.0f} {r['batch64_sentences_per_s'] / eager['batch64_sentences_per_s']:>8.2f} "
+              f"{100 * r['test_accuracy']:>8.2f}%")
+    report = {"model": args.model, "threads": args.threads, "rows": rows, "date": time.strftime("%Y-%m-%d"),
+              "machine": f"{platform.machine()} {os.cpu_count()} cores", "torch": torch.__version__}
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
