@@ -1,5 +1,5 @@
 """``seqlab.inference.load(model_dir)``: a predictor for a trained model of any task (``seqlab.serving.predictor``),
-or for a classifier exported with ``seqlab export --format onnx`` (``seqlab.serving.onnx_predictor``, onnxruntime,
+or for a classifier or tagger exported with ``seqlab export --format onnx`` (``seqlab.serving.onnx_predictor``, onnxruntime,
 no torch).
 
     >>> predictor = load("runs/quickstart")                  # doctest: +SKIP
@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .serving.base import BasePredictor, Limits
-from .serving.onnx_predictor import OnnxPredictor, is_export
+from .serving.onnx_predictor import is_export, load_export
 
 __all__ = ["Limits", "load"]
 
@@ -21,7 +21,7 @@ def load(model_dir: str | Path, limits: Limits = Limits(), name: str | None = No
     """The model in ``model_dir`` (a run directory, its ``model/``, or an ONNX export), ready for ``predict``
     (and ``stream`` for language models)."""
     if is_export(model_dir):
-        return OnnxPredictor(model_dir, limits, name)
+        return load_export(model_dir, limits, name)
     from .serving.predictor import Predictor  # imports torch
 
     return Predictor(model_dir, limits, name)

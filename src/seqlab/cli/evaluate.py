@@ -35,6 +35,9 @@ def evaluate_export(args: argparse.Namespace) -> dict:
     if args.report or args.beam:
         raise ValueError("--report and --beam need the trained model directory, not an ONNX export")
     predictor = load(args.model_dir)
+    if predictor.task_name != "classification":
+        raise ValueError(f"{args.model_dir}: evaluating an exported {predictor.task_name} model is not supported yet; "
+                         "evaluate its run directory (the export gives the same tags)")
     task = get_task("classification")
     cfg = from_dict(task.data_config, predictor.meta.get("data") or {}, "data", str(predictor.path), lenient=True)
     if args.data:

@@ -85,3 +85,19 @@ def chunks(tags: Sequence[str]) -> list[tuple[str, int, int]]:
         if prefix in ("E", "S") or not prefix:
             open_kind = None
     return out
+
+
+def tag_spans(text: str, tokens: list[str], tags: Sequence[str]) -> list[dict]:
+    """The chunks of ``tags`` as ``{"type", "first", "last", "start", "end", "text"}``: token positions
+    (inclusive) and character offsets in ``text`` (None when the tokenizer changed a token beyond case)."""
+    from .tokenizers import token_offsets
+
+    offsets = token_offsets(text, tokens)
+    spans = []
+    for kind, first, last in chunks(tags):
+        start, end = offsets[first], offsets[last]
+        found = start is not None and end is not None
+        spans.append({"type": kind, "first": first, "last": last, "start": start[0] if found else None,
+                      "end": end[1] if found else None,
+                      "text": text[start[0]:end[1]] if found else " ".join(tokens[first:last + 1])})
+    return spans

@@ -13,7 +13,10 @@ from the model's own weights (no tracing):
     pooling over real positions (last, mean, max, attention) → linear → logits [B, C], probabilities [B, C]
 
 TextCNN: embedding (masked) → Conv (one per width, padded to the longest width) → ReLU → max over valid
-positions → linear. The bag-of-words models have no recurrence: they are not exported yet.
+positions → linear. The BiLSTM(-CRF) tagger: word embedding ⊕ character features (CharCNN: Conv + max over
+real characters; CharLSTM: a BiLSTM over each word's characters, its own ``sequence_lens``) → LSTM/GRU →
+emissions [B, T, tags]; the CRF's transitions go into export.json and Viterbi runs in numpy
+(``seqlab.viterbi``). The bag-of-words models, language models and seq2seq models are not exported yet.
 
 The exported directory is self-describing and JSON-only beside the graph: ``model.onnx``, ``export.json``
 (task, model name, tokenizer, vocabulary, labels, the recipe's data section, the seqlab version). ``--int8``
@@ -199,26 +202,75 @@ def _textcnn(g: Graph, model: torch.nn.Module, ids: str, lengths: str) -> str:
     return _linear(g, features, model.head, "head")
 
 
-BUILDERS = {"rnn_classifier": _recurrent_classifier, "textcnn": _textcnn}
+def _char_features(g: Graph, chars_module: torch.nn.Module, chars: str, char_lengths: str, ids: str) -> str:
+    """Per-word character features [B, T, F] from chars [B, T, W] (CharCNN: conv width 3 + max over real
+    characters; CharLSTM: a BiLSTM's final states with sequence_lens)."""
+    shape = g.op("Shape", [chars])
+    W = g.op("Slice", [shape, g.const("s2", np.array([2], np.int64)), g.const("s3", np.array([3], np.int64))])
+    flat = g.op("Reshape", [chars, g.op("Concat", [g.const("minus1", np.array([-1], np.int64)), W], axis=0)])  # [N, W]
+    lens = g.op("Reshape", [char_lengths, g.const("minus1b", np.array([-1], np.int64))])  # [N]
+    lens = g.op("Max", [lens, g.const("one_c", np.array(1, np.int64))])
+    emb = g.op("Gather", [g.const("char_embedding", _np(chars_module.embedding.weight)), flat])  # [N, W, d]
+    if hasattr(chars_module, "conv"):
+        conv = chars_module.conv
+        c = g.op("Conv", [g.op("Transpose", [emb], perm=[0, 2, 1]), g.const("char_conv.weight", _np(conv.weight)),
+                          g.const("char_conv.bias", _np(conv.bias))], pads=[1, 1])  # [N, F, W]
+        Wn = g.op("Gather", [g.op("Shape", [c]), g.const("two_c", np.array(2, np.int64))])
+        positions = g.op("Range", [g.const("zero_c", np.array(0, np.int64)), Wn, g.const("step_c", np.array(1, np.int64))])
+        valid = g.op("Less", [g.op("Unsqueeze", [positions, g.const("c_a0", np.array([0], np.int64))]),
+                              g.op("Unsqueeze", [lens, g.const("c_a1", np.array([1], np.int64))])])  # [N, W]
+        valid = g.op("Unsqueeze", [valid, g.const("c_a1b", np.array([1], np.int64))])
+        c = g.op("Where", [valid, c, g.const("c_ninf", np.array(-np.inf, np.float32))])
+        per_word = g.op("ReduceMax", [c], axes=[2], keepdims=0)  # [N, F]
+    else:
+        x = g.op("Transpose", [emb], perm=[1, 0, 2])  # [W, N, d]
+        _, h_n = _recurrent(g, chars_module.rnn, x, g.op("Cast", [lens], to=g.TensorProto.INT32), "char_rnn")
+        per_word = g.op("Reshape", [g.op("Transpose", [h_n], perm=[1, 0, 2]),
+                                    g.const("c_shape", np.array([0, 2 * chars_module.rnn.hidden_size], np.int64))])
+    BT = g.op("Shape", [ids])  # [B, T]
+    return g.op("Reshape", [per_word, g.op("Concat", [BT, g.const("minus1c", np.array([-1], np.int64))], axis=0)])
+
+
+def _tagger(g: Graph, model: torch.nn.Module, ids: str, lengths: str, chars: str, char_lengths: str) -> str:
+    if len(model.features):
+        raise ValueError("ONNX export: a tagger that reads extra CoNLL columns (data.feature_columns) is not exportable")
+    x = g.op("Gather", [g.const("embedding", _np(model.embedding.weight)), ids])  # [B, T, E]
+    if model.chars is not None:
+        x = g.op("Concat", [x, _char_features(g, model.chars, chars, char_lengths, ids)], axis=2)
+    clamped = g.op("Max", [lengths, g.const("len_floor", np.array(1, np.int64))])
+    out, _ = _recurrent(g, model.rnn, g.op("Transpose", [x], perm=[1, 0, 2]), g.op("Cast", [clamped], to=g.TensorProto.INT32), "rnn")
+    out = g.op("Transpose", [out], perm=[1, 0, 2])  # [B, T, D]
+    w = g.const("emissions.wT", _np(model.emissions.weight).T.copy())
+    return g.op("Add", [g.op("MatMul", [out, w]), g.const("emissions.bias", _np(model.emissions.bias))])
+
+
+CLASSIFIERS = {"rnn_classifier": _recurrent_classifier, "textcnn": _textcnn}
+EXPORTABLE = (*CLASSIFIERS, "tagger")
 
 
 def build(model: torch.nn.Module, name: str):
-    """The ONNX ModelProto of classifier ``model`` (``name`` its registry name): ids, lengths → logits, probabilities."""
-    if name not in BUILDERS:
-        raise ValueError(f"ONNX export: model {name!r} is not exportable yet (exportable: {', '.join(BUILDERS)})")
+    """The ONNX ModelProto of ``model`` (``name`` its registry name). A classifier: ids, lengths → logits,
+    probabilities; the tagger: ids, lengths, chars, char_lengths → emissions [B, T, tags]."""
+    if name not in EXPORTABLE:
+        raise ValueError(f"ONNX export: model {name!r} is not exportable yet (exportable: {', '.join(EXPORTABLE)})")
     g = Graph()
     helper, TP = g.helper, g.TensorProto
     model = model.eval()
-    logits = BUILDERS[name](g, model, "ids", "lengths")
-    g.nodes.append(helper.make_node("Identity", [logits], ["logits"]))
-    g.nodes.append(helper.make_node("Softmax", ["logits"], ["probabilities"], axis=1))
-    graph = helper.make_graph(
-        g.nodes, f"seqlab_{name}",
-        [helper.make_tensor_value_info("ids", TP.INT64, ["batch", "time"]),
-         helper.make_tensor_value_info("lengths", TP.INT64, ["batch"])],
-        [helper.make_tensor_value_info("logits", TP.FLOAT, ["batch", "classes"]),
-         helper.make_tensor_value_info("probabilities", TP.FLOAT, ["batch", "classes"])],
-        g.initializers)
+    inputs = [helper.make_tensor_value_info("ids", TP.INT64, ["batch", "time"]),
+              helper.make_tensor_value_info("lengths", TP.INT64, ["batch"])]
+    if name == "tagger":
+        inputs += [helper.make_tensor_value_info("chars", TP.INT64, ["batch", "time", "word"]),
+                   helper.make_tensor_value_info("char_lengths", TP.INT64, ["batch", "time"])]
+        emissions = _tagger(g, model, "ids", "lengths", "chars", "char_lengths")
+        g.nodes.append(helper.make_node("Identity", [emissions], ["emissions"]))
+        outputs = [helper.make_tensor_value_info("emissions", TP.FLOAT, ["batch", "time", "tags"])]
+    else:
+        logits = CLASSIFIERS[name](g, model, "ids", "lengths")
+        g.nodes.append(helper.make_node("Identity", [logits], ["logits"]))
+        g.nodes.append(helper.make_node("Softmax", ["logits"], ["probabilities"], axis=1))
+        outputs = [helper.make_tensor_value_info("logits", TP.FLOAT, ["batch", "classes"]),
+                   helper.make_tensor_value_info("probabilities", TP.FLOAT, ["batch", "classes"])]
+    graph = helper.make_graph(g.nodes, f"seqlab_{name}", inputs, outputs, g.initializers)
     proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="seqlab",
                               producer_version=__version__)
     proto.ir_version = min(proto.ir_version, 8)  # readable by onnxruntime releases from 2022 on
@@ -229,8 +281,8 @@ def build(model: torch.nn.Module, name: str):
 def export(model_dir: str | Path, out_dir: str | Path, int8: bool = False) -> dict[str, Any]:
     """Write ``out_dir``/model.onnx and export.json for the classifier in ``model_dir``; returns export.json."""
     art, task = load_task(model_dir)
-    if task.name != "classification":
-        raise ValueError(f"{model_dir}: ONNX export covers classifiers for now; this model is {task.name}")
+    if task.name not in ("classification", "tagging"):
+        raise ValueError(f"{model_dir}: ONNX export covers classifiers and taggers for now; this model is {task.name}")
     onnx = _onnx()[0]
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
@@ -252,10 +304,14 @@ def export(model_dir: str | Path, out_dir: str | Path, int8: bool = False) -> di
         onnx.save(proto, path)
     described = {
         "format": "onnx", "schema": 1, "task": task.name, "model": art.model_config["name"], "int8": int8,
-        "files": task.files(), "data": (art.recipe.get("data") or {}), "max_length": task.max_length,
-        "inputs": {"ids": "int64 [batch, time]", "lengths": "int64 [batch]"},
-        "outputs": {"logits": "float32 [batch, classes]", "probabilities": "float32 [batch, classes]"},
-        "source": str(Path(model_dir)), "seqlab": __version__,
+        "files": task.files(), "data": (art.recipe.get("data") or {}),
+        "inputs": {i.name: i.type.tensor_type.elem_type for i in proto.graph.input},
+        "outputs": [o.name for o in proto.graph.output], "source": str(Path(model_dir)), "seqlab": __version__,
     }
+    if task.name == "classification":
+        described["max_length"] = task.max_length
+    else:  # Viterbi runs outside the graph, in numpy (seqlab.viterbi)
+        described["crf"] = art.model.crf.exported() if art.model.crf is not None else None
+        described["char_features"] = art.model.cfg.char_features
     (out / EXPORT_JSON).write_text(json.dumps(described, indent=1, ensure_ascii=False), encoding="utf-8")
     return described

@@ -1,8 +1,13 @@
-"""A classifier exported by ``seqlab export --format onnx``, run by onnxruntime without importing torch.
+"""Models exported by ``seqlab export --format onnx``, run by onnxruntime without importing torch.
 
-Reads ``export.json`` (tokenizer, vocabulary, labels, ``max_length``) and ``model.onnx``; answers with the same
-dicts as the torch predictor (``ClassificationTask.infer``): ``{"text", "label", "probability",
-"probabilities", "truncated"}``. Texts are tokenised and padded here, in numpy, as in training.
+``load_export(dir)`` reads ``export.json`` and ``model.onnx`` and returns, by the export's task:
+
+* ``OnnxPredictor`` (a classifier): the same dicts as ``ClassificationTask.infer`` — ``{"text", "label",
+  "probability", "probabilities", "truncated"}``;
+* ``OnnxTagger``: the same dicts as ``TaggingTask.infer`` — ``{"text", "tokens", "tags", "spans"}``; the graph
+  gives emissions, the CRF's Viterbi runs in numpy (``seqlab.viterbi``).
+
+Texts are tokenised, mapped to ids and padded here, in numpy, exactly as the tasks do in training.
 """
 
 from __future__ import annotations
@@ -15,8 +20,10 @@ from typing import Any
 import numpy as np
 
 from .. import metrics
+from ..data.tags import tag_spans, to_bio
 from ..data.tokenizers import Tokenizer
 from ..data.vocab import Vocab
+from ..viterbi import viterbi
 from .base import BasePredictor, Limits, default_name
 
 EXPORT_JSON, ONNX_FILE = "export.json", "model.onnx"
@@ -26,29 +33,46 @@ def is_export(path: str | Path) -> bool:
     return (Path(path) / EXPORT_JSON).is_file()
 
 
+def read_export(path: Path) -> dict[str, Any]:
+    try:
+        meta = json.loads((path / EXPORT_JSON).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise ValueError(f"{path / EXPORT_JSON}: not a readable export description ({err})") from None
+    if not isinstance(meta, dict) or meta.get("format") != "onnx" or meta.get("task") not in ("classification", "tagging"):
+        raise ValueError(f"{path / EXPORT_JSON}: expected an ONNX classifier or tagger export")
+    return meta
+
+
+def load_export(path: str | Path, limits: Limits = Limits(), name: str | None = None, threads: int = 0) -> BasePredictor:
+    """The predictor for the export in ``path``, by its task."""
+    meta = read_export(Path(path))
+    cls = OnnxTagger if meta["task"] == "tagging" else OnnxPredictor
+    return cls(path, limits, name, threads)
+
+
+def _session(path: Path, threads: int):
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        raise ValueError("running an exported model needs onnxruntime: pip install 'seqlab[onnx]'") from None
+    options = ort.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = threads
+    return ort.InferenceSession(str(path / ONNX_FILE), options, providers=["CPUExecutionProvider"])
+
+
 class OnnxPredictor(BasePredictor):
     def __init__(self, export_dir: str | Path, limits: Limits = Limits(), name: str | None = None, threads: int = 0):
-        try:
-            import onnxruntime as ort
-        except ImportError:
-            raise ValueError("running an exported model needs onnxruntime: pip install 'seqlab[onnx]'") from None
         self.path = Path(export_dir)
-        try:
-            self.meta = json.loads((self.path / EXPORT_JSON).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as err:
-            raise ValueError(f"{self.path / EXPORT_JSON}: not a readable export description ({err})") from None
-        if self.meta.get("format") != "onnx" or self.meta.get("task") != "classification":
-            raise ValueError(f"{self.path / EXPORT_JSON}: expected an ONNX classifier export, got format "
-                             f"{self.meta.get('format')!r}, task {self.meta.get('task')!r}")
+        self.meta = read_export(self.path)
+        if self.meta["task"] != "classification":
+            raise ValueError(f"{self.path / EXPORT_JSON}: a {self.meta['task']} export (use load_export)")
         files = self.meta["files"]
         self.tokenizer = Tokenizer.from_dict(files["tokenizer"])
         self.vocab = Vocab.from_dict(files["vocab"])
         self.labels = list(files["labels"])
         self.max_length = self.meta.get("max_length")
-        options = ort.SessionOptions()
-        if threads:
-            options.intra_op_num_threads = threads
-        self.session = ort.InferenceSession(str(self.path / ONNX_FILE), options, providers=["CPUExecutionProvider"])
+        self.session = _session(self.path, threads)
         self.limits = limits
         self.name = name or default_name(export_dir)
         self.task_name = "classification"
@@ -111,3 +135,79 @@ class OnnxPredictor(BasePredictor):
         gold = [self.labels.index(label) for label in labels]
         report = metrics.classification_report(gold, predicted, self.labels)
         return {"accuracy": report["accuracy"], "macro_f1": report["macro_f1"], "n": len(texts)}
+
+
+MAX_WORD_CHARS = 20  # as seqlab.tasks.tagging reads words
+
+
+class OnnxTagger(BasePredictor):
+    def __init__(self, export_dir: str | Path, limits: Limits = Limits(), name: str | None = None, threads: int = 0):
+        self.path = Path(export_dir)
+        self.meta = read_export(self.path)
+        files = self.meta["files"]
+        self.tokenizer = Tokenizer.from_dict(files["tokenizer"])
+        self.vocab, self.chars = Vocab.from_dict(files["vocab"]), Vocab.from_dict(files["chars"])
+        tagging = files["tagging"]
+        self.tags, self.scheme, self.lowercase = list(tagging["tags"]), tagging["scheme"], tagging["lowercase"]
+        self.labels = self.tags
+        crf = self.meta.get("crf")
+        self.crf = None
+        if crf is not None:
+            n = crf["tags"]
+
+            def array(values: list) -> np.ndarray:
+                return np.array([-np.inf if v is None else v for v in values], dtype=np.float32)
+
+            self.crf = (array(crf["transitions"]).reshape(n, n), array(crf["start"]), array(crf["end"]))
+        self.session = _session(self.path, threads)
+        self.limits, self.name, self.task_name = limits, name or default_name(export_dir), "tagging"
+        self._lock = threading.Lock()
+
+    def input_tokens(self, text: str) -> list[str]:
+        return self.tokenizer(text)
+
+    def describe(self) -> dict[str, Any]:
+        data = self.meta.get("data") or {}
+        return {"name": self.name, "task": self.task_name, "labels": self.tags, "parameters": None,
+                "vocab_size": len(self.vocab), "model": self.meta.get("model"), "data": data.get("dataset") or data.get("train"),
+                "runtime": "onnxruntime" + (" int8" if self.meta.get("int8") else ""),
+                "options": self.option_table(), "limits": self.limit_table()}
+
+    def tag(self, sentences: list[list[str]]) -> list[list[str]]:
+        """IOB2 tags of tokenised sentences (none empty), run in one padded batch."""
+        B, T = len(sentences), max(len(s) for s in sentences)
+        words = [[self.chars.encode(list(w[:MAX_WORD_CHARS])) or [self.chars.unk_id] for w in s] for s in sentences]
+        W = max(len(w) for s in words for w in s)
+        ids = np.full((B, T), self.vocab.pad_id, dtype=np.int64)
+        chars = np.zeros((B, T, W), dtype=np.int64)
+        char_lengths = np.zeros((B, T), dtype=np.int64)
+        for b, (tokens, ws) in enumerate(zip(sentences, words)):
+            ids[b, : len(tokens)] = self.vocab.encode([w.lower() if self.lowercase else w for w in tokens])
+            for t, w in enumerate(ws):
+                chars[b, t, : len(w)] = w
+                char_lengths[b, t] = len(w)
+        lengths = np.array([len(s) for s in sentences], dtype=np.int64)
+        feeds = {"ids": ids, "lengths": lengths, "chars": chars, "char_lengths": char_lengths}
+        wanted = {i.name for i in self.session.get_inputs()}
+        with self._lock:
+            (emissions,) = self.session.run(["emissions"], {k: v for k, v in feeds.items() if k in wanted})
+        keep = np.arange(T)[None, :] < lengths[:, None]
+        paths = viterbi(emissions, keep, *self.crf) if self.crf is not None else \
+            [emissions[b, : lengths[b]].argmax(-1).tolist() for b in range(B)]
+        out = [[self.tags[i] for i in p] for p in paths]
+        return [to_bio(p) for p in out] if self.scheme == "bioes" else out
+
+    def predict(self, inputs: str | list[str], options: dict[str, Any] | None = None, **more: Any) -> list[dict[str, Any]]:
+        texts = self.check_inputs(inputs)
+        if options is not None and not isinstance(options, dict):
+            raise ValueError("options: expected an object of option names and values")
+        self.check_options({**(options or {}), **more})
+        sentences = [self.tokenizer(t) for t in texts]
+        keep = [i for i, s in enumerate(sentences) if s]
+        out = [{"text": t, "tokens": [], "tags": [], "spans": []} for t in texts]
+        order = sorted(keep, key=lambda i: len(sentences[i]))  # length buckets of 256
+        for start in range(0, len(order), 256):
+            index = order[start:start + 256]
+            for i, tags in zip(index, self.tag([sentences[i] for i in index])):
+                out[i].update(tokens=sentences[i], tags=tags, spans=tag_spans(texts[i], sentences[i], tags))
+        return out

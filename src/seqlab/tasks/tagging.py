@@ -19,8 +19,8 @@ from ..data.batching import IGNORE_INDEX, bucket_batches, lengths_to_mask, pad
 from ..data.datasets import Splits, get_spec, load_splits
 from ..data.splits import resolve_splits
 from ..data.readers import DataFormatError, TaggedSentence, read_conll, read_conllu
-from ..data.tags import chunks, chunks_starting_inside, iob1_to_iob2, to_bio, to_bioes
-from ..data.tokenizers import Tokenizer, token_offsets
+from ..data.tags import chunks_starting_inside, iob1_to_iob2, tag_spans, to_bio, to_bioes
+from ..data.tokenizers import Tokenizer
 from ..data.vocab import Vocab
 from .base import Task, checked_vocab
 
@@ -231,14 +231,8 @@ class TaggingTask(Task):
         tagged = self.predict_split(model, self.encode([sentences[i] for i in keep])) if keep else []
         out = [{"text": t, "tokens": [], "tags": [], "spans": []} for t in texts]
         for i, tags in zip(keep, tagged):
-            tokens, text = list(sentences[i].tokens), texts[i]
-            offsets = token_offsets(text, tokens)
-            spans = []
-            for kind, first, last in chunks(tags):
-                start, end = offsets[first], offsets[last]
-                spans.append({"type": kind, "first": first, "last": last,
-                              "start": start[0] if start and end else None, "end": end[1] if start and end else None,
-                              "text": text[start[0]:end[1]] if start and end else " ".join(tokens[first:last + 1])})
+            tokens = list(sentences[i].tokens)
+            spans = tag_spans(texts[i], tokens, tags)
             out[i].update(tokens=tokens, tags=tags, spans=spans)
         return out
 
