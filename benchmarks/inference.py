@@ -9,6 +9,11 @@ the machine otherwise idle.
 
     python benchmarks/inference.py                          # ≈ 1 minute
     python benchmarks/inference.py --model runs/mr-textcnn --threads 2
+    python benchmarks/inference.py --tagger runs/demo/chunker   # the CoNLL-2000 tagger instead
+
+``--tagger DIR`` times a tagging run on CoNLL-2000 test sentences instead (torch eager, onnxruntime fp32 and
+int8; the CRF's Viterbi in numpy for all three) and reports the chunk F1 and how many sentences got exactly
+the torch model's tags.
 """
 
 from __future__ import annotations
@@ -32,7 +37,10 @@ def main() -> None:
     parser.add_argument("--single", type=int, default=300, help="sentences timed one at a time (default 300)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", default=str(ROOT / "runs" / "inference.json"))
+    parser.add_argument("--tagger", metavar="DIR", help="time this tagging run on CoNLL-2000 test instead")
     args = parser.parse_args()
+    if args.tagger:
+        return tagger(args)
 
     import torch
 
@@ -90,6 +98,52 @@ def main() -> None:
     report = {"model": args.model, "threads": args.threads, "rows": rows, "date": time.strftime("%Y-%m-%d"),
               "machine": f"{platform.machine()} {os.cpu_count()} cores", "torch": torch.__version__}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(report, indent=2))
+
+
+def timed(run, texts: list[str], single: int) -> tuple[list[float], float, list]:
+    run(texts[:20])  # warm-up
+    latencies = []
+    for text in texts[:single]:
+        t0 = time.perf_counter()
+        run([text])
+        latencies.append(time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    outputs = run(texts)
+    return sorted(latencies), time.perf_counter() - t0, outputs
+
+
+def tagger(args: argparse.Namespace) -> None:
+    import torch
+
+    torch.set_num_threads(args.threads)
+    from seqlab import metrics
+    from seqlab.data.datasets import load_splits
+    from seqlab.export.onnx import export
+    from seqlab.serving.onnx_predictor import load_export
+    from seqlab.serving.predictor import Limits, Predictor
+
+    test = load_splits("conll2000", None).test
+    texts, gold = [" ".join(s.tokens) for s in test], [list(s.tags) for s in test]
+    limits = Limits(inputs=len(texts) + 1)
+    tmp = Path(tempfile.mkdtemp())
+    export(args.tagger, tmp / "fp32")
+    export(args.tagger, tmp / "int8", int8=True)
+    runtimes = {"torch eager": Predictor(args.tagger, limits),
+                "onnxruntime fp32": load_export(tmp / "fp32", limits, threads=args.threads),
+                "onnxruntime int8": load_export(tmp / "int8", limits, threads=args.threads)}
+    rows, reference = [], None
+    for name, predictor in runtimes.items():
+        latencies, seconds, outputs = timed(lambda batch, p=predictor: [r["tags"] for r in p.predict(batch)], texts, args.single)
+        reference = reference or outputs
+        same = sum(a == b for a, b in zip(outputs, reference)) / len(outputs)
+        rows.append({"runtime": name, "p50_ms": 1000 * latencies[len(latencies) // 2],
+                     "p99_ms": 1000 * latencies[int(0.99 * (len(latencies) - 1))],
+                     "batch_sentences_per_s": len(texts) / seconds, "chunk_f1": metrics.chunk_scores(gold, outputs)["f1"],
+                     "same_tags_as_torch": same})
+        print(json.dumps(rows[-1]), flush=True)
+    report = {"model": args.tagger, "threads": args.threads, "rows": rows, "date": time.strftime("%Y-%m-%d"),
+              "machine": f"{platform.machine()} {os.cpu_count()} cores", "torch": torch.__version__}
     Path(args.out).write_text(json.dumps(report, indent=2))
 
 

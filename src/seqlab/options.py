@@ -79,3 +79,16 @@ def _coerce(value: Any, spec: Option, where: str) -> Any:
     if not isinstance(value, str):
         raise ValueError(f"{where}: expected a string, got {value!r}")
     return value
+
+
+GENERATION: dict[str, Option] = {  # a language model's (seqlab.tasks.language_model; exported models too)
+    "max_tokens": Option(int, 100, "tokens to generate at most", at_least(1)),
+    "temperature": Option(float, 1.0, "softmax temperature", positive),
+    "top_k": Option(int, None, "sample only among the K most likely tokens", at_least(1)),
+    "top_p": Option(float, None, "nucleus sampling: the smallest set of probability mass >= P", unit_interval),
+    "greedy": Option(bool, False, "always take the most likely token"),
+    "seed": Option(int, None, "random seed, for reproducible samples"),
+    "stop": Option(list, None, "stop before any of these strings"),
+    "condition": Option(str, None, "conditional models: the label to generate for"),
+    "eos_stop": Option(bool, True, "stop at <eos> (false: keep going, for word-level stream models)"),
+}

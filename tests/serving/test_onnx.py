@@ -18,6 +18,7 @@ from seqlab import inference  # noqa: E402
 from seqlab.cli.main import main  # noqa: E402
 from seqlab.export.onnx import build, export  # noqa: E402
 from seqlab.models.classifier import RecurrentClassifier, RecurrentClassifierConfig, TextCNN, TextCNNConfig  # noqa: E402
+from seqlab.models.language_model import RecurrentLM, RecurrentLMConfig  # noqa: E402
 from seqlab.models.tagger import Tagger, TaggerConfig  # noqa: E402
 
 
@@ -147,6 +148,46 @@ def test_exported_tagger_gives_the_same_tags_and_spans(models, tmp_path, capsys)
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["sentences"][0]["tags"]
 
 
+@pytest.mark.parametrize("cell, layers, tie, conditions",
+                         list(itertools.product(["lstm", "gru", "rnn"], [1, 2], ["no", "same size", "projected"], [0, 3])))
+def test_language_model_step_with_state_matches_pytorch(cell, layers, tie, conditions):
+    g = torch.Generator().manual_seed(3)
+    model = RecurrentLM(RecurrentLMConfig(vocab_size=30, embed_dim=6, hidden_size=8 if tie != "same size" else 6,
+                                          num_layers=layers, cell=cell, tie_weights=tie != "no",
+                                          num_conditions=conditions, condition_dim=4)).eval()
+    session = ort.InferenceSession(build(model, "rnn_lm").SerializeToString(), providers=["CPUExecutionProvider"])
+    ids = torch.randint(2, 30, (3, 6), generator=g)
+    condition = torch.tensor([0, 2, 1]) if conditions else None
+    with torch.no_grad():
+        expected, hidden = model(ids, None, condition)
+    h_expected = (hidden[0] if isinstance(hidden, tuple) else hidden).numpy()
+    zeros = np.zeros((layers, 3, model.rnn.hidden_size), np.float32)
+    state = {"h0": zeros, **({"c0": zeros} if cell == "lstm" else {}), **({"condition": condition.numpy()} if conditions else {})}
+    # the prompt in one call, then the rest one token at a time, the state carried out and back in
+    logits, *carried = session.run(None, {"ids": ids[:, :3].numpy(), **state})
+    pieces = [logits]
+    for t in range(3, 6):
+        state = {**state, "h0": carried[0], **({"c0": carried[1]} if cell == "lstm" else {})}
+        logits, *carried = session.run(None, {"ids": ids[:, t:t + 1].numpy(), **state})
+        pieces.append(logits)
+    assert np.abs(np.concatenate(pieces, 1) - expected.numpy()).max() < 1e-4
+    assert np.abs(carried[0] - h_expected).max() < 1e-4
+
+
+def test_exported_language_model_generates_greedily_as_pytorch_and_streams(models, tmp_path):
+    out = tmp_path / "lm-onnx"
+    export(models["lm"], out)
+    options = {"greedy": True, "max_tokens": 40}
+    exported = inference.load(out)
+    assert exported.predict(["to be", ""], options) == inference.load(models["lm"]).predict(["to be", ""], options)
+    sampled = {"seed": 5, "max_tokens": 30, "top_k": 5}
+    events = list(exported.stream("to be", sampled))
+    assert "".join(e["text"] for e in events if "text" in e) == events[-1]["result"]["text"] == \
+        exported.predict(["to be"], sampled)[0]["text"]  # the same seed, the same text
+    with pytest.raises(ValueError, match=r"options.top_p: must be in \(0, 1\]"):
+        exported.predict(["x"], {"top_p": 2.0})
+
+
 def test_export_refuses_what_it_cannot_export(models, expect_error):
-    expect_error(["export", models["lm"], "--out", models["lm"].parent / "x"],
-                 "ONNX export covers classifiers and taggers for now; this model is language_model")
+    expect_error(["export", models["seq2seq"], "--out", models["seq2seq"].parent / "x"],
+                 "ONNX export covers classifiers, taggers and language models for now; this model is seq2seq")

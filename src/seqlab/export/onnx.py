@@ -16,7 +16,9 @@ TextCNN: embedding (masked) → Conv (one per width, padded to the longest width
 positions → linear. The BiLSTM(-CRF) tagger: word embedding ⊕ character features (CharCNN: Conv + max over
 real characters; CharLSTM: a BiLSTM over each word's characters, its own ``sequence_lens``) → LSTM/GRU →
 emissions [B, T, tags]; the CRF's transitions go into export.json and Viterbi runs in numpy
-(``seqlab.viterbi``). The bag-of-words models, language models and seq2seq models are not exported yet.
+(``seqlab.viterbi``). The recurrent language model: one step of T ≥ 1 tokens with the state in and out
+(ids, h0 [, c0] [, condition] → logits [B, T, V], h_n [, c_n]); sampling runs in numpy. The bag-of-words
+models and seq2seq models are not exported yet.
 
 The exported directory is self-describing and JSON-only beside the graph: ``model.onnx``, ``export.json``
 (task, model name, tokenizer, vocabulary, labels, the recipe's data section, the seqlab version). ``--int8``
@@ -84,8 +86,11 @@ def _gates(w: np.ndarray, mode: str) -> np.ndarray:
     return w
 
 
-def _recurrent(g: Graph, rnn: torch.nn.Module, x: str, lengths32: str, prefix: str) -> tuple[str, str]:
-    """All layers of a seqlab recurrent layer over x [T, B, In]: (outputs [T, B, D], final hidden [dirs, B, H])."""
+def _recurrent(g: Graph, rnn: torch.nn.Module, x: str, lengths32: str, prefix: str,
+               h0: str | None = None, c0: str | None = None) -> tuple[str, str, list[str], list[str]]:
+    """All layers of a seqlab recurrent layer over x [T, B, In], from initial states h0 / c0 [layers · dirs, B, H]
+    when given: (outputs [T, B, D], the last layer's final hidden [dirs, B, H], every layer's final hidden and
+    (LSTM) cell states, each [dirs, B, H]). ``lengths32`` may be "" (every row full length)."""
     mode = "rnn" if rnn.mode.startswith("rnn") else rnn.mode
     if rnn.layer_norm or rnn.proj_size:
         raise ValueError("ONNX export: layer_norm and proj_size have no ONNX recurrent operator")
@@ -98,7 +103,7 @@ def _recurrent(g: Graph, rnn: torch.nn.Module, x: str, lengths32: str, prefix: s
     if kind == "RNN":
         attrs["activations"] = ["Relu" if rnn.mode == "rnn_relu" else "Tanh"] * dirs
     params = dict(rnn.named_parameters())
-    h_n = None
+    hs, cs = [], []
     for layer in range(rnn.num_layers):
         W, R, B = [], [], []
         for d in range(dirs):
@@ -112,11 +117,24 @@ def _recurrent(g: Graph, rnn: torch.nn.Module, x: str, lengths32: str, prefix: s
             bh = _gates(_np(bh), mode) if bh is not None else np.zeros(gates, np.float32)
             B.append(np.concatenate([bi, bh]))
         names = [g.const(f"{prefix}.l{layer}.{k}", np.stack(v)) for k, v in (("W", W), ("R", R), ("B", B))]
-        outs = g.op(kind, [x, *names, lengths32], outputs=3 if kind == "LSTM" else 2, **attrs)
-        y, h_n = outs[0], outs[1]  # Y [T, dirs, B, H], Y_h [dirs, B, H]
+        inputs = [x, *names, lengths32]
+        if h0 is not None:
+            rows = [g.const(f"{prefix}.l{layer}.from", np.array([layer * dirs], np.int64)),
+                    g.const(f"{prefix}.l{layer}.to", np.array([(layer + 1) * dirs], np.int64)),
+                    g.const(f"{prefix}.l{layer}.axis", np.array([0], np.int64))]
+            inputs.append(g.op("Slice", [h0, *rows]))
+            if kind == "LSTM":
+                inputs.append(g.op("Slice", [c0, *rows]))
+        while inputs[-1] == "":
+            inputs.pop()
+        outs = g.op(kind, inputs, outputs=3 if kind == "LSTM" else 2, **attrs)
+        y = outs[0]  # Y [T, dirs, B, H]; Y_h (and Y_c) [dirs, B, H]
+        hs.append(outs[1])
+        if kind == "LSTM":
+            cs.append(outs[2])
         y = g.op("Transpose", [y], perm=[0, 2, 1, 3])  # [T, B, dirs, H]
         x = g.op("Reshape", [y, g.const(f"{prefix}.l{layer}.shape", np.array([0, 0, dirs * H], np.int64))])
-    return x, h_n
+    return x, hs[-1], hs, cs
 
 
 def _mask(g: Graph, ids: str, lengths: str) -> str:
@@ -141,7 +159,7 @@ def _recurrent_classifier(g: Graph, model: torch.nn.Module, ids: str, lengths: s
     lengths32 = g.op("Cast", [clamped], to=g.TensorProto.INT32)
     emb = g.op("Gather", [g.const("embedding", _np(enc.embedding.weight)), ids])  # [B, T, E]
     x = g.op("Transpose", [emb], perm=[1, 0, 2])  # [T, B, E]
-    out, h_n = _recurrent(g, enc.rnn, x, lengths32, "rnn")
+    out, h_n, _, _ = _recurrent(g, enc.rnn, x, lengths32, "rnn")
     out = g.op("Transpose", [out], perm=[1, 0, 2])  # [B, T, D]
     D = enc.output_size
     mask = _mask(g, ids, lengths)
@@ -224,7 +242,7 @@ def _char_features(g: Graph, chars_module: torch.nn.Module, chars: str, char_len
         per_word = g.op("ReduceMax", [c], axes=[2], keepdims=0)  # [N, F]
     else:
         x = g.op("Transpose", [emb], perm=[1, 0, 2])  # [W, N, d]
-        _, h_n = _recurrent(g, chars_module.rnn, x, g.op("Cast", [lens], to=g.TensorProto.INT32), "char_rnn")
+        _, h_n, _, _ = _recurrent(g, chars_module.rnn, x, g.op("Cast", [lens], to=g.TensorProto.INT32), "char_rnn")
         per_word = g.op("Reshape", [g.op("Transpose", [h_n], perm=[1, 0, 2]),
                                     g.const("c_shape", np.array([0, 2 * chars_module.rnn.hidden_size], np.int64))])
     BT = g.op("Shape", [ids])  # [B, T]
@@ -238,14 +256,38 @@ def _tagger(g: Graph, model: torch.nn.Module, ids: str, lengths: str, chars: str
     if model.chars is not None:
         x = g.op("Concat", [x, _char_features(g, model.chars, chars, char_lengths, ids)], axis=2)
     clamped = g.op("Max", [lengths, g.const("len_floor", np.array(1, np.int64))])
-    out, _ = _recurrent(g, model.rnn, g.op("Transpose", [x], perm=[1, 0, 2]), g.op("Cast", [clamped], to=g.TensorProto.INT32), "rnn")
+    out, _, _, _ = _recurrent(g, model.rnn, g.op("Transpose", [x], perm=[1, 0, 2]),
+                              g.op("Cast", [clamped], to=g.TensorProto.INT32), "rnn")
     out = g.op("Transpose", [out], perm=[1, 0, 2])  # [B, T, D]
     w = g.const("emissions.wT", _np(model.emissions.weight).T.copy())
     return g.op("Add", [g.op("MatMul", [out, w]), g.const("emissions.bias", _np(model.emissions.bias))])
 
 
+def _language_model(g: Graph, model: torch.nn.Module) -> tuple[str, str, str | None]:
+    """One step (T ≥ 1 tokens) with the state in and out: ids [B, T], h0 (, c0) [layers, B, H] (, condition [B])
+    → logits [B, T, V], h_n (, c_n)."""
+    x = g.op("Gather", [g.const("embedding", _np(model.embedding.weight)), "ids"])  # [B, T, E]
+    if model.condition is not None:
+        c = g.op("Unsqueeze", [g.op("Gather", [g.const("condition_embedding", _np(model.condition.weight)), "condition"]),
+                               g.const("c_axis1", np.array([1], np.int64))])  # [B, 1, Cd]
+        B_T = g.op("Shape", [x], end=2)
+        shape = g.op("Concat", [B_T, g.const("c_dim", np.array([model.cfg.condition_dim], np.int64))], axis=0)
+        x = g.op("Concat", [x, g.op("Expand", [c, shape])], axis=2)
+    lstm = model.rnn.mode == "lstm"
+    out, _, hs, cs = _recurrent(g, model.rnn, g.op("Transpose", [x], perm=[1, 0, 2]), "", "rnn", "h0", "c0" if lstm else None)
+    out = g.op("Transpose", [out], perm=[1, 0, 2])  # [B, T, H]
+    if model.projection is not None:
+        out = g.op("Add", [g.op("MatMul", [out, g.const("projection.wT", _np(model.projection.weight).T.copy())]),
+                           g.const("projection.bias", _np(model.projection.bias))])
+    logits = g.op("Add", [g.op("MatMul", [out, g.const("decoder.wT", _np(model.decoder.weight).T.copy())]),
+                          g.const("decoder.bias", _np(model.decoder.bias))])
+    h_n = g.op("Concat", hs, axis=0) if len(hs) > 1 else g.op("Identity", hs)
+    c_n = (g.op("Concat", cs, axis=0) if len(cs) > 1 else g.op("Identity", cs)) if lstm else None
+    return logits, h_n, c_n
+
+
 CLASSIFIERS = {"rnn_classifier": _recurrent_classifier, "textcnn": _textcnn}
-EXPORTABLE = (*CLASSIFIERS, "tagger")
+EXPORTABLE = (*CLASSIFIERS, "tagger", "rnn_lm")
 
 
 def build(model: torch.nn.Module, name: str):
@@ -258,7 +300,23 @@ def build(model: torch.nn.Module, name: str):
     model = model.eval()
     inputs = [helper.make_tensor_value_info("ids", TP.INT64, ["batch", "time"]),
               helper.make_tensor_value_info("lengths", TP.INT64, ["batch"])]
-    if name == "tagger":
+    if name == "rnn_lm":
+        L, H = model.rnn.num_layers, model.rnn.hidden_size
+        state = [helper.make_tensor_value_info("h0", TP.FLOAT, [L, "batch", H])]
+        if model.rnn.mode == "lstm":
+            state.append(helper.make_tensor_value_info("c0", TP.FLOAT, [L, "batch", H]))
+        inputs = inputs[:1] + state
+        if model.condition is not None:
+            inputs.append(helper.make_tensor_value_info("condition", TP.INT64, ["batch"]))
+        logits, h_n, c_n = _language_model(g, model)
+        g.nodes.append(helper.make_node("Identity", [logits], ["logits"]))
+        g.nodes.append(helper.make_node("Identity", [h_n], ["h_n"]))
+        outputs = [helper.make_tensor_value_info("logits", TP.FLOAT, ["batch", "time", model.cfg.vocab_size]),
+                   helper.make_tensor_value_info("h_n", TP.FLOAT, [L, "batch", H])]
+        if c_n is not None:
+            g.nodes.append(helper.make_node("Identity", [c_n], ["c_n"]))
+            outputs.append(helper.make_tensor_value_info("c_n", TP.FLOAT, [L, "batch", H]))
+    elif name == "tagger":
         inputs += [helper.make_tensor_value_info("chars", TP.INT64, ["batch", "time", "word"]),
                    helper.make_tensor_value_info("char_lengths", TP.INT64, ["batch", "time"])]
         emissions = _tagger(g, model, "ids", "lengths", "chars", "char_lengths")
@@ -281,8 +339,9 @@ def build(model: torch.nn.Module, name: str):
 def export(model_dir: str | Path, out_dir: str | Path, int8: bool = False) -> dict[str, Any]:
     """Write ``out_dir``/model.onnx and export.json for the classifier in ``model_dir``; returns export.json."""
     art, task = load_task(model_dir)
-    if task.name not in ("classification", "tagging"):
-        raise ValueError(f"{model_dir}: ONNX export covers classifiers and taggers for now; this model is {task.name}")
+    if task.name not in ("classification", "tagging", "language_model"):
+        raise ValueError(f"{model_dir}: ONNX export covers classifiers, taggers and language models for now; "
+                         f"this model is {task.name}")
     onnx = _onnx()[0]
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
@@ -310,6 +369,9 @@ def export(model_dir: str | Path, out_dir: str | Path, int8: bool = False) -> di
     }
     if task.name == "classification":
         described["max_length"] = task.max_length
+    elif task.name == "language_model":  # the state the graph takes and returns
+        described["state"] = {"layers": art.model.rnn.num_layers, "hidden_size": art.model.rnn.hidden_size,
+                              "cell": art.model.rnn.mode}
     else:  # Viterbi runs outside the graph, in numpy (seqlab.viterbi)
         described["crf"] = art.model.crf.exported() if art.model.crf is not None else None
         described["char_features"] = art.model.cfg.char_features

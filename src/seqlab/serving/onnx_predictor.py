@@ -5,7 +5,10 @@
 * ``OnnxPredictor`` (a classifier): the same dicts as ``ClassificationTask.infer`` — ``{"text", "label",
   "probability", "probabilities", "truncated"}``;
 * ``OnnxTagger``: the same dicts as ``TaggingTask.infer`` — ``{"text", "tokens", "tags", "spans"}``; the graph
-  gives emissions, the CRF's Viterbi runs in numpy (``seqlab.viterbi``).
+  gives emissions, the CRF's Viterbi runs in numpy (``seqlab.viterbi``);
+* ``OnnxLanguageModel``: the same options and dicts as ``LanguageModelTask.infer`` (and ``stream``); the graph
+  runs one step with its state, sampling runs in numpy — greedy text equals the torch model's, sampled text for
+  a seed differs from torch's (another random generator), with the same distribution.
 
 Texts are tokenised, mapped to ids and padded here, in numpy, exactly as the tasks do in training.
 """
@@ -21,6 +24,8 @@ import numpy as np
 
 from .. import metrics
 from ..data.tags import tag_spans, to_bio
+from ..options import GENERATION, Option
+from ..textstream import StopStream
 from ..data.tokenizers import Tokenizer
 from ..data.vocab import Vocab
 from ..viterbi import viterbi
@@ -38,16 +43,15 @@ def read_export(path: Path) -> dict[str, Any]:
         meta = json.loads((path / EXPORT_JSON).read_text(encoding="utf-8"))
     except (OSError, ValueError) as err:
         raise ValueError(f"{path / EXPORT_JSON}: not a readable export description ({err})") from None
-    if not isinstance(meta, dict) or meta.get("format") != "onnx" or meta.get("task") not in ("classification", "tagging"):
-        raise ValueError(f"{path / EXPORT_JSON}: expected an ONNX classifier or tagger export")
+    if not isinstance(meta, dict) or meta.get("format") != "onnx" or meta.get("task") not in TASKS:
+        raise ValueError(f"{path / EXPORT_JSON}: expected an ONNX export of a {', '.join(TASKS)} model")
     return meta
 
 
 def load_export(path: str | Path, limits: Limits = Limits(), name: str | None = None, threads: int = 0) -> BasePredictor:
     """The predictor for the export in ``path``, by its task."""
     meta = read_export(Path(path))
-    cls = OnnxTagger if meta["task"] == "tagging" else OnnxPredictor
-    return cls(path, limits, name, threads)
+    return TASKS[meta["task"]](path, limits, name, threads)
 
 
 def _session(path: Path, threads: int):
@@ -211,3 +215,135 @@ class OnnxTagger(BasePredictor):
             for i, tags in zip(index, self.tag([sentences[i] for i in index])):
                 out[i].update(tokens=sentences[i], tags=tags, spans=tag_spans(texts[i], sentences[i], tags))
         return out
+
+
+def choose(logits: np.ndarray, options: dict[str, Any], rng: np.random.Generator) -> int:
+    """The next token from logits [V] (``seqlab.decoding.sampling``'s rules: temperature, then top-k, then top-p)."""
+    if options["greedy"]:
+        return int(logits.argmax())
+    z = logits.astype(np.float64) / options["temperature"]
+    if options["top_k"] and options["top_k"] < z.size:
+        kth = np.sort(z)[-options["top_k"]]
+        z = np.where(z < kth, -np.inf, z)
+    if options["top_p"] is not None and options["top_p"] < 1.0:
+        order = np.argsort(-z, kind="stable")
+        p = np.exp(z[order] - z[order[0]])
+        p /= p.sum()
+        before = np.cumsum(p) - p
+        z[order[before >= options["top_p"]]] = -np.inf
+    p = np.exp(z - z.max())
+    p /= p.sum()
+    return int(rng.choice(z.size, p=p))
+
+
+class OnnxLanguageModel(BasePredictor):
+    empty_input_ok = True
+
+    def __init__(self, export_dir: str | Path, limits: Limits = Limits(), name: str | None = None, threads: int = 0):
+        self.path = Path(export_dir)
+        self.meta = read_export(self.path)
+        files = self.meta["files"]
+        self.tokenizer, self.vocab = Tokenizer.from_dict(files["tokenizer"]), Vocab.from_dict(files["vocab"])
+        self.conditions = list(files["language_model"]["conditions"])
+        self.characters = self.tokenizer.name == "character"
+        newline = self.vocab.stoi.get("\n")
+        self.line_end = newline if self.characters and newline is not None else self.vocab.eos_id
+        self.state = self.meta["state"]
+        self.session = _session(self.path, threads)
+        self.limits, self.name, self.task_name = limits, name or default_name(export_dir), "language_model"
+        self.labels = self.conditions or None
+        self._lock = threading.Lock()
+
+    def options(self) -> dict[str, Option]:
+        return GENERATION
+
+    def input_tokens(self, text: str) -> list[str]:
+        return self.tokenizer(text)
+
+    def describe(self) -> dict[str, Any]:
+        data = self.meta.get("data") or {}
+        return {"name": self.name, "task": self.task_name, "labels": self.labels, "parameters": None,
+                "vocab_size": len(self.vocab), "model": self.meta.get("model"), "data": data.get("dataset") or data.get("train"),
+                "runtime": "onnxruntime" + (" int8" if self.meta.get("int8") else ""),
+                "options": self.option_table(), "limits": self.limit_table()}
+
+    def detokenize(self, ids: list[int]) -> str:
+        parts = ["\n" if i == self.vocab.eos_id and not self.conditions else self.vocab.itos[i] for i in ids]
+        if self.characters:
+            return "".join(parts)
+        return " ".join(parts).replace(" \n ", "\n").replace(" \n", "\n")
+
+    def _step(self, ids: list[int], state: dict[str, np.ndarray]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        feeds = {"ids": np.array([ids], dtype=np.int64), **state}
+        names = [o.name for o in self.session.get_outputs()]
+        out = dict(zip(names, self.session.run(names, feeds)))
+        new = {"h0": out["h_n"], **({"c0": out["c_n"]} if "c_n" in out else {})}
+        if "condition" in state:
+            new["condition"] = state["condition"]
+        return out["logits"][0, -1], new
+
+    def generate(self, prompt: str, options: dict[str, Any], on_text=None) -> dict[str, Any]:
+        """``LanguageModelTask.generate``'s loop, in numpy."""
+        condition = options["condition"]
+        state = {"h0": np.zeros((self.state["layers"], 1, self.state["hidden_size"]), np.float32)}
+        if self.state["cell"] == "lstm":
+            state["c0"] = state["h0"].copy()
+        if self.conditions:
+            if condition not in self.conditions:
+                raise ValueError(f"give a condition, one of: {', '.join(self.conditions)} (got {condition!r})")
+            state["condition"] = np.array([self.conditions.index(condition)], np.int64)
+        elif condition is not None:
+            raise ValueError("this model is not conditional; it takes no condition")
+        start = self.vocab.bos_id if self.conditions else self.line_end
+        eos = self.vocab.eos_id if (options["eos_stop"] or self.conditions) else None
+        rng = np.random.default_rng(options["seed"])
+        stream = StopStream(options["stop"] or [], on_text)
+        produced: list[int] = []
+        with self._lock:
+            logits, state = self._step([start, *self.vocab.encode(self.tokenizer(prompt))], state)
+            for _ in range(options["max_tokens"]):
+                logits = logits.copy()
+                logits[[self.vocab.pad_id, self.vocab.bos_id]] = -np.inf
+                token = choose(logits, options, rng)
+                if token == eos:
+                    break
+                produced.append(token)
+                text = self.detokenize(produced)
+                if stream.update(text if self.characters or not prompt.strip() else " " + text):
+                    break
+                logits, state = self._step([token], state)
+        return {"prompt": prompt, "text": stream.finish(), "seed": options["seed"], "condition": condition}
+
+    def predict(self, inputs: str | list[str], options: dict[str, Any] | None = None, **more: Any) -> list[dict[str, Any]]:
+        texts = self.check_inputs(inputs)
+        if options is not None and not isinstance(options, dict):
+            raise ValueError("options: expected an object of option names and values")
+        checked = self.check_options({**(options or {}), **more})
+        return [self.generate(t, checked) for t in texts]
+
+    def stream(self, text: str, options: dict[str, Any] | None = None):
+        """As ``Predictor.stream``: ``{"text": piece}`` events, then ``{"result": …}`` or ``{"error": …}``."""
+        import queue
+
+        texts = self.check_inputs([text])
+        checked = self.check_options(options)
+        events: queue.Queue = queue.Queue()
+
+        def work() -> None:
+            try:
+                events.put({"result": self.generate(texts[0], checked, lambda piece: events.put({"text": piece}))})
+            except Exception as err:  # noqa: BLE001 — reported to the reader of the stream
+                events.put({"error": str(err)})
+
+        def read():
+            threading.Thread(target=work, daemon=True).start()
+            while True:
+                event = events.get()
+                yield event
+                if "text" not in event:
+                    return
+
+        return read()
+
+
+TASKS = {"classification": OnnxPredictor, "tagging": OnnxTagger, "language_model": OnnxLanguageModel}

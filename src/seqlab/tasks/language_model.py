@@ -38,7 +38,8 @@ from ..data.tokenizers import Tokenizer
 from ..data.vocab import Vocab
 from ..decoding import generate
 from ..models.language_model import detach_state
-from ..options import Option, at_least, positive, unit_interval
+from ..options import GENERATION
+from ..textstream import StopStream
 from .base import Task, checked_vocab
 
 
@@ -280,17 +281,7 @@ class LanguageModelTask(Task):
 
     # ---------------------------------------------------------------- inference
     empty_input_ok = True  # an empty prompt starts a new line (or sentence)
-    infer_options = {
-        "max_tokens": Option(int, 100, "tokens to generate at most", at_least(1)),
-        "temperature": Option(float, 1.0, "softmax temperature", positive),
-        "top_k": Option(int, None, "sample only among the K most likely tokens", at_least(1)),
-        "top_p": Option(float, None, "nucleus sampling: the smallest set of probability mass >= P", unit_interval),
-        "greedy": Option(bool, False, "always take the most likely token"),
-        "seed": Option(int, None, "random seed, for reproducible samples"),
-        "stop": Option(list, None, "stop before any of these strings"),
-        "condition": Option(str, None, "conditional models: the label to generate for"),
-        "eos_stop": Option(bool, True, "stop at <eos> (false: keep going, for word-level stream models)"),
-    }
+    infer_options = GENERATION
 
     def input_tokens(self, text: str) -> list[str]:
         return self.tokenizer(text)
@@ -306,33 +297,3 @@ class LanguageModelTask(Task):
                              options["eos_stop"], on_text, temperature=options["temperature"], top_k=options["top_k"],
                              top_p=options["top_p"], greedy=options["greedy"], seed=options["seed"])
         return {"prompt": prompt, "text": text, "seed": options["seed"], "condition": options["condition"]}
-
-
-class StopStream:
-    """Streams generated text while watching for stop strings: text is passed on only once no stop string
-    can still begin inside it; at a stop string the text ends just before it."""
-
-    def __init__(self, stops: list[str], on_text: Callable[[str], None] | None):
-        self.stops = [s for s in stops if s]
-        self.hold = max((len(s) for s in self.stops), default=1) - 1
-        self.on_text, self.text, self.sent = on_text, "", 0
-
-    def update(self, text: str) -> bool:
-        """Take the whole text so far; return True when a stop string has appeared."""
-        self.text = text
-        for s in self.stops:
-            at = text.find(s)
-            if at >= 0:
-                self.text = text[:at]
-                return True
-        self._send(len(text) - self.hold)
-        return False
-
-    def _send(self, upto: int) -> None:
-        if self.on_text and upto > self.sent:
-            self.on_text(self.text[self.sent : upto])
-            self.sent = upto
-
-    def finish(self) -> str:
-        self._send(len(self.text))
-        return self.text
