@@ -7,7 +7,7 @@ from pathlib import Path
 import seqlab
 
 ORDER = ["data", "embeddings", "layers", "models", "decoding", "artifact", "tasks", "training", "evaluation", "export", "serving", "inference", "cli"]
-LEAVES = {"config", "runtime", "cotenancy", "metrics", "options", "viterbi", "textstream", "__init__"}
+LEAVES = {"config", "runtime", "cotenancy", "metrics", "options", "search", "textstream", "__init__"}
 ROOT = Path(seqlab.__file__).parent
 
 

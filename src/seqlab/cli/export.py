@@ -1,4 +1,4 @@
-"""seqlab export DIR --format onnx [--int8] [--out OUT] — a classifier for runtimes without PyTorch."""
+"""seqlab export DIR --format onnx [--int8] [--out OUT] — a model for runtimes without PyTorch."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .output import add_json_flag, emit_json
 
-HELP = "export a trained classifier to ONNX (variable lengths exact), optionally int8-quantised"
+HELP = "export a trained model to ONNX (variable lengths exact), optionally int8-quantised"
 
 
 def add_parser(sub) -> None:
@@ -19,7 +19,8 @@ def add_parser(sub) -> None:
         epilog="examples:  seqlab export runs/quickstart --out runs/quickstart-onnx\n"
                "           seqlab export runs/quickstart --int8 --out runs/quickstart-int8\n"
                "           seqlab predict runs/quickstart-onnx 'a gripping, funny film'")
-    p.add_argument("model_dir", metavar="DIR", help="run directory or model directory of a classifier")
+    p.add_argument("model_dir", metavar="DIR", help="run directory or model directory (a classifier, tagger, recurrent "
+                   "language model or recurrent seq2seq model)")
     p.add_argument("--format", choices=["onnx"], default="onnx", help="export format (default onnx)")
     p.add_argument("--int8", action="store_true", help="dynamic int8 quantisation of the weights (onnxruntime)")
     p.add_argument("--out", metavar="OUT", help="directory to write (default: DIR-onnx, or DIR-int8)")
@@ -32,10 +33,10 @@ def run(args: argparse.Namespace) -> int:
     source = Path(args.model_dir)
     out = Path(args.out) if args.out else source.with_name(source.name + ("-int8" if args.int8 else "-onnx"))
     described = export(source, out, args.int8)
-    size = (out / "model.onnx").stat().st_size
+    size = sum(p.stat().st_size for p in out.glob("*.onnx"))
     if args.json:
         emit_json({"out": str(out), "bytes": size, **{k: described[k] for k in ("task", "model", "int8")}})
     else:
-        print(f"exported {described['model']} ({described['task']}{', int8' if args.int8 else ''}) to {out}/model.onnx "
-              f"({size / 1e6:.1f} MB); try: seqlab predict {out} 'some text'")
+        print(f"exported {described['model']} ({described['task']}{', int8' if args.int8 else ''}) to {out}/ "
+              f"({', '.join(described['graphs'])}: {size / 1e6:.1f} MB); try: seqlab predict {out} 'some text'")
     return 0

@@ -27,7 +27,8 @@ from typing import Any
 
 import torch
 
-PENALTIES = ("none", "average", "gnmt")
+from ..search import PENALTIES, normalise  # noqa: F401  (PENALTIES: the choices, for callers)
+
 
 
 @dataclass
@@ -37,16 +38,6 @@ class Hypothesis:
     score: float  # the length-normalised score hypotheses are ranked by
     finished: bool  # ended with <eos> (rather than at max_len)
     alignment: list[list[float]] | None = None  # [tokens (+ <eos>), source positions], with keep_alignment
-
-
-def normalise(log_prob: float, length: int, penalty: str = "none", alpha: float = 0.6) -> float:
-    if penalty == "none":
-        return log_prob
-    if penalty == "average":
-        return log_prob / max(length, 1)
-    if penalty == "gnmt":
-        return log_prob / (((5 + length) / 6) ** alpha)
-    raise ValueError(f"unknown length penalty {penalty!r} (known: {', '.join(PENALTIES)})")
 
 
 @torch.no_grad()

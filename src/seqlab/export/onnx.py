@@ -16,9 +16,12 @@ TextCNN: embedding (masked) → Conv (one per width, padded to the longest width
 positions → linear. The BiLSTM(-CRF) tagger: word embedding ⊕ character features (CharCNN: Conv + max over
 real characters; CharLSTM: a BiLSTM over each word's characters, its own ``sequence_lens``) → LSTM/GRU →
 emissions [B, T, tags]; the CRF's transitions go into export.json and Viterbi runs in numpy
-(``seqlab.viterbi``). The recurrent language model: one step of T ≥ 1 tokens with the state in and out
-(ids, h0 [, c0] [, condition] → logits [B, T, V], h_n [, c_n]); sampling runs in numpy. The bag-of-words
-models and seq2seq models are not exported yet.
+(``seqlab.search``). The recurrent language model: one step of T ≥ 1 tokens with the state in and out
+(ids, h0 [, c0] [, condition] → logits [B, T, V], h_n [, c_n]); sampling runs in numpy. The recurrent
+seq2seq model: ``encoder.onnx`` (src, lengths → keys, projected, mask, the bridged initial state; reversed
+sources by ReverseSequence) and ``decoder.onnx`` (one step: token and state → logits, next state, attention
+weights), every attention kind and input feeding; beam search runs in numpy. Not exported yet: the
+bag-of-words models and the Transformer.
 
 The exported directory is self-describing and JSON-only beside the graph: ``model.onnx``, ``export.json``
 (task, model name, tokenizer, vocabulary, labels, the recipe's data section, the seqlab version). ``--int8``
@@ -286,6 +289,154 @@ def _language_model(g: Graph, model: torch.nn.Module) -> tuple[str, str, str | N
     return logits, h_n, c_n
 
 
+def _dense(g: Graph, x: str, layer: torch.nn.Linear, name: str) -> str:
+    """``layer`` applied to the last axis of x (any rank)."""
+    y = g.op("MatMul", [x, g.const(f"{name}.wT", _np(layer.weight).T.copy())])
+    return g.op("Add", [y, g.const(f"{name}.bias", _np(layer.bias))]) if layer.bias is not None else y
+
+
+def _seq2seq_encoder(g: Graph, model: torch.nn.Module) -> dict[str, str]:
+    """src [B, S], lengths [B] → keys, (projected,) mask, h0 (, c0): ``Seq2Seq.encode``'s state."""
+    cfg = model.cfg
+    clamped = g.op("Max", ["lengths", g.const("len_floor", np.array(1, np.int64))])
+    src = g.op("Transpose", ["src"], perm=[1, 0])  # [S, B]
+    if cfg.reverse_source:  # each source reversed within its length (Sutskever et al.)
+        src = g.op("ReverseSequence", [src, clamped], batch_axis=1, time_axis=0)
+    x = g.op("Gather", [g.const("src_embedding", _np(model.src_embedding.weight)), src])  # [S, B, E]
+    lengths32 = g.op("Cast", [clamped], to=g.TensorProto.INT32)
+    out, _, hs, cs = _recurrent(g, model.encoder, x, lengths32, "encoder")
+    out = g.op("Transpose", [out], perm=[1, 0, 2])  # [B, S, D]
+    D = model.encoder.hidden_size * (2 if cfg.bidirectional else 1)
+
+    def bridge(states: list[str], layer: torch.nn.Linear, name: str) -> str:
+        per_layer = [g.op("Unsqueeze", [g.op("Reshape", [g.op("Transpose", [h], perm=[1, 0, 2]),
+                                                          g.const(f"{name}.shape{i}", np.array([0, D], np.int64))]),
+                                        g.const(f"{name}.axis{i}", np.array([0], np.int64))]) for i, h in enumerate(states)]
+        stacked = g.op("Concat", per_layer, axis=0) if len(per_layer) > 1 else per_layer[0]  # [L, B, D]
+        return g.op("Tanh", [_dense(g, stacked, layer, name)])
+
+    state = {"keys": _dense(g, out, model.key_projection, "key_projection") if model.key_projection is not None else out,
+             "mask": _mask(g, "src", "lengths"), "h0": bridge(hs, model.bridge, "bridge")}
+    if cs:
+        state["c0"] = bridge(cs, model.bridge_cell, "bridge_cell")
+    att = model.attention
+    if att is not None and att.kind == "bahdanau":
+        state["projected"] = _dense(g, state["keys"], att.U, "att.U")
+    elif att is not None and att.kind == "general":
+        state["projected"] = _dense(g, state["keys"], att.W, "att.W")
+    return state
+
+
+def _attend(g: Graph, att: torch.nn.Module, query: str, keys: str, mask: str, projected: str | None) -> tuple[str, str]:
+    """(context [B, K], weights [B, S]) of ``seqlab.layers.attention.Attention`` for query [B, Q]."""
+    q3 = g.op("Unsqueeze", [query, g.const("att.q_axis", np.array([2], np.int64))]) if att.kind in ("dot", "general") else None
+    if att.kind == "dot":
+        scores = g.op("MatMul", [keys, q3])
+    elif att.kind == "general":
+        scores = g.op("MatMul", [projected, q3])
+    else:
+        q1 = g.op("Unsqueeze", [query, g.const("att.q_axis1", np.array([1], np.int64))])  # [B, 1, Q]
+        if att.kind == "bahdanau":
+            hidden = g.op("Tanh", [g.op("Add", [_dense(g, q1, att.W, "att.W"), projected])])
+        else:  # concat: W [s; h_j] + b
+            S = g.op("Shape", [keys], start=1, end=2)
+            expand = g.op("Concat", [g.const("att.one", np.array([1], np.int64)), S, g.const("att.one_b", np.array([1], np.int64))], axis=0)
+            expanded = g.op("Tile", [q1, expand])
+            hidden = g.op("Tanh", [_dense(g, g.op("Concat", [expanded, keys], axis=2), att.W, "att.Wc")])
+        scores = g.op("MatMul", [hidden, g.const("att.vT", _np(att.v.weight).T.copy())])
+    scores = g.op("Squeeze", [scores, g.const("att.s_axis", np.array([2], np.int64))])  # [B, S]
+    scores = g.op("Where", [mask, scores, g.const("att.ninf", np.array(-np.inf, np.float32))])
+    weights = g.op("Softmax", [scores], axis=1)
+    context = g.op("Squeeze", [g.op("MatMul", [g.op("Unsqueeze", [weights, g.const("att.w_axis", np.array([1], np.int64))]), keys]),
+                               g.const("att.c_axis", np.array([1], np.int64))])
+    return context, weights
+
+
+def _seq2seq_decoder_step(g: Graph, model: torch.nn.Module) -> dict[str, str]:
+    """token [B] and the state → logits [B, V] and the next state (``Seq2Seq.decode_step``)."""
+    cfg = model.cfg
+    emb = g.op("Gather", [g.const("tgt_embedding", _np(model.tgt_embedding.weight)), "token"])  # [B, E]
+    lstm = model.decoder.mode == "lstm"
+    projected = "projected" if model.attention is not None and model.attention.kind in ("bahdanau", "general") else None
+    out: dict[str, str] = {}
+    L = cfg.num_layers
+    top = lambda h: g.op("Squeeze", [g.op("Slice", [h, g.const(f"top.from{h}", np.array([L - 1], np.int64)),  # noqa: E731
+                                                    g.const(f"top.to{h}", np.array([L], np.int64)),
+                                                    g.const(f"top.axis{h}", np.array([0], np.int64))]),
+                                      g.const(f"top.sq{h}", np.array([0], np.int64))])
+    if cfg.attention == "bahdanau":
+        context, weights = _attend(g, model.attention, top("h0"), "keys", "mask", projected)
+        rnn_in = g.op("Concat", [emb, context], axis=1)
+    elif cfg.input_feeding:
+        rnn_in = g.op("Concat", [emb, "feed"], axis=1)
+    else:
+        rnn_in = emb
+    x = g.op("Unsqueeze", [rnn_in, g.const("dec.t_axis", np.array([0], np.int64))])  # [1, B, In]
+    y, _, hs, cs = _recurrent(g, model.decoder, x, "", "decoder", "h0", "c0" if lstm else None)
+    s = g.op("Squeeze", [y, g.const("dec.y_axis", np.array([0], np.int64))])  # [B, H]
+    if cfg.attention == "bahdanau":
+        h = g.op("Tanh", [_dense(g, g.op("Concat", [s, context, emb], axis=1), model.combine, "combine")])
+    elif model.luong:
+        context, weights = _attend(g, model.attention, s, "keys", "mask", projected)
+        h = g.op("Tanh", [_dense(g, g.op("Concat", [context, s], axis=1), model.combine, "combine")])
+        if cfg.input_feeding:
+            out["feed_n"] = h
+    else:
+        h = s
+    out["logits"] = _dense(g, h, model.out, "out")
+    out["h_n"] = g.op("Concat", hs, axis=0) if len(hs) > 1 else hs[0]
+    if lstm:
+        out["c_n"] = g.op("Concat", cs, axis=0) if len(cs) > 1 else cs[0]
+    if model.attention is not None:
+        out["weights"] = weights
+    return out
+
+
+def build_seq2seq(model: torch.nn.Module) -> tuple[Any, Any]:
+    """(encoder, decoder step) ModelProtos of a recurrent seq2seq model; their names say how they connect:
+    the encoder's outputs keys, (projected,) mask, h0 (, c0) are the step's inputs of the same names, and the
+    step's h_n (, c_n, feed_n) feed the next step's h0 (, c0, feed)."""
+    model = model.eval()
+    cfg = model.cfg
+    if cfg.name != "seq2seq":
+        raise ValueError(f"ONNX export: model {cfg.name!r} is not exportable yet (the recurrent seq2seq is)")
+    H, L = cfg.hidden_size, cfg.num_layers
+    protos = []
+    for part in ("encoder", "decoder"):
+        g = Graph()
+        helper, TP = g.helper, g.TensorProto
+        if part == "encoder":
+            inputs = [helper.make_tensor_value_info("src", TP.INT64, ["batch", "source"]),
+                      helper.make_tensor_value_info("lengths", TP.INT64, ["batch"])]
+            named = _seq2seq_encoder(g, model)
+        else:
+            K = H if model.luong else H * (2 if cfg.bidirectional else 1)
+            inputs = [helper.make_tensor_value_info("token", TP.INT64, ["batch"]),
+                      helper.make_tensor_value_info("keys", TP.FLOAT, ["batch", "source", K]),
+                      helper.make_tensor_value_info("mask", TP.BOOL, ["batch", "source"]),
+                      helper.make_tensor_value_info("h0", TP.FLOAT, [L, "batch", H])]
+            if model.decoder.mode == "lstm":
+                inputs.append(helper.make_tensor_value_info("c0", TP.FLOAT, [L, "batch", H]))
+            if model.attention is not None and model.attention.kind in ("bahdanau", "general"):
+                inputs.append(helper.make_tensor_value_info("projected", TP.FLOAT, ["batch", "source", "attention"]))
+            if cfg.input_feeding:
+                inputs.append(helper.make_tensor_value_info("feed", TP.FLOAT, ["batch", H]))
+            named = _seq2seq_decoder_step(g, model)
+        outputs = []
+        for name, value in named.items():
+            g.nodes.append(helper.make_node("Identity", [value], [name]))
+            kind = TP.BOOL if name == "mask" else TP.FLOAT
+            rank = 2 if name in ("mask", "logits", "feed_n", "weights") else 3
+            outputs.append(helper.make_tensor_value_info(name, kind, [f"{name}_{i}" for i in range(rank)]))
+        graph = helper.make_graph(g.nodes, f"seqlab_seq2seq_{part}", inputs, outputs, g.initializers)
+        proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="seqlab",
+                                  producer_version=__version__)
+        proto.ir_version = min(proto.ir_version, 8)
+        g.onnx.checker.check_model(proto)
+        protos.append(proto)
+    return tuple(protos)
+
+
 CLASSIFIERS = {"rnn_classifier": _recurrent_classifier, "textcnn": _textcnn}
 EXPORTABLE = (*CLASSIFIERS, "tagger", "rnn_lm")
 
@@ -339,40 +490,46 @@ def build(model: torch.nn.Module, name: str):
 def export(model_dir: str | Path, out_dir: str | Path, int8: bool = False) -> dict[str, Any]:
     """Write ``out_dir``/model.onnx and export.json for the classifier in ``model_dir``; returns export.json."""
     art, task = load_task(model_dir)
-    if task.name not in ("classification", "tagging", "language_model"):
-        raise ValueError(f"{model_dir}: ONNX export covers classifiers, taggers and language models for now; "
-                         f"this model is {task.name}")
+    if task.name not in ("classification", "tagging", "language_model", "seq2seq"):
+        raise ValueError(f"{model_dir}: ONNX export covers classifiers, taggers, language models and recurrent "
+                         f"seq2seq models for now; this model is {task.name}")
     onnx = _onnx()[0]
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise ValueError(f"{out}: exists and is not a directory")
     out.mkdir(parents=True, exist_ok=True)
-    proto = build(art.model, art.model_config["name"])
-    path = out / ONNX_FILE
-    if int8:
-        import logging
+    graphs = dict(zip(("encoder.onnx", "decoder.onnx"), build_seq2seq(art.model))) if task.name == "seq2seq" else \
+        {ONNX_FILE: build(art.model, art.model_config["name"])}
+    for file, proto in graphs.items():
+        path = out / file
+        if int8:
+            import logging
 
-        from onnxruntime.quantization import QuantType, quantize_dynamic
+            from onnxruntime.quantization import QuantType, quantize_dynamic
 
-        logging.getLogger().setLevel(max(logging.getLogger().level, logging.ERROR))  # its "pre-process" advice
-        plain = out / ".fp32.onnx"
-        onnx.save(proto, plain)
-        quantize_dynamic(str(plain), str(path), weight_type=QuantType.QInt8)
-        plain.unlink()
-    else:
-        onnx.save(proto, path)
+            logging.getLogger().setLevel(max(logging.getLogger().level, logging.ERROR))  # its "pre-process" advice
+            plain = out / f".fp32.{file}"
+            onnx.save(proto, plain)
+            quantize_dynamic(str(plain), str(path), weight_type=QuantType.QInt8)
+            plain.unlink()
+        else:
+            onnx.save(proto, path)
     described = {
         "format": "onnx", "schema": 1, "task": task.name, "model": art.model_config["name"], "int8": int8,
         "files": task.files(), "data": (art.recipe.get("data") or {}),
-        "inputs": {i.name: i.type.tensor_type.elem_type for i in proto.graph.input},
-        "outputs": [o.name for o in proto.graph.output], "source": str(Path(model_dir)), "seqlab": __version__,
+        "graphs": {file: {"inputs": [i.name for i in p.graph.input], "outputs": [o.name for o in p.graph.output]}
+                   for file, p in graphs.items()},
+        "source": str(Path(model_dir)), "seqlab": __version__,
     }
     if task.name == "classification":
         described["max_length"] = task.max_length
+    elif task.name == "seq2seq":  # beam search runs in numpy over the decoder step
+        described["decoding"] = {"beam": task.beam, "max_ratio": task.max_ratio, "hidden_size": art.model.cfg.hidden_size,
+                                 "layers": art.model.cfg.num_layers, "input_feeding": art.model.cfg.input_feeding}
     elif task.name == "language_model":  # the state the graph takes and returns
         described["state"] = {"layers": art.model.rnn.num_layers, "hidden_size": art.model.rnn.hidden_size,
                               "cell": art.model.rnn.mode}
-    else:  # Viterbi runs outside the graph, in numpy (seqlab.viterbi)
+    else:  # Viterbi runs outside the graph, in numpy (seqlab.search)
         described["crf"] = art.model.crf.exported() if art.model.crf is not None else None
         described["char_features"] = art.model.cfg.char_features
     (out / EXPORT_JSON).write_text(json.dumps(described, indent=1, ensure_ascii=False), encoding="utf-8")

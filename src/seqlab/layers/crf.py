@@ -22,7 +22,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from ..viterbi import viterbi
+from ..search import viterbi
 
 FORBIDDEN = -1.0e4
 
@@ -118,7 +118,7 @@ class CRF(nn.Module):
 
     @torch.no_grad()
     def decode(self, emissions: torch.Tensor, mask: torch.Tensor) -> list[list[int]]:
-        """The highest-scoring allowed tag sequence of each sentence (Viterbi, ``seqlab.viterbi``), trimmed to
+        """The highest-scoring allowed tag sequence of each sentence (Viterbi, ``seqlab.search``), trimmed to
         its length."""
         trans, start, end = (x.detach().cpu().numpy() for x in self._scores(float("-inf")))
         return viterbi(emissions.detach().float().cpu().numpy(), mask.detach().cpu().numpy(), trans, start, end)

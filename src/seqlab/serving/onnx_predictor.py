@@ -5,7 +5,9 @@
 * ``OnnxPredictor`` (a classifier): the same dicts as ``ClassificationTask.infer`` — ``{"text", "label",
   "probability", "probabilities", "truncated"}``;
 * ``OnnxTagger``: the same dicts as ``TaggingTask.infer`` — ``{"text", "tokens", "tags", "spans"}``; the graph
-  gives emissions, the CRF's Viterbi runs in numpy (``seqlab.viterbi``);
+  gives emissions, the CRF's Viterbi runs in numpy (``seqlab.search``);
+* ``OnnxSeq2Seq``: the same options and dicts as ``Seq2SeqTask.infer`` (n-best, scores, the attention beam search
+  kept); ``encoder.onnx`` once per batch, ``decoder.onnx`` per step, beam search in numpy (``seqlab.search``);
 * ``OnnxLanguageModel``: the same options and dicts as ``LanguageModelTask.infer`` (and ``stream``); the graph
   runs one step with its state, sampling runs in numpy — greedy text equals the torch model's, sampled text for
   a seed differs from torch's (another random generator), with the same distribution.
@@ -24,11 +26,11 @@ import numpy as np
 
 from .. import metrics
 from ..data.tags import tag_spans, to_bio
-from ..options import GENERATION, Option
+from ..options import GENERATION, Option, at_least
 from ..textstream import StopStream
 from ..data.tokenizers import Tokenizer
 from ..data.vocab import Vocab
-from ..viterbi import viterbi
+from ..search import PENALTIES, beam_search, viterbi
 from .base import BasePredictor, Limits, default_name
 
 EXPORT_JSON, ONNX_FILE = "export.json", "model.onnx"
@@ -54,7 +56,7 @@ def load_export(path: str | Path, limits: Limits = Limits(), name: str | None = 
     return TASKS[meta["task"]](path, limits, name, threads)
 
 
-def _session(path: Path, threads: int):
+def _session(path: Path, threads: int, file: str = ONNX_FILE):
     try:
         import onnxruntime as ort
     except ImportError:
@@ -62,7 +64,7 @@ def _session(path: Path, threads: int):
     options = ort.SessionOptions()
     if threads:
         options.intra_op_num_threads = threads
-    return ort.InferenceSession(str(path / ONNX_FILE), options, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(str(path / file), options, providers=["CPUExecutionProvider"])
 
 
 class OnnxPredictor(BasePredictor):
@@ -346,4 +348,98 @@ class OnnxLanguageModel(BasePredictor):
         return read()
 
 
-TASKS = {"classification": OnnxPredictor, "tagging": OnnxTagger, "language_model": OnnxLanguageModel}
+SEQ2SEQ_OPTIONS = {
+    "beam": Option(int, None, "beam width (default: the recipe's data.beam)", at_least(1)),
+    "n_best": Option(int, 1, "hypotheses returned per input, best first (at most beam)", at_least(1)),
+    "penalty": Option(str, "average", "length normalisation ranking the hypotheses", choices=PENALTIES),
+    "attention": Option(bool, False, "return each hypothesis's attention, as beam search kept it"),
+}
+
+
+class OnnxSeq2Seq(BasePredictor):
+    def __init__(self, export_dir: str | Path, limits: Limits = Limits(), name: str | None = None, threads: int = 0):
+        self.path = Path(export_dir)
+        self.meta = read_export(self.path)
+        s = self.meta["files"]["seq2seq"]
+        self.src_tokenizer, self.tgt_tokenizer = Tokenizer.from_dict(s["source_tokenizer"]), Tokenizer.from_dict(s["target_tokenizer"])
+        self.src_vocab, self.tgt_vocab = Vocab.from_dict(s["source_vocab"]), Vocab.from_dict(s["target_vocab"])
+        self.decoding = self.meta["decoding"]
+        self.encoder = _session(self.path, threads, "encoder.onnx")
+        self.decoder = _session(self.path, threads, "decoder.onnx")
+        self.step_inputs = {i.name for i in self.decoder.get_inputs()}
+        self.step_outputs = [o.name for o in self.decoder.get_outputs()]
+        self.limits, self.name, self.task_name, self.labels = limits, name or default_name(export_dir), "seq2seq", None
+        self._lock = threading.Lock()
+
+    def options(self) -> dict[str, Option]:
+        return SEQ2SEQ_OPTIONS
+
+    def input_tokens(self, text: str) -> list[str]:
+        return self.src_tokenizer(text)
+
+    def describe(self) -> dict[str, Any]:
+        data = self.meta.get("data") or {}
+        return {"name": self.name, "task": self.task_name, "labels": None, "parameters": None,
+                "vocab_size": len(self.src_vocab), "model": self.meta.get("model"), "data": data.get("dataset") or data.get("train"),
+                "runtime": "onnxruntime" + (" int8" if self.meta.get("int8") else ""),
+                "options": self.option_table(), "limits": self.limit_table()}
+
+    def _step(self, state: dict[str, np.ndarray], tokens: np.ndarray):
+        feeds = {k: v for k, v in state.items() if k in self.step_inputs}
+        out = dict(zip(self.step_outputs, self.decoder.run(self.step_outputs, {**feeds, "token": tokens.astype(np.int64)})))
+        state = {**state, "h0": out["h_n"]}
+        if "c_n" in out:
+            state["c0"] = out["c_n"]
+        if "feed_n" in out:
+            state["feed"] = out["feed_n"]
+        return out["logits"], state, out.get("weights")
+
+    @staticmethod
+    def _reorder(state: dict[str, np.ndarray], rows: np.ndarray) -> dict[str, np.ndarray]:
+        return {k: (v[:, rows] if k in ("h0", "c0") else v[rows]) for k, v in state.items()}
+
+    def predict(self, inputs: str | list[str], options: dict[str, Any] | None = None, **more: Any) -> list[dict[str, Any]]:
+        texts = self.check_inputs(inputs)
+        if options is not None and not isinstance(options, dict):
+            raise ValueError("options: expected an object of option names and values")
+        checked = self.check_options({**(options or {}), **more})
+        beam, n_best = checked["beam"] or self.decoding["beam"], checked["n_best"]
+        if n_best > beam:
+            raise ValueError(f"options.n_best: {n_best} needs a beam of at least {n_best} (beam is {beam})")
+        ids = [self.src_vocab.encode(self.src_tokenizer(t)) or [self.src_vocab.unk_id] for t in texts]
+        lengths = np.array([len(r) for r in ids], dtype=np.int64)
+        src = np.full((len(ids), int(lengths.max())), self.src_vocab.pad_id, dtype=np.int64)
+        for i, r in enumerate(ids):
+            src[i, : len(r)] = r
+        keep = checked["attention"]
+        with self._lock:
+            names = [o.name for o in self.encoder.get_outputs()]
+            state = dict(zip(names, self.encoder.run(names, {"src": src, "lengths": lengths})))
+            if keep and "weights" not in self.step_outputs:
+                raise ValueError("options.attention: this model has no attention")
+            if self.decoding["input_feeding"]:
+                state["feed"] = np.zeros((len(ids), self.decoding["hidden_size"]), np.float32)
+            limits = (lengths.astype(np.float32) * np.float32(self.decoding["max_ratio"])).astype(np.int64) + 5
+            first = np.full(len(ids), self.tgt_vocab.bos_id, dtype=np.int64)
+            found = beam_search(self._step, self._reorder, state, first, beam, self.tgt_vocab.eos_id, limits,
+                                checked["penalty"], n_best, keep)
+        joiner = "" if self.tgt_tokenizer.name == "character" else " "
+        out = []
+        for text, row_ids, hyps in zip(texts, ids, found):
+            source_tokens = [self.src_vocab.itos[i] for i in row_ids]
+            results = []
+            for h in hyps:
+                tokens = [self.tgt_vocab.itos[i] for i in h.tokens]
+                item = {"text": joiner.join(tokens), "tokens": tokens, "log_prob": h.log_prob, "score": h.score,
+                        "finished": h.finished}
+                if keep and h.alignment is not None:
+                    target = tokens + (["<eos>"] if h.finished else [])
+                    item["attention"] = {"source": source_tokens, "target": target,
+                                         "weights": [row[: len(row_ids)] for row in h.alignment[: len(target)]]}
+                results.append(item)
+            out.append({"source": text, "source_tokens": source_tokens, "hypotheses": results})
+        return out
+
+
+TASKS = {"classification": OnnxPredictor, "tagging": OnnxTagger, "language_model": OnnxLanguageModel,
+         "seq2seq": OnnxSeq2Seq}
