@@ -10,10 +10,12 @@ the machine otherwise idle.
     python benchmarks/inference.py                          # ≈ 1 minute
     python benchmarks/inference.py --model runs/mr-textcnn --threads 2
     python benchmarks/inference.py --tagger runs/demo/chunker   # the CoNLL-2000 tagger instead
+    python benchmarks/inference.py --g2p runs/demo/g2p          # the CMUdict G2P model (greedy) instead
 
 ``--tagger DIR`` times a tagging run on CoNLL-2000 test sentences instead (torch eager, onnxruntime fp32 and
 int8; the CRF's Viterbi in numpy for all three) and reports the chunk F1 and how many sentences got exactly
-the torch model's tags.
+the torch model's tags. ``--g2p DIR`` does the same for a grapheme-to-phoneme model on the CMUdict test words
+(greedy decoding; encoder once, decoder step by step), with WER and identical outputs.
 """
 
 from __future__ import annotations
@@ -38,9 +40,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", default=str(ROOT / "runs" / "inference.json"))
     parser.add_argument("--tagger", metavar="DIR", help="time this tagging run on CoNLL-2000 test instead")
+    parser.add_argument("--g2p", metavar="DIR", help="time this G2P run on CMUdict test words instead")
     args = parser.parse_args()
     if args.tagger:
         return tagger(args)
+    if args.g2p:
+        return g2p(args)
 
     import torch
 
@@ -143,6 +148,50 @@ def tagger(args: argparse.Namespace) -> None:
                      "same_tags_as_torch": same})
         print(json.dumps(rows[-1]), flush=True)
     report = {"model": args.tagger, "threads": args.threads, "rows": rows, "date": time.strftime("%Y-%m-%d"),
+              "machine": f"{platform.machine()} {os.cpu_count()} cores", "torch": torch.__version__}
+    Path(args.out).write_text(json.dumps(report, indent=2))
+
+
+def g2p(args: argparse.Namespace) -> None:
+    import torch
+
+    torch.set_num_threads(args.threads)
+    from seqlab import metrics
+    from seqlab.data.datasets import load_splits
+    from seqlab.export.onnx import export
+    from seqlab.serving.onnx_predictor import load_export
+    from seqlab.serving.predictor import Limits, Predictor
+
+    test = load_splits("cmudict", None).test
+    references: dict[str, list[list[str]]] = {}
+    for ex in test:
+        references.setdefault(ex.text, []).append(ex.label.split())
+    words = sorted(references)
+    limits = Limits(inputs=len(words) + 1)
+    tmp = Path(tempfile.mkdtemp())
+    export(args.g2p, tmp / "fp32")
+    export(args.g2p, tmp / "int8", int8=True)
+    runtimes = {"torch eager": Predictor(args.g2p, limits),
+                "onnxruntime fp32": load_export(tmp / "fp32", limits, threads=args.threads),
+                "onnxruntime int8": load_export(tmp / "int8", limits, threads=args.threads)}
+    rows, reference = [], None
+
+    def run(predictor, batch: list[str]) -> list[str]:
+        out = []
+        for start in range(0, len(batch), 64):
+            out += [r["hypotheses"][0]["text"] for r in predictor.predict(batch[start:start + 64], {"beam": 1})]
+        return out
+
+    for name, predictor in runtimes.items():
+        latencies, seconds, outputs = timed(lambda batch, p=predictor: run(p, batch), words, args.single)
+        reference = reference or outputs
+        scores = metrics.g2p_error_rates(references, {w: o.split() for w, o in zip(words, outputs)})
+        rows.append({"runtime": name, "p50_ms": 1000 * latencies[len(latencies) // 2],
+                     "p99_ms": 1000 * latencies[int(0.99 * (len(latencies) - 1))],
+                     "batch_words_per_s": len(words) / seconds, "wer": scores["wer"],
+                     "same_output_as_torch": sum(a == b for a, b in zip(outputs, reference)) / len(outputs)})
+        print(json.dumps(rows[-1]), flush=True)
+    report = {"model": args.g2p, "threads": args.threads, "rows": rows, "date": time.strftime("%Y-%m-%d"),
               "machine": f"{platform.machine()} {os.cpu_count()} cores", "torch": torch.__version__}
     Path(args.out).write_text(json.dumps(report, indent=2))
 
