@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     texts = read_texts(args, "predict")
     # an empty line of a file stays in its place, marked, so that output lines up with input
-    keep = [i for i, t in enumerate(texts) if t.strip() or predictor.task.empty_input_ok]
+    keep = [i for i, t in enumerate(texts) if t.strip() or predictor.empty_input_ok]
     found = predictor.predict([texts[i] for i in keep], parse_options(args.options)) if keep else []
     results: list[dict] = [{"text": t, "skipped": "empty text"} for t in texts]
     for i, r in zip(keep, found):

@@ -27,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
     texts = read_texts(args, "translate", skip_empty=True)
     predictor = load_predictor(args, "translate", ("seq2seq",))
     options = {"beam": args.beam, "n_best": args.n_best, "penalty": args.penalty}
-    if args.n_best > (args.beam or predictor.task.beam):
+    if args.n_best > (args.beam or predictor.default_beam):
         raise ValueError(f"--n-best {args.n_best} needs --beam of at least {args.n_best}")
     results = predictor.predict(texts, {k: v for k, v in options.items() if v is not None},
                                 attention=bool(args.show_attention))
@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
         shown = results[0]["hypotheses"][0]["attention"]  # the rows beam search kept for this hypothesis
         attention_heatmap(shown["source"], shown["target"], shown["weights"], args.show_attention)
     if args.json:
-        emit_json({"beam": args.beam or predictor.task.beam, "results": results})
+        emit_json({"beam": args.beam or predictor.default_beam, "results": results})
     else:
         for r in results:
             if args.n_best == 1:

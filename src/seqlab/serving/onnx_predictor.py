@@ -371,6 +371,10 @@ class OnnxSeq2Seq(BasePredictor):
         self.limits, self.name, self.task_name, self.labels = limits, name or default_name(export_dir), "seq2seq", None
         self._lock = threading.Lock()
 
+    @property
+    def default_beam(self) -> int:
+        return self.decoding["beam"]
+
     def options(self) -> dict[str, Option]:
         return SEQ2SEQ_OPTIONS
 

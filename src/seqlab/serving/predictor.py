@@ -49,6 +49,11 @@ class Predictor(BasePredictor):
         return self.task.name
 
     @property
+    def default_beam(self) -> int | None:
+        """A seq2seq model's beam width when a request names none (the recipe's ``data.beam``)."""
+        return getattr(self.task, "beam", None)
+
+    @property
     def labels(self) -> list[str] | None:
         return getattr(self.task, "labels", None) or getattr(self.task, "tags", None)
 
