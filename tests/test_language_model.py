@@ -179,6 +179,9 @@ def test_char_lm_trains_generates_and_streams(tmp_path, capsys):
     assert main(["train", recipe, "--out", str(tmp_path / "run"), "--no-progress", "--json"]) == 0
     results = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert results["dev"]["bpc"] < 0.6  # a 4-symbol periodic text: near-deterministic after training
+    # evaluate reads the text in rows of the recipe's eval_batch_size (4), as the run did: the same figure
+    assert main(["evaluate", str(tmp_path / "run"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["bpc"] == pytest.approx(results["test"]["bpc"], abs=1e-9)
     # "abcabcab" is followed by "d" wherever it occurs ("abcab" alone is not: it ends in c or in d)
     assert main(["generate", str(tmp_path / "run"), "--prompt", "abcabcab", "--max-tokens", "12", "--greedy"]) == 0
     assert capsys.readouterr().out.startswith("abcabcabd\nabcabc")  # prompt, then the learned continuation

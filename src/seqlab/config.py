@@ -245,7 +245,9 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
         raise ConfigError(errors[0] if errors else f"{where}: invalid value {short(value)}")
     if origin is list:
         (item,) = typing.get_args(tp) or (Any,)
-        if isinstance(value, (str, int, float)):
+        if isinstance(value, str) and "," in value:  # --set model.widths=3,4 means [3, 4]
+            value = [part.strip() for part in value.split(",")]
+        elif isinstance(value, (str, int, float)):
             value = [value]
         if not isinstance(value, (list, tuple)):
             raise ConfigError(f"{where}: expected a list, got {short(value)}")

@@ -160,3 +160,13 @@ def test_quickstart_smoke(tmp_path, capsys, monkeypatch):
     assert results["sizes"]["test"] == 1067 and 0 <= results["test"]["accuracy"] <= 1
     assert "MR test accuracy" in err and "example predictions" in err
     assert (tmp_path / "qs" / "model" / "model.safetensors").is_file()
+
+
+def test_debug_shows_the_traceback_of_a_user_error(tmp_path, capsys):
+    from seqlab.artifact import ArtifactError
+    from seqlab.cli.main import main
+
+    assert main(["predict", str(tmp_path / "nowhere"), "x"]) == 2  # one line by default
+    assert "no such directory" in capsys.readouterr().err
+    with pytest.raises(ArtifactError, match="no such directory"):
+        main(["--debug", "predict", str(tmp_path / "nowhere"), "x"])

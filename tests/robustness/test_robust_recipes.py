@@ -268,3 +268,14 @@ def test_data_paths_are_read_from_the_recipes_folder(tmp_path, monkeypatch):
     recipe = load_recipe("mydata/recipe.yaml")
     assert Path(recipe.data.train).resolve() == folder / "train.tsv" and Path(recipe.data.dev).resolve() == folder / "dev.tsv"
     assert recipe.data.test == str(test) and recipe.data.vectors == "vec.txt"  # absolute kept; missing left as given
+
+
+def test_set_accepts_a_comma_separated_list():
+    from seqlab.models import registry
+    from seqlab.training.run import load_recipe
+
+    recipe = load_recipe(str(Path(__file__).parents[2] / "recipes" / "mr-textcnn.yaml"),
+                         ["model.widths=3,4", "train.freeze=embedding.weight, head.weight"])
+    assert recipe.train.freeze == ["embedding.weight", "head.weight"]
+    _, config = registry.build({**recipe.model, "vocab_size": 10, "num_classes": 2}, recipe.source)
+    assert config["widths"] == [3, 4]

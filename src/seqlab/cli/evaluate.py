@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import sys
+
+from rich.console import Console
 
 from ..evaluation.evaluate import evaluate_dir
-from .output import add_json_flag, emit_json, non_negative_int, positive_int
+from .output import add_json_flag, emit_json, non_negative_int, positive_int, print_scores
 
 HELP = "evaluate a saved model on a split of its data or on a labelled file"
 
@@ -20,6 +23,8 @@ def add_parser(sub) -> None:
     p.add_argument("--report", metavar="DIR", help="also write confusion.png, curves.png and report.json (per-class "
                    "scores, worst-classified examples) into DIR")
     p.add_argument("--beam", type=positive_int, default=None, metavar="K", help="seq2seq models: decode with beam width K")
+    p.add_argument("--batch-size", type=positive_int, default=None, metavar="N",
+                   help="evaluation batch size (default: the recipe's train.eval_batch_size, which reproduces the run's figures)")
     p.add_argument("--worst", type=non_negative_int, default=10, help="worst-classified examples to list with --report (default 10)")
     add_json_flag(p)
 
@@ -57,14 +62,15 @@ def run(args: argparse.Namespace) -> int:
     if is_export(args.model_dir):
         scores = evaluate_export(args)
     else:
-        scores = evaluate_dir(args.model_dir, args.split, args.data, args.data_format, report_dir=args.report,
-                              worst=args.worst, beam=args.beam)
+        scores = evaluate_dir(args.model_dir, args.split, args.data, args.data_format, batch_size=args.batch_size,
+                              report_dir=args.report, worst=args.worst, beam=args.beam)
     if args.json:
         emit_json(scores)
         return 0
     report = scores.pop("report", None)
-    for key, value in scores.items():
-        print(f"{key:>10}  {value:.4f}" if isinstance(value, float) else f"{key:>10}  {value}")
+    out = Console(highlight=False, soft_wrap=not sys.stdout.isatty())
+    out.print(f"{scores.pop('model')} on {scores.pop('data')}" + (f" ({scores.pop('runtime')})" if "runtime" in scores else ""))
+    print_scores(out, {args.split if not args.data else "data": scores})
     if report:
         for example in report.pop("worst", []):
             print(f"  worst: p({example['gold']}) = {example['p_gold']:.3f}, predicted {example['predicted']}: "

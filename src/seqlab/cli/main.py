@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from .. import __version__, runtime
@@ -40,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Run `seqlab COMMAND --help` for a command's options. Start with `seqlab quickstart`.",
     )
     parser.add_argument("--version", action="version", version=f"seqlab {__version__}")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the full traceback of an error instead of its one line (also SEQLAB_DEBUG=1)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in COMMANDS.values():
         module.add_parser(sub)
@@ -54,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"seqlab {args.command}: training stopped: {err}", file=sys.stderr)
         return 3
     except USER_ERRORS as err:
+        if args.debug or os.environ.get("SEQLAB_DEBUG") == "1":
+            raise
         message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         print(f"seqlab {args.command}: error: {message}", file=sys.stderr)
         return 2

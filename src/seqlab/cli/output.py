@@ -34,6 +34,42 @@ def emit_json(obj: Any) -> None:
     sys.stdout.flush()
 
 
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return "—" if value is None else f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def print_scores(out, scores: dict[str, dict[str, Any]]) -> None:
+    """Scores of one or more splits as tables on the rich console ``out``: scalar metrics in one table (a column
+    per split), each nested table (per chunk type, per class) in its own, instead of Python dicts."""
+    from rich.table import Table
+
+    splits = {name: s for name, s in scores.items() if s}
+    if not splits:
+        return
+    metrics = [k for k in dict.fromkeys(k for s in splits.values() for k in s) if
+               all(not isinstance(s.get(k), (dict, list)) for s in splits.values())]
+    table = Table(box=None, pad_edge=False)
+    table.add_column("metric")
+    for name in splits:
+        table.add_column(name, justify="right")
+    for key in metrics:
+        table.add_row(key, *(_cell(s.get(key)) for s in splits.values()))
+    out.print(table)
+    for name, s in splits.items():
+        for key, value in s.items():
+            if isinstance(value, dict) and value and all(isinstance(v, dict) for v in value.values()):
+                columns = list(dict.fromkeys(c for v in value.values() for c in v))
+                nested = Table(title=f"{name}: {key}", box=None, pad_edge=False, title_justify="left")
+                nested.add_column(key.split("_")[-1])
+                for column in columns:
+                    nested.add_column(column, justify="right")
+                for row, v in value.items():
+                    nested.add_row(str(row), *(_cell(v.get(c)) for c in columns))
+                out.print(nested)
+
+
 def add_json_flag(parser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object as the last line of output")
 

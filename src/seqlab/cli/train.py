@@ -9,7 +9,7 @@ from ..config import load_recipe
 from ..training.progress import console
 from ..training.crossval import cross_validate
 from ..training.run import train
-from .output import add_json_flag, add_recipe_flags, emit_json
+from .output import add_json_flag, add_recipe_flags, emit_json, print_scores
 
 HELP = "train a model from a YAML recipe"
 
@@ -42,8 +42,12 @@ def run(args: argparse.Namespace) -> int:
         return 0
     results = train(recipe, out_dir, resume=args.resume, out=out, progress=not args.no_progress,
                     overwrite=args.overwrite)
-    test = results.get("test") or {}
-    out.print(f"[bold green]done[/] in {results['wall_seconds']:.1f}s: dev {results['dev']}, test {test}")
+    out.print(f"[bold green]done[/] in {results['wall_seconds']:.1f}s")
+    budget, trained = recipe.train.max_minutes, results["training"].get("train_seconds")
+    if budget and trained is not None:
+        out.print(f"train.max_minutes ({budget:g}) bounds the training steps ({trained:.1f}s); reading data, evaluation "
+                  f"and saving took the other {results['wall_seconds'] - trained:.1f}s")
+    print_scores(out, {"dev": results["dev"], "test": results.get("test") or {}})
     out.print(f"model saved in {out_dir / 'model'}")
     if args.json:
         emit_json(results)

@@ -29,11 +29,15 @@ def load_task(model_dir: str | Path):
 
 
 def evaluate_dir(model_dir: str | Path, split: str = "test", data: str | None = None,
-                 data_format: str | None = None, batch_size: int = 256, report_dir: str | Path | None = None,
+                 data_format: str | None = None, batch_size: int | None = None, report_dir: str | Path | None = None,
                  worst: int = 10, beam: int | None = None) -> dict[str, Any]:
     """Metrics of the model in ``model_dir`` on ``split`` of its recipe's data, or on the file ``data``;
-    with ``report_dir``, also the files people look at (see ``write_report``)."""
+    with ``report_dir``, also the files people look at (see ``write_report``). ``batch_size`` defaults to the
+    recipe's ``train.eval_batch_size``, so the run's own figures come out again (a language model's perplexity
+    depends on how its text is cut into rows)."""
     art, task = load_task(model_dir)
+    if batch_size is None:
+        batch_size = int((art.recipe.get("train") or {}).get("eval_batch_size") or 256)
     if beam is not None:
         if not hasattr(task, "beam"):
             raise ValueError(f"--beam: {art.task} models do not decode with a beam")

@@ -13,7 +13,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 
 def console() -> Console:
-    return Console(stderr=True, highlight=False)
+    """The run's console on stderr; in a log (not a terminal) lines are never wrapped, so a printed command stays
+    one line that can be copied."""
+    out = Console(stderr=True, highlight=False)
+    if not out.is_terminal:
+        out.soft_wrap = True
+    return out
 
 
 class EpochProgress:
