@@ -380,9 +380,32 @@ def safe_yaml(text: str, where: str) -> Any:
         raise ConfigError(f"{where}{line}: not valid YAML ({getattr(err, 'problem', None) or short(str(err))})") from None
 
 
+PACKAGED_RECIPES = Path(__file__).parent / "recipes"  # shipped in the wheel; the checkout's recipes/ links here
+
+
+def packaged_recipes() -> dict[str, Path]:
+    """The recipes that ship with seqlab, by name (``mr-textcnn`` for recipes/mr-textcnn.yaml)."""
+    return {p.stem: p for p in sorted(PACKAGED_RECIPES.glob("*.yaml"))}
+
+
+def find_recipe(name: str | Path) -> Path:
+    """A recipe file's path, or a packaged recipe's by its name: ``seqlab train mr-textcnn`` works after
+    ``pip install`` as well as from a checkout."""
+    path = Path(name)
+    if path.exists() or path.suffix in (".yaml", ".yml") or len(path.parts) > 1:
+        return path
+    known = packaged_recipes()
+    if str(name) in known:
+        return known[str(name)]
+    close = difflib.get_close_matches(str(name), list(known), n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    raise ConfigError(f"{name}: no such recipe file or packaged recipe; {hint}`seqlab recipes` lists them")
+
+
 def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
-    """Read a YAML recipe file (UTF-8, at most MAX_RECIPE_BYTES) and apply ``--set`` overrides."""
-    path = Path(path)
+    """Read a YAML recipe file (UTF-8, at most MAX_RECIPE_BYTES), or a packaged recipe by name, and apply
+    ``--set`` overrides."""
+    path = find_recipe(path)
     try:
         if path.is_dir():
             raise ConfigError(f"{path}: is a directory, not a recipe file")

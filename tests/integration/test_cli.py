@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -170,3 +171,29 @@ def test_debug_shows_the_traceback_of_a_user_error(tmp_path, capsys):
     assert "no such directory" in capsys.readouterr().err
     with pytest.raises(ArtifactError, match="no such directory"):
         main(["--debug", "predict", str(tmp_path / "nowhere"), "x"])
+
+
+def test_packaged_recipes_are_listed_shown_and_found_by_name(capsys):
+    from seqlab.config import ConfigError, find_recipe, packaged_recipes
+
+    assert main(["recipes", "--json"]) == 0
+    listed = {r["name"]: r for r in json.loads(capsys.readouterr().out.strip().splitlines()[-1])["recipes"]}
+    assert set(listed) == set(packaged_recipes()) and listed["mr-textcnn"]["model"] == "textcnn"
+    assert find_recipe("mr-textcnn") == packaged_recipes()["mr-textcnn"]
+    with pytest.raises(ConfigError, match="did you mean 'mr-textcnn'"):
+        find_recipe("mr-textcnm")
+    assert main(["config", "mr-textcnn", "--set", "train.lr=0.01", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert shown["train"]["lr"] == 0.01 and shown["model"]["widths"] == [3, 4, 5] and "patience" in shown["train"]
+
+
+def test_the_wheel_ships_the_recipes_the_page_and_the_demo_data(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), "."],
+                          cwd=Path(__file__).parents[2], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    import zipfile
+
+    (wheel,) = tmp_path.glob("seqlab-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert {"seqlab/recipes/mr-textcnn.yaml", "seqlab/serving/static/index.html", "seqlab/data/builtin/quickstart.yaml",
+            "seqlab/data/builtin/mr/rt-polarity.pos"} <= names

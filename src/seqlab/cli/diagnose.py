@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from ..config import load_recipe
+from ..config import PACKAGED_RECIPES, load_recipe
 from ..evaluation import plots
 from ..evaluation.diagnostics import compare_cells, model_report
 from ..tasks.adding import BASELINE_MSE
@@ -15,7 +15,7 @@ from ..training.run import train
 from .output import add_json_flag, emit_json, positive_int
 
 HELP = "gradient flow through time (tanh RNN vs LSTM vs GRU) and the adding problem"
-RECIPES = Path(__file__).resolve().parents[3] / "recipes"  # the repository's recipes/ (a source checkout)
+RECIPES = PACKAGED_RECIPES  # the recipes that ship with seqlab
 
 
 def add_parser(sub) -> None:
@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     summary, series = {}, {}
     for cell in cells:
         if not (RECIPES / f"adding-{cell}.yaml").is_file():
-            raise FileNotFoundError(f"{RECIPES / f'adding-{cell}.yaml'}: run `seqlab diagnose adding` from a seqlab checkout")
+            raise FileNotFoundError(f"{RECIPES / f'adding-{cell}.yaml'}: the adding recipes ship with seqlab; reinstall it")
         recipe = load_recipe(RECIPES / f"adding-{cell}.yaml", [f"data.length={args.length}", *args.overrides])
         results = train(recipe, out_dir / f"adding-{cell}", out=out, overwrite=True)
         history = [json.loads(l) for l in (out_dir / f"adding-{cell}" / "metrics.jsonl").read_text().splitlines()]

@@ -12,7 +12,8 @@ from ..config import ConfigError
 from ..data.download import DatasetError
 from ..data.readers import DataFormatError
 from ..training.loop import TrainingDiverged
-from . import caption, data, diagnose, embed, evaluate, explain, export, generate, predict, quickstart, serve, summary, tag, train, translate
+from . import (caption, config_show, data, diagnose, embed, evaluate, explain, export, generate, predict, quickstart,
+               recipes, serve, summary, tag, train, translate)
 
 COMMANDS = {
     "quickstart": quickstart,
@@ -29,6 +30,8 @@ COMMANDS = {
     "embed": embed,
     "summary": summary,
     "data": data,
+    "recipes": recipes,
+    "config": config_show,
     "diagnose": diagnose,
 }
 USER_ERRORS = (ConfigError, DataFormatError, DatasetError, ArtifactError, FileNotFoundError, ValueError)

@@ -17,7 +17,8 @@ HELP = "train a model from a YAML recipe"
 def add_parser(sub) -> None:
     p = sub.add_parser("train", help=HELP, description=HELP + ". Writes DIR/model (best model), DIR/checkpoint, "
                        "DIR/metrics.jsonl and DIR/results.json.")
-    p.add_argument("recipe", help="recipe file, e.g. recipes/mr-bilstm.yaml")
+    p.add_argument("recipe", help="recipe file (e.g. my-recipe.yaml), or a packaged recipe's name (e.g. mr-bilstm; "
+                   "`seqlab recipes` lists them)")
     add_recipe_flags(p)
     p.add_argument("--out", help="run directory (default: runs/<recipe name>)")
     p.add_argument("--resume", action="store_true", help="continue from DIR/checkpoint")
