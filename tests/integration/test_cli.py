@@ -197,3 +197,20 @@ def test_the_wheel_ships_the_recipes_the_page_and_the_demo_data(tmp_path):
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {"seqlab/recipes/mr-textcnn.yaml", "seqlab/serving/static/index.html", "seqlab/data/builtin/quickstart.yaml",
             "seqlab/data/builtin/mr/rt-polarity.pos"} <= names
+
+
+def test_bash_completion_completes_commands_options_and_recipe_names(tmp_path, capsys):
+    assert main(["completion", "bash"]) == 0
+    script = tmp_path / "seqlab.bash"
+    script.write_text(capsys.readouterr().out, encoding="utf-8")
+
+    def complete(*words: str) -> list[str]:
+        line = " ".join(f"'{w}'" for w in ("seqlab", *words))
+        done = subprocess.run(["bash", "-c", f"source {script}; COMP_WORDS=({line}); COMP_CWORD={len(words)}; _seqlab; "
+                               'printf "%s\\n" "${COMPREPLY[@]}"'], capture_output=True, text=True, check=True, cwd=tmp_path)
+        return done.stdout.split()
+
+    assert complete("tr") == ["train", "translate"]
+    assert "--overwrite" in complete("train", "--ov")
+    assert "mr-textcnn" in complete("train", "mr-textc")
+    assert complete("serve", "--ru") == ["--runtime"]

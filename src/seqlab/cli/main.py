@@ -12,7 +12,7 @@ from ..config import ConfigError
 from ..data.download import DatasetError
 from ..data.readers import DataFormatError
 from ..training.loop import TrainingDiverged
-from . import (caption, config_show, data, diagnose, embed, evaluate, explain, export, generate, predict, quickstart,
+from . import (caption, completion, config_show, data, diagnose, embed, evaluate, explain, export, generate, predict, quickstart,
                recipes, serve, summary, tag, train, translate)
 
 COMMANDS = {
@@ -32,6 +32,7 @@ COMMANDS = {
     "data": data,
     "recipes": recipes,
     "config": config_show,
+    "completion": completion,
     "diagnose": diagnose,
 }
 USER_ERRORS = (ConfigError, DataFormatError, DatasetError, ArtifactError, FileNotFoundError, ValueError)
