@@ -116,8 +116,21 @@ def test_summary_keras_convention(tmp_path, capsys):
     rows = {r["layer"]: r["parameters"] for r in last_json(out)["layers"]}
     # the task sets input_size 2 for the adding problem; check the formula on that layer
     assert rows["rnn"] == 16 * 2 + 16 * 16 + 16
+    layers = {r["layer"]: r for r in last_json(out)["layers"]}
+    assert not any(name.startswith("bias_hh") for name in layers["rnn"]["shapes"])  # folded: not listed either
     code, out, _ = run_cli(capsys, "summary", recipe, "--json")
     assert {r["layer"]: r["parameters"] for r in last_json(out)["layers"]}["rnn"] == 16 * 2 + 16 * 16 + 32
+
+
+def test_summary_counts_frozen_parameters(write_recipe, tmp_path, capsys):
+    """CNN-static keeps its embedding fixed (train.freeze): summary says how much of the model that is."""
+    recipe = write_recipe({"name": "textcnn", "embed_dim": 8, "maps": 4}, freeze=["embedding.weight"], epochs=1)
+    code, out, _ = run_cli(capsys, "train", recipe, "--out", tmp_path / "run", "--no-progress")
+    code, out, _ = run_cli(capsys, "summary", tmp_path / "run", "--json")
+    report = last_json(out)
+    embedding = next(r for r in report["layers"] if r["layer"] == "embedding")
+    assert report["frozen_parameters"] == embedding["parameters"] == embedding["frozen"] > 0
+    assert report["trainable_parameters"] == report["total_parameters"] - report["frozen_parameters"]
 
 
 def test_diagnose_gradients_json_and_png(tmp_path, capsys):

@@ -25,36 +25,44 @@ def add_parser(sub) -> None:
     p.add_argument("target", metavar="DIR|RECIPE")
     add_recipe_flags(p)
     p.add_argument("--keras", action="store_true", help="count recurrent biases as Keras does: one bias per gate for "
-                   "RNN and LSTM layers (torch.nn keeps b_ih and b_hh), two for a reset-after GRU")
+                   "RNN, LSTM and reset-before GRU layers (torch.nn keeps b_ih and b_hh), two for a reset-after GRU")
     add_json_flag(p)
 
 
 def keras_count(module: nn.Module, name: str, p) -> int:
-    """A parameter's count under Keras's convention: b_hh of an RNN or LSTM layer folds into b_ih.
+    """A parameter's count under Keras's convention: b_hh of an RNN, LSTM or reset-before GRU layer folds into
+    b_ih (Keras's reset-after GRU keeps both, as torch does).
 
-    >>> from seqlab.layers.recurrent import RNN
+    >>> from seqlab.layers.recurrent import GRU, RNN
     >>> rnn = RNN(32, 16)
     >>> sum(keras_count(rnn, n, p) for n, p in rnn.named_parameters())  # 16·32 + 16·16 + 16, as Keras prints
     784
+    >>> gru = GRU(32, 16, reset_after=False)
+    >>> sum(keras_count(gru, n, p) for n, p in gru.named_parameters())  # Keras GRU(16, reset_after=False) on 32
+    2352
     """
-    folds = isinstance(module, (RecurrentLayer, nn.RNN, nn.LSTM)) and not (
-        isinstance(module, RecurrentLayer) and module.mode == "gru")
+    reset_after_gru = isinstance(module, nn.GRU) or (isinstance(module, RecurrentLayer) and module.mode == "gru"
+                                                      and module.reset_after)
+    folds = isinstance(module, (RecurrentLayer, nn.RNN, nn.LSTM, nn.GRU)) and not reset_after_gru
     return 0 if folds and name.startswith("bias_hh") else p.numel()
 
 
-def layer_table(model: nn.Module, keras: bool = False) -> list[dict]:
-    """One row per module that owns parameters directly: name, type, parameter shapes and count."""
+def layer_table(model: nn.Module, keras: bool = False, frozen: set[str] = frozenset()) -> list[dict]:
+    """One row per module that owns parameters directly: name, type, parameter shapes, count and how many of them
+    are frozen (``frozen``: full parameter names kept fixed in training, e.g. the recipe's ``train.freeze``, plus
+    any the model itself does not train). Under ``keras`` a folded bias is neither counted nor listed."""
     rows = []
     for name, module in model.named_modules():
-        own = list(module.named_parameters(recurse=False))
+        own = [(n, p) for n, p in module.named_parameters(recurse=False) if not keras or keras_count(module, n, p)]
         if not own:
             continue
-        count = sum(keras_count(module, n, p) if keras else p.numel() for n, p in own)
+        full = lambda n: f"{name}.{n}" if name else n  # noqa: E731
         rows.append({
             "layer": name or "(root)",
             "type": type(module).__name__,
             "shapes": {n: list(p.shape) for n, p in own},
-            "parameters": count,
+            "parameters": sum(p.numel() for _, p in own),
+            "frozen": sum(p.numel() for n, p in own if full(n) in frozen or not p.requires_grad),
         })
     return rows
 
@@ -65,20 +73,23 @@ def run(args: argparse.Namespace) -> int:
         recipe = load_recipe(target, args.overrides)
         task, _ = get_task(recipe.task, recipe.source).from_recipe(recipe.data, recipe.source)
         model, config = registry.build(task.model_section(recipe.model), recipe.source)
+        freeze = set(recipe.train.freeze)
     else:
         art = artifact.load(target)
         model, config = art.model, art.model_config
-    rows = layer_table(model, args.keras)
-    total = sum(r["parameters"] for r in rows)
+        freeze = set((art.recipe.get("train") or {}).get("freeze") or [])
+    rows = layer_table(model, args.keras, freeze)
+    total, frozen = sum(r["parameters"] for r in rows), sum(r["frozen"] for r in rows)
     if args.json:
-        emit_json({"model": config, "layers": rows, "total_parameters": total,
-                   "convention": "keras" if args.keras else "torch"})
+        emit_json({"model": config, "layers": rows, "total_parameters": total, "frozen_parameters": frozen,
+                   "trainable_parameters": total - frozen, "convention": "keras" if args.keras else "torch"})
         return 0
-    table = Table(title=f"{config['name']}: {total:,} parameters" + (" (Keras convention)" if args.keras else ""))
-    for col in ("layer", "type", "parameter shapes", "parameters"):
-        table.add_column(col, justify="right" if col == "parameters" else "left")
+    title = f"{config['name']}: {total:,} parameters" + (f", {frozen:,} of them frozen ({total - frozen:,} trained)" if frozen else "")
+    table = Table(title=title + (" (Keras convention)" if args.keras else ""))
+    for col in ("layer", "type", "parameter shapes", "parameters", "frozen"):
+        table.add_column(col, justify="right" if col in ("parameters", "frozen") else "left")
     for r in rows:
         shapes = ", ".join(f"{n} {tuple(s)}" for n, s in r["shapes"].items())
-        table.add_row(r["layer"], r["type"], shapes, f"{r['parameters']:,}")
+        table.add_row(r["layer"], r["type"], shapes, f"{r['parameters']:,}", f"{r['frozen']:,}" if r["frozen"] else "")
     Console().print(table)
     return 0
