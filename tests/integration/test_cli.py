@@ -227,3 +227,25 @@ def test_bash_completion_completes_commands_options_and_recipe_names(tmp_path, c
     assert "--overwrite" in complete("train", "--ov")
     assert "mr-textcnn" in complete("train", "mr-textc")
     assert complete("serve", "--ru") == ["--runtime"]
+
+
+def test_every_command_and_option_explains_itself():
+    """Each command and sub-command has a description; each argument has a help text (issue: --help that explains)."""
+    import argparse
+
+    from seqlab.cli.main import build_parser
+
+    missing = []
+
+    def walk(parser, path):
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    if not sub.description:
+                        missing.append(f"{' '.join(path + [name])}: no description")
+                    walk(sub, path + [name])
+            elif not action.help:
+                missing.append(f"{' '.join(path)} {'/'.join(action.option_strings) or action.dest}: no help")
+
+    walk(build_parser(), ["seqlab"])
+    assert not missing, "\n".join(missing)

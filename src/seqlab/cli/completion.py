@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import argparse
 
+from .output import ExamplesFormatter
+
 HELP = "print a shell completion script (bash or zsh): eval \"$(seqlab completion bash)\""
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("completion", help=HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
+    p = sub.add_parser("completion", help=HELP, formatter_class=ExamplesFormatter,
                        description=HELP + ". Completes commands, each command's options, packaged recipe names "
                        "after `train` and `config`, and file names.",
                        epilog="install:  echo 'eval \"$(seqlab completion bash)\"' >> ~/.bashrc\n"
                               "          echo 'eval \"$(seqlab completion zsh)\"' >> ~/.zshrc")
-    p.add_argument("shell", choices=["bash", "zsh"])
+    p.add_argument("shell", choices=["bash", "zsh"], help="the shell to complete for")
 
 
 def script(parser: argparse.ArgumentParser) -> str:

@@ -22,11 +22,12 @@ def add_parser(sub) -> None:
     p = sub.add_parser("diagnose", help=HELP, description=HELP + ". `gradients`: ‖∂L/∂h_t‖ for every t of freshly "
                        "initialised cells on one random sequence, L = ½‖h_T‖², with the LSTM's ∏ f. `adding`: trains "
                        "the recipes adding-{rnn,lstm,gru}.yaml and plots test MSE per epoch against the 0.167 baseline.")
-    p.add_argument("what", choices=["gradients", "adding"])
+    p.add_argument("what", choices=["gradients", "adding"], help="gradients: gradient flow through fresh RNN/LSTM/GRU "
+                   "cells; adding: train each cell on the adding problem and compare")
     p.add_argument("--cells", default="rnn,lstm,gru", help="comma-separated cells (default rnn,lstm,gru)")
     p.add_argument("--length", type=positive_int, default=100, help="sequence length T (default 100)")
     p.add_argument("--hidden", type=positive_int, default=64, help="gradients: hidden size (default 64)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--model", action="append", default=[], metavar="DIR",
                    help="gradients: measure saved models instead of fresh cells (repeatable), e.g. the adding runs")
     p.add_argument("--text", help="gradients with --model: the input text for a classifier")

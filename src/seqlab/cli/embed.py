@@ -19,7 +19,7 @@ HELP = "train, inspect, evaluate and convert word vectors (word2vec, doc2vec, LS
 def _corpus_args(p) -> None:
     p.add_argument("corpus", metavar="CORPUS", help="a text file (one sentence or document per line) or a dataset name")
     p.add_argument("--tokenizer", default="split", help="how lines become tokens (default split: on whitespace)")
-    p.add_argument("--lowercase", action="store_true")
+    p.add_argument("--lowercase", action="store_true", help="lowercase the text first")
 
 
 def add_parser(sub) -> None:
@@ -31,62 +31,65 @@ def add_parser(sub) -> None:
                                     "SimLex-999 Spearman of the result.")
     _corpus_args(t)
     d = Word2VecSettings()
-    t.add_argument("--method", choices=["skipgram", "cbow"], default=d.method)
+    t.add_argument("--method", choices=["skipgram", "cbow"], default=d.method, help=f"word2vec's model (default {d.method})")
     t.add_argument("--dim", type=positive_int, default=d.dim, help=f"vector size (default {d.dim})")
     t.add_argument("--window", type=positive_int, default=d.window, help=f"context window (default {d.window})")
     t.add_argument("--negative", type=positive_int, default=d.negative, help=f"negative samples (default {d.negative})")
     t.add_argument("--min-count", type=positive_int, default=d.min_count, help=f"ignore rarer words (default {d.min_count})")
     t.add_argument("--epochs", type=positive_int, default=d.epochs, help=f"passes over the corpus (default {d.epochs})")
-    t.add_argument("--seed", type=int, default=d.seed)
+    t.add_argument("--seed", type=int, default=d.seed, help=f"random seed (default {d.seed}; one worker thread, so runs repeat)")
     t.add_argument("--out", required=True, help="vectors file to write")
     t.add_argument("--format", choices=FORMATS, default="word2vec", help="file format (default word2vec text)")
     add_json_flag(t)
 
     dv = cmds.add_parser("doc2vec", help="train doc2vec (PV-DBOW or PV-DM) on a corpus, one document per line")
     _corpus_args(dv)
-    dv.add_argument("--dim", type=positive_int, default=100)
-    dv.add_argument("--epochs", type=positive_int, default=20)
+    dv.add_argument("--dim", type=positive_int, default=100, help="vector size (default 100)")
+    dv.add_argument("--epochs", type=positive_int, default=20, help="passes over the corpus (default 20)")
     dv.add_argument("--dm", action="store_true", help="PV-DM instead of PV-DBOW")
     dv.add_argument("--out", required=True, help="document vectors (word2vec text, keys are line numbers from 0)")
     add_json_flag(dv)
 
     tp = cmds.add_parser("topics", help="fit an LSA/LSI or LDA topic model and print each topic's top words")
     _corpus_args(tp)
-    tp.add_argument("--method", choices=["lsa", "lda"], default="lda")
-    tp.add_argument("--topics", type=positive_int, default=10)
+    tp.add_argument("--method", choices=["lsa", "lda"], default="lda", help="LSA/LSI (SVD of tf-idf) or LDA (default lda)")
+    tp.add_argument("--topics", type=positive_int, default=10, help="number of topics (default 10)")
     tp.add_argument("--words", type=positive_int, default=8, help="top words shown per topic")
     add_json_flag(tp)
 
     n = cmds.add_parser("neighbours", help="nearest words by cosine similarity")
-    n.add_argument("vectors", metavar="VECTORS")
-    n.add_argument("words", nargs="+", metavar="WORD")
-    n.add_argument("-k", type=positive_int, default=10)
+    n.add_argument("vectors", metavar="VECTORS", help="a vectors file (word2vec text or binary, GloVe text)")
+    n.add_argument("words", nargs="+", metavar="WORD", help="words to look up")
+    n.add_argument("-k", type=positive_int, default=10, help="neighbours per word (default 10)")
     add_json_flag(n)
 
     a = cmds.add_parser("analogy", help="words closest to A − B + C (king man woman → queen)")
-    a.add_argument("vectors", metavar="VECTORS")
-    a.add_argument("a", metavar="A")
-    a.add_argument("b", metavar="B")
-    a.add_argument("c", metavar="C")
-    a.add_argument("-k", type=positive_int, default=5)
+    a.add_argument("vectors", metavar="VECTORS", help="a vectors file (word2vec text or binary, GloVe text)")
+    a.add_argument("a", metavar="A", help="e.g. king")
+    a.add_argument("b", metavar="B", help="e.g. man")
+    a.add_argument("c", metavar="C", help="e.g. woman")
+    a.add_argument("-k", type=positive_int, default=5, help="answers shown (default 5)")
     add_json_flag(a)
 
     e = cmds.add_parser("evaluate", help="analogy accuracy (questions-words.txt) and SimLex-999 Spearman")
-    e.add_argument("vectors", metavar="VECTORS")
+    e.add_argument("vectors", metavar="VECTORS", help="a vectors file (word2vec text or binary, GloVe text)")
     add_json_flag(e)
 
     c = cmds.add_parser("convert", help="rewrite vectors in another format (word2vec text/binary, GloVe text)")
-    c.add_argument("source", metavar="IN")
-    c.add_argument("target", metavar="OUT")
-    c.add_argument("--to", choices=FORMATS, required=True)
+    c.add_argument("source", metavar="IN", help="vectors to read")
+    c.add_argument("target", metavar="OUT", help="file to write")
+    c.add_argument("--to", choices=FORMATS, required=True, help="format of OUT")
     c.add_argument("--from", dest="source_format", choices=FORMATS, help="format of IN (default: guessed)")
 
     pl = cmds.add_parser("plot", help="PCA or t-SNE projection of chosen or the most frequent words, as PNG")
-    pl.add_argument("vectors", metavar="VECTORS")
+    pl.add_argument("vectors", metavar="VECTORS", help="a vectors file (word2vec text or binary, GloVe text)")
     pl.add_argument("words", nargs="*", metavar="WORD", help="words to show (default: the --top most frequent)")
-    pl.add_argument("--top", type=positive_int, default=200)
-    pl.add_argument("--method", choices=["pca", "tsne"], default="pca")
+    pl.add_argument("--top", type=positive_int, default=200, help="how many frequent words without WORDs (default 200)")
+    pl.add_argument("--method", choices=["pca", "tsne"], default="pca", help="projection to 2-D (default pca)")
     pl.add_argument("--out", required=True, help="PNG file to write")
+    for action in cmds._choices_actions:  # each action's --help opens with what it does
+        parser = cmds.choices[action.dest]
+        parser.description = parser.description or action.help[0].upper() + action.help[1:] + "."
 
 
 def run(args: argparse.Namespace) -> int:

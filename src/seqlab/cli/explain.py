@@ -18,7 +18,7 @@ def add_parser(sub) -> None:
     p = sub.add_parser("explain", help=HELP, description=HELP + ". Each token is coloured by its attribution to the "
                        "probability of the predicted (or --target) class: green for, red against.")
     p.add_argument("model_dir", metavar="DIR", help="run directory or model directory of a classifier")
-    p.add_argument("text", metavar="TEXT")
+    p.add_argument("text", metavar="TEXT", help="the text to explain")
     p.add_argument("--method", action="append", choices=[*SHORT, "all"],
                    help="ig, occlusion or lime (repeatable; default all three)")
     p.add_argument("--target", metavar="LABEL", help="explain this class instead of the predicted one")

@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .output import add_json_flag, emit_json
+from .output import ExamplesFormatter, add_json_flag, emit_json
 
 HELP = "export a trained model to ONNX (variable lengths exact), optionally int8-quantised"
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
-        "export", help=HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
+        "export", help=HELP, formatter_class=ExamplesFormatter,
         description=HELP + ". The directory written holds model.onnx and export.json (tokenizer, vocabulary, labels, "
         "the recipe's data section); `seqlab predict`, `seqlab evaluate` and `seqlab serve` accept it and run it "
         "with onnxruntime. Needs the onnx extra: pip install 'seqlab[onnx]'.",

@@ -6,7 +6,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .output import add_json_flag, emit_json, load_predictor, non_negative_float, positive_int, probability
+from .output import (ExamplesFormatter, add_json_flag, emit_json, load_predictor, non_negative_float, positive_int,
+                     probability)
 
 HELP = "generate text from a saved language model"
 
@@ -18,7 +19,7 @@ def add_parser(sub) -> None:
         "the top-k tokens or the top-p nucleus) and printed as they come. The same --seed gives the same text.",
         epilog="examples:  seqlab generate runs/shakespeare-char --prompt 'ROMEO:' --max-tokens 300 --top-p 0.9\n"
                "           seqlab generate runs/mr-conditional-lm --condition pos --samples 3",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        formatter_class=ExamplesFormatter)
     p.add_argument("model_dir", metavar="DIR", help="run directory or model directory of a language model")
     p.add_argument("--prompt", default="", help="text to continue (default: start a new line / sentence)")
     p.add_argument("--max-tokens", type=positive_int, default=100, metavar="N",

@@ -10,6 +10,15 @@ from typing import Any
 from ..data.readers import read_lines
 
 
+class ExamplesFormatter(argparse.HelpFormatter):
+    """Descriptions wrapped to the terminal, an ``examples:`` / ``install:`` epilog kept line for line."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if text.startswith(("examples:", "install:")):
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
+
+
 def _number(kind, test, wording):
     def parse(text: str):
         try:

@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import argparse
 
-from .output import add_inference_flags, add_json_flag, emit_json, load_predictor, parse_options, read_texts
+from .output import (ExamplesFormatter, add_inference_flags, add_json_flag, emit_json, load_predictor, parse_options,
+                     read_texts)
 
 HELP = "run a saved model of any task on texts (classify, tag, continue, translate)"
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
-        "predict", help=HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
+        "predict", help=HELP, formatter_class=ExamplesFormatter,
         description=HELP + ": give texts as arguments, --file, or on standard input. The results are the same "
         "JSON as seqlab.inference and `seqlab serve`'s /v1/MODEL/predict.",
         epilog="examples:  seqlab predict runs/quickstart 'a gripping, funny film'\n"
                "           seqlab predict runs/g2p hello -o n_best=3 -o beam=5 --json\n"
                "           seqlab predict runs/quickstart --list-options")
     p.add_argument("model_dir", metavar="DIR", help="run directory or model directory")
-    p.add_argument("texts", nargs="*", metavar="TEXT")
+    p.add_argument("texts", nargs="*", metavar="TEXT", help="texts to run the model on (or --file, or standard input)")
     p.add_argument("--file", help="one text per line")
     p.add_argument("--list-options", action="store_true", help="list the model's inference options and exit")
     add_inference_flags(p)

@@ -22,7 +22,8 @@ EXAMPLES = [
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("quickstart", help=HELP, description=HELP + f". Recipe: {builtin_dir() / 'quickstart.yaml'}.")
+    p = sub.add_parser("quickstart", help=HELP, description=HELP + ". The recipe ships inside seqlab "
+                       "(`seqlab config` shows any recipe; this one is seqlab/data/builtin/quickstart.yaml).")
     p.add_argument("--out", default="runs/quickstart", help="run directory (default runs/quickstart)")
     add_recipe_flags(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")

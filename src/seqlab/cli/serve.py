@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .output import positive_int
+from .output import ExamplesFormatter, positive_int
 
 HELP = "serve trained models over HTTP (JSON API, streaming generation, a web page at /)"
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
-        "serve", help=HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
+        "serve", help=HELP, formatter_class=ExamplesFormatter,
         description=HELP + ". Needs the serve extra: pip install 'seqlab[serve]'. Open http://127.0.0.1:8000/ for the "
         "page, /docs for the API. Binds 127.0.0.1 unless told otherwise; any other address needs --api-key (or an "
         "explicit --insecure-no-auth).",

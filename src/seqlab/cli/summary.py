@@ -22,7 +22,7 @@ HELP = "show a model's layers and parameter counts"
 def add_parser(sub) -> None:
     p = sub.add_parser("summary", help=HELP, description=HELP + " (from a saved model directory or a recipe; a recipe "
                        "reads its training data to size the vocabulary).")
-    p.add_argument("target", metavar="DIR|RECIPE")
+    p.add_argument("target", metavar="DIR|RECIPE", help="a run or model directory, or a recipe file")
     add_recipe_flags(p)
     p.add_argument("--keras", action="store_true", help="count recurrent biases as Keras does: one bias per gate for "
                    "RNN, LSTM and reset-before GRU layers (torch.nn keeps b_ih and b_hh), two for a reset-after GRU")

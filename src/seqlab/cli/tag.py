@@ -14,7 +14,7 @@ def add_parser(sub) -> None:
                        "or per line of standard input; tokens are split as the model's recipe says (data.tokenizer). "
                        "--json adds the chunks / entities with their character offsets.")
     p.add_argument("model_dir", metavar="DIR", help="run directory or model directory of a tagging model")
-    p.add_argument("texts", nargs="*", metavar="TEXT")
+    p.add_argument("texts", nargs="*", metavar="TEXT", help="sentences to tag (or --file, or standard input)")
     p.add_argument("--file", help="one sentence per line")
     add_inference_flags(p)
     add_json_flag(p)

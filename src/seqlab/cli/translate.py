@@ -13,7 +13,7 @@ def add_parser(sub) -> None:
     p = sub.add_parser("translate", help=HELP, description=HELP + ": one source per TEXT argument, per line of --file, "
                        "or per line of standard input (for grapheme-to-phoneme models, a word).")
     p.add_argument("model_dir", metavar="DIR", help="run directory or model directory of a seq2seq model")
-    p.add_argument("texts", nargs="*", metavar="TEXT")
+    p.add_argument("texts", nargs="*", metavar="TEXT", help="sources to translate (or --file, or standard input)")
     p.add_argument("--file", help="one source per line")
     p.add_argument("--beam", type=positive_int, default=None, metavar="K", help="beam width (default: the recipe's data.beam)")
     p.add_argument("--n-best", type=positive_int, default=1, metavar="N", help="print the N best hypotheses with their scores")
