@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
+
+# fonts with the scripts DejaVu lacks, tried in this order when installed (Debian: fonts-noto-cjk,
+# fonts-noto-color-emoji, fonts-wqy-zenhei)
+FALLBACK_FONTS = ("Noto Sans CJK JP", "Noto Sans CJK SC", "Noto Sans CJK KR", "Source Han Sans", "WenQuanYi Zen Hei",
+                  "Droid Sans Fallback", "Noto Color Emoji", "Noto Emoji", "Symbola")
+_WARNED: set[str] = set()
+_COVERED: set[int] = set()
 
 
 def _pyplot():
@@ -12,9 +20,52 @@ def _pyplot():
     except ImportError:
         raise RuntimeError("plots need matplotlib: pip install 'seqlab[plots]'") from None
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import warnings
 
+    import matplotlib.pyplot as plt
+    from matplotlib import font_manager
+
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    fallbacks = [name for name in FALLBACK_FONTS if name in installed]
+    if fallbacks:  # matplotlib ≥ 3.6 falls back glyph by glyph along this list
+        plt.rcParams["font.family"] = ["DejaVu Sans", *fallbacks]
+    # one line per picture from _save instead of one matplotlib warning per missing character
+    warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from")
     return plt
+
+
+def _coverage() -> set[int]:
+    """Code points the plot fonts (DejaVu Sans and the installed fallbacks) can draw."""
+    if not _COVERED:
+        from matplotlib import font_manager
+        from matplotlib.ft2font import FT2Font
+
+        plt = _pyplot()
+        families = plt.rcParams["font.family"]
+        for family in [families] if isinstance(families, str) else families:
+            path = font_manager.findfont(font_manager.FontProperties(family=[family]))
+            _COVERED.update(FT2Font(path).get_charmap())
+    return _COVERED
+
+
+def _save(fig, path: str | Path, **kwargs: Any) -> Path:
+    """Save ``fig`` with no label cut at its edge; characters no installed font can draw are reported once, with
+    the fix (they would show as boxes)."""
+    from matplotlib.text import Text
+
+    plt = _pyplot()
+    fig.savefig(path, **{"bbox_inches": "tight", "pad_inches": 0.1, **kwargs})
+    texts = "".join(t.get_text() for t in fig.findobj(Text))
+    plt.close(fig)
+    covered = _coverage()
+    missing = sorted({c for c in texts if not c.isspace() and ord(c) not in covered})
+    new = [c for c in missing if c not in _WARNED]
+    if new:
+        _WARNED.update(new)
+        sys.stderr.write(f"seqlab: {len(missing)} characters in {Path(path).name} have no installed font and show as "
+                         f"boxes (e.g. {' '.join(missing[:3])}); install a font that has them, e.g. "
+                         "apt-get install fonts-noto-cjk fonts-noto-color-emoji\n")
+    return Path(path)
 
 
 def gradient_flow(report: dict[str, Any], path: str | Path) -> Path:
@@ -32,8 +83,7 @@ def gradient_flow(report: dict[str, Any], path: str | Path) -> Path:
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    _save(fig, path)
     return Path(path)
 
 
@@ -55,8 +105,7 @@ def curves(series: dict[str, list[tuple[float, float]]], path: str | Path, xlabe
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    _save(fig, path)
     return Path(path)
 
 
@@ -88,8 +137,7 @@ def attributions(result: dict[str, Any], path: str | Path) -> Path:
     probs = ", ".join(f"{k} {v:.2f}" for k, v in result["probabilities"].items())
     ax.set_title(f"predicted {result['predicted']} ({probs}) — attributions of p({result['target']}): "
                  "green for, red against", fontsize=9)
-    fig.savefig(path, bbox_inches="tight", pad_inches=0.1)
-    plt.close(fig)
+    _save(fig, path)
     return Path(path)
 
 
@@ -114,8 +162,7 @@ def confusion_matrix(gold: list[int], predicted: list[int], labels: list[str], p
     ax.set_title(f"confusion matrix (accuracy {counts.trace() / max(counts.sum(), 1):.2%})", fontsize=10)
     fig.colorbar(im, ax=ax, fraction=0.046, label="share of the gold row")
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    _save(fig, path)
     return Path(path)
 
 
@@ -142,8 +189,7 @@ def training_curves(records: list[dict[str, Any]], path: str | Path) -> Path:
     axes[1].legend(fontsize=8)
     fig.suptitle("training curves", fontsize=10)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    _save(fig, path)
     return Path(path)
 
 
@@ -170,8 +216,7 @@ def embedding_projection(words: list[str], vectors, path: str | Path, method: st
     ax.set_xticks([])
     ax.set_yticks([])
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    _save(fig, path)
     return Path(path)
 
 
@@ -190,8 +235,7 @@ def attention_heatmap(source: list[str], target: list[str], weights, path: str |
     ax.set_xlabel("source")
     ax.set_ylabel("output")
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    _save(fig, path)
     return Path(path)
 
 
@@ -223,6 +267,5 @@ def caption_attention(image, words: list[str], alphas, path: str | Path, stride:
         ax.set_ylim(height, 0)
         ax.set_title(word, fontsize=9)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    _save(fig, path)
     return Path(path)
