@@ -266,3 +266,16 @@ def test_tiny_shakespeare_ships_with_the_package(monkeypatch, tmp_path):
     assert (len(splits.train), len(splits.dev), len(splits.test)) == (36000, 2000, 2000)
     chars = sum(len(ex.text) + 1 for ex in splits.train + splits.dev + splits.test)
     assert chars == 1115394 and splits.train[0].text == "First Citizen:"
+
+
+def test_language_model_evaluation_shows_progress_on_a_terminal(tmp_path, capsys, monkeypatch):
+    text = "".join("abcabcabd\n" for _ in range(200))
+    recipe = lm_recipe(tmp_path, text)
+    assert main(["train", recipe, "--out", str(tmp_path / "run"), "--no-progress", "--set", "train.epochs=1"]) == 0
+    capsys.readouterr()
+    monkeypatch.setenv("SEQLAB_PROGRESS", "1")  # as on a terminal
+    assert main(["evaluate", str(tmp_path / "run")]) == 0
+    assert "evaluating" in capsys.readouterr().err
+    monkeypatch.setenv("SEQLAB_PROGRESS", "0")
+    assert main(["evaluate", str(tmp_path / "run")]) == 0
+    assert "evaluating" not in capsys.readouterr().err

@@ -84,3 +84,33 @@ def tune_allocator() -> bool:
     ok_mmap = libc.mallopt(m_mmap_max, 0) and ok_mmap  # and no mmap at all above it
     ok_trim = libc.mallopt(m_trim_threshold, 2**31 - 1)
     return bool(ok_mmap and ok_trim)
+
+
+def progress(items, total: int | None, what: str):
+    """``items``, with a transient progress bar on a terminal (stderr) for steps that take a while — evaluation of
+    a language model, beam search over a test split. ``SEQLAB_PROGRESS=0`` turns bars off, ``=1`` forces them
+    (logs and ``--json`` runs are not terminals, so they stay quiet)."""
+    import sys
+
+    setting = os.environ.get("SEQLAB_PROGRESS")
+    if setting == "0" or (setting != "1" and not sys.stderr.isatty()):
+        yield from items
+        return
+    from rich.console import Console
+    from rich.errors import LiveError
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    bar = Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                   console=Console(stderr=True, force_terminal=setting == "1"), transient=True)
+    try:
+        bar.start()
+    except LiveError:  # another bar is showing (a training epoch): no second one
+        yield from items
+        return
+    try:
+        task = bar.add_task(what, total=total)
+        for item in items:
+            yield item
+            bar.advance(task)
+    finally:
+        bar.stop()

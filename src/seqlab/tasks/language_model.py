@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .. import metrics
+from .. import metrics, runtime
 from ..config import ConfigError, DataConfig
 from ..data.batching import IGNORE_INDEX, bptt_stream, bptt_windows, bucket_batches, pad
 from ..data.datasets import Splits, load_splits
@@ -216,7 +216,8 @@ class LanguageModelTask(Task):
         model.eval()
         total, count = 0.0, 0
         if isinstance(split, SentenceSplit):
-            for batch in self.batches(split, batch_size):
+            batches = list(self.batches(split, batch_size))
+            for batch in runtime.progress(batches, len(batches), "evaluating"):
                 logits, _ = model(batch.inputs, None, batch.condition, batch.lengths)
                 total += F.cross_entropy(logits.reshape(-1, logits.size(-1)), batch.targets.reshape(-1),
                                          ignore_index=IGNORE_INDEX, reduction="sum").item()
@@ -224,7 +225,8 @@ class LanguageModelTask(Task):
             return total, count
         inputs, targets = self.eval_rows(split, batch_size)
         hidden = None
-        for start in range(0, inputs.size(1), self.bptt):
+        starts = range(0, inputs.size(1), self.bptt)
+        for start in runtime.progress(starts, len(starts), "evaluating"):
             x, y = inputs[:, start : start + self.bptt], targets[:, start : start + self.bptt]
             logits, hidden = model(x, hidden)
             total += F.cross_entropy(logits.reshape(-1, logits.size(-1)), y.reshape(-1),

@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .. import metrics
+from .. import metrics, runtime
 from ..config import ConfigError, DataConfig
 from ..data.batching import IGNORE_INDEX, bucket_batches, pad, teacher_forcing
 from ..data.datasets import Splits, load_splits
@@ -236,7 +236,8 @@ class Seq2SeqTask(Task):
 
     def predict_split(self, model: nn.Module, split: PairSplit, batch_size: int = 64, beam: int | None = None) -> list[str]:
         out: list[str] = [""] * len(split)
-        for batch in self.batches(split, batch_size):
+        batches = list(self.batches(split, batch_size))
+        for batch in runtime.progress(batches, len(batches), f"decoding (beam {beam or self.beam})"):
             for i, hyps in zip(batch.index, self.decode(model, batch.src, batch.src_lengths, beam)):
                 out[i] = self.detokenize(hyps[0].tokens)
         return out
