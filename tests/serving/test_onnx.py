@@ -147,6 +147,12 @@ def test_exported_tagger_gives_the_same_tags_and_spans(models, tmp_path, capsys)
     capsys.readouterr()
     assert main(["tag", str(out), texts[0], "--json"]) == 0
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["sentences"][0]["tags"]
+    data = str(models["tagger"].parent / "tags.conll")
+    scores = []
+    for target in (models["tagger"], out):  # the same CoNLL file scored through torch and through onnxruntime
+        assert main(["evaluate", str(target), "--data", data, "--json"]) == 0
+        scores.append(json.loads(capsys.readouterr().out.strip().splitlines()[-1]))
+    assert {k: scores[0][k] for k in ("accuracy", "f1", "n", "tokens")} == {k: scores[1][k] for k in ("accuracy", "f1", "n", "tokens")}
 
 
 @pytest.mark.parametrize("cell, layers, tie, conditions",

@@ -30,29 +30,42 @@ def add_parser(sub) -> None:
 
 
 def evaluate_export(args: argparse.Namespace) -> dict:
-    """An ONNX export (``seqlab export``) on a split of its recipe's data or on --data, through onnxruntime."""
+    """An ONNX export (``seqlab export``) of a classifier or tagger on a split of its recipe's data or on --data,
+    through onnxruntime, scored as ``seqlab evaluate`` scores the trained model."""
     from ..config import from_dict
     from ..data.readers import read_examples
     from ..evaluation.evaluate import guess_format
     from ..inference import load
     from ..tasks import get_task
+    from ..tasks.tagging import tag_scores
 
     if args.report or args.beam:
         raise ValueError("--report and --beam need the trained model directory, not an ONNX export")
     predictor = load(args.model_dir)
-    if predictor.task_name != "classification":
+    if predictor.task_name not in ("classification", "tagging"):
         raise ValueError(f"{args.model_dir}: evaluating an exported {predictor.task_name} model is not supported yet; "
-                         "evaluate its run directory (the export gives the same tags)")
-    task = get_task("classification")
+                         "evaluate its run directory (the export gives the same outputs)")
+    task = get_task(predictor.task_name)
     cfg = from_dict(task.data_config, predictor.meta.get("data") or {}, "data", str(predictor.path), lenient=True)
-    if args.data:
-        examples = read_examples(args.data, args.data_format or guess_format(args.data), cfg.text_field,
-                                 cfg.label_field, cfg.encoding)
-        source = str(args.data)
+    source = f"{cfg.dataset or cfg.train}:{args.split}"
+    if predictor.task_name == "tagging":
+        if args.data:  # a CoNLL / CoNLL-U file read as the recipe reads its own
+            cfg.dataset, cfg.train, cfg.dev, cfg.test = None, str(args.data), str(args.data), str(args.data)
+            cfg.format = args.data_format or ("conllu" if str(args.data).endswith((".conllu", ".conllu.gz")) else "conll")
+            source = str(args.data)
+        sentences = [s for s in task.load_split(cfg, "test" if args.data else args.split, source) if s.tokens]
+        predicted = [tags for start in range(0, len(sentences), 256)
+                     for tags in predictor.tag([list(s.tokens) for s in sentences[start:start + 256]])]
+        chunked = any(t.startswith(("B-", "S-")) for t in predictor.tags)
+        scores = tag_scores([list(s.tags) for s in sentences], predicted, chunked)
     else:
-        examples = task.load_split(cfg, args.split, str(predictor.path))
-        source = f"{cfg.dataset or cfg.train}:{args.split}"
-    scores = predictor.evaluate([ex.text for ex in examples], [ex.label for ex in examples])
+        if args.data:
+            examples = read_examples(args.data, args.data_format or guess_format(args.data), cfg.text_field,
+                                     cfg.label_field, cfg.encoding)
+            source = str(args.data)
+        else:
+            examples = task.load_split(cfg, args.split, str(predictor.path))
+        scores = predictor.evaluate([ex.text for ex in examples], [ex.label for ex in examples])
     return {"model": str(predictor.path), "runtime": predictor.describe()["runtime"], "data": source, **scores}
 
 

@@ -96,6 +96,18 @@ class TaggingData(DataConfig):
     feature_columns: list[int] = field(default_factory=list)  # CoNLL: extra input columns (e.g. POS: [1])
 
 
+def tag_scores(gold: list[list[str]], predicted: list[list[str]], chunked: bool) -> dict[str, Any]:
+    """Token accuracy, and for chunk tags strict-IOB2 precision / recall / F1 overall and per type."""
+    flat_gold = [t for g in gold for t in g]
+    flat_pred = [t for p in predicted for t in p]
+    scores: dict[str, Any] = {"accuracy": metrics.accuracy(flat_gold, flat_pred), "n": len(gold), "tokens": len(flat_gold)}
+    if chunked:
+        chunks = metrics.chunk_scores(gold, predicted)
+        scores.update({"f1": chunks["f1"], "precision": chunks["precision"], "recall": chunks["recall"],
+                       "per_type": chunks["per_type"]})
+    return scores
+
+
 class TaggingTask(Task):
     name = "tagging"
     data_config = TaggingData
@@ -238,13 +250,4 @@ class TaggingTask(Task):
 
     def evaluate(self, model: nn.Module, split: TaggedSplit, batch_size: int = 256) -> dict[str, Any]:
         predicted = self.predict_split(model, split, batch_size)
-        gold = [list(s.tags) for s in split.sentences]
-        flat_gold = [t for g in gold for t in g]
-        flat_pred = [t for p in predicted for t in p]
-        scores: dict[str, Any] = {"accuracy": metrics.accuracy(flat_gold, flat_pred), "n": len(split),
-                                  "tokens": len(flat_gold)}
-        if self.chunked:
-            chunks = metrics.chunk_scores(gold, predicted)
-            scores.update({"f1": chunks["f1"], "precision": chunks["precision"], "recall": chunks["recall"],
-                           "per_type": chunks["per_type"]})
-        return scores
+        return tag_scores([list(s.tags) for s in split.sentences], predicted, self.chunked)
