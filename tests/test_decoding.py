@@ -53,11 +53,11 @@ def test_wide_beam_equals_exhaustive_search(penalty):
             if not done and n < L:
                 continue  # unfinished hypotheses exist only at the limit
             lp = sequence_log_prob(model, prompt, list(seq))
-            brute.append((normalise(lp, n if done else n, penalty), list(seq[:-1]) if done else list(seq), lp))
-    brute.sort(key=lambda x: x[0], reverse=True)
+            brute.append((normalise(lp, n if done else n, penalty), list(seq[:-1]) if done else list(seq), lp, done))
+    brute.sort(key=lambda x: (x[3], x[0]), reverse=True)  # finished hypotheses first, then by score
     hyps = beam_search(model, model.start(1), torch.tensor([prompt]), beam=V ** L, eos_id=EOS, max_len=L,
                        penalty=penalty, n_best=10)[0]
-    for got, (score, tokens, lp) in zip(hyps, brute[:10]):
+    for got, (score, tokens, lp, _) in zip(hyps, brute[:10]):
         assert got.tokens == tokens
         assert got.log_prob == pytest.approx(lp, abs=1e-4) and got.score == pytest.approx(score, abs=1e-4)
 
@@ -68,8 +68,8 @@ def test_hypotheses_come_out_in_score_order_and_respect_row_limits():
     out = beam_search(model, model.start(3), prompt, beam=6, eos_id=EOS, max_len=torch.tensor([2, 5, 9]),
                       penalty="gnmt", n_best=6)
     for row, limit in zip(out, (2, 5, 9)):
-        scores = [h.score for h in row]
-        assert scores == sorted(scores, reverse=True) and len(row) == 6
+        ranks = [(h.finished, h.score) for h in row]
+        assert ranks == sorted(ranks, reverse=True) and len(row) == 6  # finished first, each group by score
         assert all(len(h.tokens) + h.finished <= limit for h in row)
         assert len({tuple(h.tokens) for h in row}) == len(row)  # no duplicates
         for h in row:  # each reported log-probability is the sequence's true one
@@ -84,3 +84,49 @@ def test_length_penalties():
     with pytest.raises(ValueError, match="unknown length penalty"):
         normalise(0.0, 1, "exp")
     assert math.isfinite(normalise(-1.0, 0, "average"))
+
+
+class Stubborn:
+    """A decoder that always prefers to go on: p(continue) = 0.9, p(<eos>) = 0.1, whatever came before."""
+
+    def start(self, batch_size, context=None):
+        return torch.zeros(batch_size, 1)
+
+    def step(self, state, tokens):
+        logits = torch.full((state.size(0), 5), -20.0)
+        logits[:, 1], logits[:, EOS] = math.log(0.9), math.log(0.1)
+        return logits, state
+
+    def reorder(self, state, index):
+        return state.index_select(0, index)
+
+
+@pytest.mark.parametrize("penalty", ["none", "average", "gnmt"])
+def test_a_finished_hypothesis_beats_one_cut_off_at_the_limit(penalty):
+    """With ``average``, the hypothesis cut at the limit (never paying for <eos>) used to rank first: log 0.9 per
+    token against (k·log 0.9 + log 0.1) / (k + 1) for every finished one."""
+    decoder = Stubborn()
+    hyps = beam_search(decoder, decoder.start(1), torch.tensor([[1]]), beam=4, eos_id=EOS, max_len=6,
+                       penalty=penalty, n_best=4)[0]
+    assert hyps[0].finished and all(h.finished for h in hyps[: sum(x.finished for x in hyps)])
+    unfinished = [h for h in hyps if not h.finished]
+    assert unfinished and unfinished[0].score > hyps[0].score or penalty != "average"  # it would have won before
+
+
+def test_the_numpy_beam_search_ranks_as_the_torch_one():
+    import numpy as np
+
+    from seqlab.search import beam_search as numpy_beam_search
+
+    decoder = Stubborn()
+
+    def step(state, tokens):
+        logits, state = decoder.step(torch.from_numpy(state), torch.from_numpy(tokens).unsqueeze(1))
+        return logits.numpy(), state.numpy(), None
+
+    for penalty in ("none", "average", "gnmt"):
+        ours = numpy_beam_search(step, lambda s, rows: s[rows], np.zeros((1, 1), np.float32), np.array([1]), 4, EOS,
+                                 np.array([6]), penalty, 4)[0]
+        theirs = beam_search(decoder, decoder.start(1), torch.tensor([[1]]), beam=4, eos_id=EOS, max_len=6,
+                             penalty=penalty, n_best=4)[0]
+        assert [(h.tokens, h.finished) for h in ours] == [(h.tokens, h.finished) for h in theirs]

@@ -8,7 +8,8 @@ sequential in T over [B, C] arrays too small for a tensor library's per-operatio
 4.5 s through torch operations, well under 1 s this way). Ties go to the lowest tag index.
 
 Beam search: ``seqlab.decoding.beam``'s algorithm step for step (K hypotheses per row, a finished hypothesis
-continues with ``<eos>`` at log-probability 0, ranked by the length-normalised score), over a ``step(state,
+continues with ``<eos>`` at log-probability 0, finished ones ranked first, then by the length-normalised
+score), over a ``step(state,
 tokens) → (logits, state)`` function and a ``reorder(state, rows)`` function on numpy arrays.
 """
 
@@ -137,6 +138,6 @@ def beam_search(step: Callable[[Any, np.ndarray], tuple[np.ndarray, Any, np.ndar
             length = len(body) + (1 if finished[i] else 0)
             rows = alignment[i, :length].tolist() if alignment is not None else None
             hyps.append(Found(body, s, normalise(s, length, penalty, alpha), bool(finished[i]), rows))
-        hyps.sort(key=lambda h: h.score, reverse=True)
+        hyps.sort(key=lambda h: (h.finished, h.score), reverse=True)  # finished first, as seqlab.decoding.beam
         out.append(hyps[:n_best])
     return out

@@ -7,7 +7,9 @@ extensions are kept (``reorder`` moves the decoder state along with them). A hyp
 competes with the live ones until the end. The search stops when every hypothesis has finished or after
 ``max_len`` tokens (a number, or one per row — e.g. a ratio of each source's length).
 
-The finished hypotheses are ranked by a length-normalised score, with |y| counting the ``<eos>``:
+Hypotheses are ranked finished first — one cut off at the length limit never paid for its ``<eos>``, and with
+``average`` it would otherwise win on a short model almost always, as fairseq and OpenNMT return finished
+hypotheses only — then by a length-normalised score, with |y| counting the ``<eos>``:
 
 * ``none`` — s(y);
 * ``average`` — s(y) / |y|;
@@ -95,6 +97,6 @@ def beam_search(decoder: Any, state: Any, prompt: torch.Tensor, beam: int, eos_i
             length = len(body) + (1 if finished[i] else 0)
             rows = alignment[i, :length].tolist() if alignment is not None else None
             hyps.append(Hypothesis(body, s, normalise(s, length, penalty, alpha), bool(finished[i]), rows))
-        hyps.sort(key=lambda h: h.score, reverse=True)
+        hyps.sort(key=lambda h: (h.finished, h.score), reverse=True)  # finished first (module docstring)
         out.append(hyps[:n_best])
     return out
