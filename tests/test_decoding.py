@@ -108,9 +108,10 @@ def test_a_finished_hypothesis_beats_one_cut_off_at_the_limit(penalty):
     decoder = Stubborn()
     hyps = beam_search(decoder, decoder.start(1), torch.tensor([[1]]), beam=4, eos_id=EOS, max_len=6,
                        penalty=penalty, n_best=4)[0]
-    assert hyps[0].finished and all(h.finished for h in hyps[: sum(x.finished for x in hyps)])
-    unfinished = [h for h in hyps if not h.finished]
-    assert unfinished and unfinished[0].score > hyps[0].score or penalty != "average"  # it would have won before
+    finished = sum(h.finished for h in hyps)
+    assert 0 < finished < len(hyps) and all(h.finished for h in hyps[:finished])  # finished ones first
+    if penalty == "average":  # the case that went wrong: the cut-off one scores higher, and used to come first
+        assert hyps[finished].score > hyps[0].score
 
 
 def test_the_numpy_beam_search_ranks_as_the_torch_one():

@@ -141,3 +141,22 @@ def beam_search(step: Callable[[Any, np.ndarray], tuple[np.ndarray, Any, np.ndar
         hyps.sort(key=lambda h: (h.finished, h.score), reverse=True)  # finished first, as seqlab.decoding.beam
         out.append(hyps[:n_best])
     return out
+
+
+def hypotheses_json(source: str, source_ids: list[int], hyps: list, source_itos: list[str], target_itos: list[str],
+                    joiner: str, attention: bool) -> dict[str, Any]:
+    """One input's answer, as every seq2seq predictor gives it: ``{"source", "source_tokens", "hypotheses": [{"text",
+    "tokens", "log_prob", "score", "finished"(, "attention": {"source", "target", "weights"})}]}``, the attention
+    rows those beam search kept (``<eos>`` included when the hypothesis ended), cut to the source's length."""
+    source_tokens = [source_itos[i] for i in source_ids]
+    results = []
+    for h in hyps:
+        tokens = [target_itos[i] for i in h.tokens]
+        item = {"text": joiner.join(tokens), "tokens": tokens, "log_prob": h.log_prob, "score": h.score,
+                "finished": h.finished}
+        if attention and h.alignment is not None:
+            target = tokens + (["<eos>"] if h.finished else [])
+            item["attention"] = {"source": source_tokens, "target": target,
+                                 "weights": [row[: len(source_ids)] for row in h.alignment[: len(target)]]}
+        results.append(item)
+    return {"source": source, "source_tokens": source_tokens, "hypotheses": results}

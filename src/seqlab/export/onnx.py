@@ -149,11 +149,10 @@ def _mask(g: Graph, ids: str, lengths: str) -> str:
                          g.op("Unsqueeze", [clamped, g.const("axis1", np.array([1], np.int64))])])
 
 
-def _linear(g: Graph, x: str, layer: torch.nn.Linear, name: str) -> str:
-    w = g.const(f"{name}.weight", _np(layer.weight))
-    if layer.bias is None:
-        return g.op("MatMul", [x, g.op("Transpose", [w], perm=[1, 0])])
-    return g.op("Gemm", [x, w, g.const(f"{name}.bias", _np(layer.bias))], transB=1)
+def _dense(g: Graph, x: str, layer: torch.nn.Linear, name: str) -> str:
+    """``layer`` applied to the last axis of x (any rank)."""
+    y = g.op("MatMul", [x, g.const(f"{name}.wT", _np(layer.weight).T.copy())])
+    return g.op("Add", [y, g.const(f"{name}.bias", _np(layer.bias))]) if layer.bias is not None else y
 
 
 def _recurrent_classifier(g: Graph, model: torch.nn.Module, ids: str, lengths: str) -> str:
@@ -180,15 +179,13 @@ def _recurrent_classifier(g: Graph, model: torch.nn.Module, ids: str, lengths: s
         pooled = g.op("ReduceMax", [filled], axes=[1], keepdims=0)
     else:  # attention: softmax_t(vᵀ tanh(W x_t)) over real positions
         att = model.attention
-        hidden = g.op("Tanh", [g.op("Add", [g.op("MatMul", [out, g.const("att.proj.wT", _np(att.proj.weight).T.copy())]),
-                                            g.const("att.proj.b", _np(att.proj.bias))])])
-        scores = g.op("Squeeze", [g.op("MatMul", [hidden, g.const("att.score.wT", _np(att.score.weight).T.copy())]),
-                                  g.const("axes2", np.array([2], np.int64))])  # [B, T]
+        hidden = g.op("Tanh", [_dense(g, out, att.proj, "att.proj")])
+        scores = g.op("Squeeze", [_dense(g, hidden, att.score, "att.score"), g.const("axes2", np.array([2], np.int64))])  # [B, T]
         scores = g.op("Where", [mask, scores, g.const("neg_inf_s", np.array(-np.inf, np.float32))])
         weights = g.op("Softmax", [scores], axis=1)
         pooled = g.op("Squeeze", [g.op("MatMul", [g.op("Unsqueeze", [weights, g.const("axis1w", np.array([1], np.int64))]), out]),
                                   g.const("axes1s", np.array([1], np.int64))])
-    return _linear(g, pooled, model.head, "head")
+    return _dense(g, pooled, model.head, "head")
 
 
 def _textcnn(g: Graph, model: torch.nn.Module, ids: str, lengths: str) -> str:
@@ -220,7 +217,7 @@ def _textcnn(g: Graph, model: torch.nn.Module, ids: str, lengths: str) -> str:
         filled = g.op("Where", [valid, c, g.const(f"ninf{k}", np.array(-np.inf, np.float32))])
         pooled.append(g.op("ReduceMax", [filled], axes=[2], keepdims=0))
     features = g.op("Concat", pooled, axis=1)
-    return _linear(g, features, model.head, "head")
+    return _dense(g, features, model.head, "head")
 
 
 def _char_features(g: Graph, chars_module: torch.nn.Module, chars: str, char_lengths: str, ids: str) -> str:
@@ -262,8 +259,7 @@ def _tagger(g: Graph, model: torch.nn.Module, ids: str, lengths: str, chars: str
     out, _, _, _ = _recurrent(g, model.rnn, g.op("Transpose", [x], perm=[1, 0, 2]),
                               g.op("Cast", [clamped], to=g.TensorProto.INT32), "rnn")
     out = g.op("Transpose", [out], perm=[1, 0, 2])  # [B, T, D]
-    w = g.const("emissions.wT", _np(model.emissions.weight).T.copy())
-    return g.op("Add", [g.op("MatMul", [out, w]), g.const("emissions.bias", _np(model.emissions.bias))])
+    return _dense(g, out, model.emissions, "emissions")
 
 
 def _language_model(g: Graph, model: torch.nn.Module) -> tuple[str, str, str | None]:
@@ -280,19 +276,11 @@ def _language_model(g: Graph, model: torch.nn.Module) -> tuple[str, str, str | N
     out, _, hs, cs = _recurrent(g, model.rnn, g.op("Transpose", [x], perm=[1, 0, 2]), "", "rnn", "h0", "c0" if lstm else None)
     out = g.op("Transpose", [out], perm=[1, 0, 2])  # [B, T, H]
     if model.projection is not None:
-        out = g.op("Add", [g.op("MatMul", [out, g.const("projection.wT", _np(model.projection.weight).T.copy())]),
-                           g.const("projection.bias", _np(model.projection.bias))])
-    logits = g.op("Add", [g.op("MatMul", [out, g.const("decoder.wT", _np(model.decoder.weight).T.copy())]),
-                          g.const("decoder.bias", _np(model.decoder.bias))])
+        out = _dense(g, out, model.projection, "projection")
+    logits = _dense(g, out, model.decoder, "decoder")
     h_n = g.op("Concat", hs, axis=0) if len(hs) > 1 else g.op("Identity", hs)
     c_n = (g.op("Concat", cs, axis=0) if len(cs) > 1 else g.op("Identity", cs)) if lstm else None
     return logits, h_n, c_n
-
-
-def _dense(g: Graph, x: str, layer: torch.nn.Linear, name: str) -> str:
-    """``layer`` applied to the last axis of x (any rank)."""
-    y = g.op("MatMul", [x, g.const(f"{name}.wT", _np(layer.weight).T.copy())])
-    return g.op("Add", [y, g.const(f"{name}.bias", _np(layer.bias))]) if layer.bias is not None else y
 
 
 def _seq2seq_encoder(g: Graph, model: torch.nn.Module) -> dict[str, str]:

@@ -9,6 +9,10 @@ model's own tokenizer — refused with the count, not truncated. Options: the mo
 
 from __future__ import annotations
 
+import queue
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,8 +37,9 @@ def default_name(model_dir: str | Path) -> str:
     return path.parent.name if path.name == "model" else path.name
 
 
-class BasePredictor:
-    """Subclasses set ``limits``, ``name`` and ``empty_input_ok`` and define ``options()``, ``input_tokens(text)``."""
+class BasePredictor(ABC):
+    """Subclasses set ``limits``, ``name``, ``task_name`` and ``empty_input_ok`` and define ``input_tokens(text)``
+    (and ``options()`` when the model takes any)."""
 
     limits: Limits
     name: str
@@ -43,8 +48,9 @@ class BasePredictor:
     def options(self) -> dict[str, Option]:
         return {}
 
+    @abstractmethod
     def input_tokens(self, text: str) -> list[str]:
-        raise NotImplementedError
+        """The tokens the model reads from ``text`` (bounded by ``Limits.input_tokens``)."""
 
     def option_table(self) -> dict[str, Any]:
         return {name: {"type": o.kind.__name__, "default": o.default, "help": o.help,
@@ -80,3 +86,29 @@ class BasePredictor:
             raise LimitError(f"options.max_tokens: {checked['max_tokens']:,} is over the limit of "
                              f"{self.limits.new_tokens:,} generated tokens")
         return checked
+
+    def checked(self, inputs: str | list[str], options: Any, more: dict[str, Any] | None = None) -> tuple[list[str], dict[str, Any]]:
+        """(texts, options) of a call, both checked; ``more`` are keyword options given beside ``options``."""
+        texts = self.check_inputs(inputs)
+        if options is not None and not isinstance(options, dict):
+            raise ValueError("options: expected an object of option names and values")
+        return texts, self.check_options({**(options or {}), **(more or {})})
+
+    @staticmethod
+    def stream_with(run: Callable[[Callable[[str], None]], dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        """``run(on_text)`` in a worker thread, as events: ``{"text": piece}`` …, then ``{"result": …}`` (what
+        ``run`` returned) or ``{"error": message}``."""
+        events: queue.Queue = queue.Queue()
+
+        def work() -> None:
+            try:
+                events.put({"result": run(lambda piece: events.put({"text": piece}))})
+            except Exception as err:  # noqa: BLE001 — reported to the reader of the stream
+                events.put({"error": str(err)})
+
+        threading.Thread(target=work, daemon=True).start()
+        while True:
+            event = events.get()
+            yield event
+            if "text" not in event:
+                return

@@ -30,7 +30,7 @@ from ..options import GENERATION, Option, at_least
 from ..textstream import StopStream
 from ..data.tokenizers import Tokenizer
 from ..data.vocab import Vocab
-from ..search import PENALTIES, beam_search, viterbi
+from ..search import PENALTIES, beam_search, hypotheses_json, viterbi
 from .base import BasePredictor, Limits, default_name
 
 EXPORT_JSON, ONNX_FILE = "export.json", "model.onnx"
@@ -67,33 +67,42 @@ def _session(path: Path, threads: int, file: str = ONNX_FILE):
     return ort.InferenceSession(str(path / file), options, providers=["CPUExecutionProvider"])
 
 
-class OnnxPredictor(BasePredictor):
-    def __init__(self, export_dir: str | Path, limits: Limits = Limits(), name: str | None = None, threads: int = 0):
+class OnnxModel(BasePredictor):
+    """What every exported model shares: its export.json, name, limits, lock and description."""
+
+    labels: list[str] | None = None
+
+    def __init__(self, export_dir: str | Path, limits: Limits, name: str | None, task: str):
         self.path = Path(export_dir)
         self.meta = read_export(self.path)
-        if self.meta["task"] != "classification":
-            raise ValueError(f"{self.path / EXPORT_JSON}: a {self.meta['task']} export (use load_export)")
+        if self.meta["task"] != task:
+            raise ValueError(f"{self.path / EXPORT_JSON}: a {self.meta['task']} export, not {task} (use load_export)")
+        self.limits, self.name, self.task_name = limits, name or default_name(export_dir), task
+        self._lock = threading.Lock()
+
+    def describe(self) -> dict[str, Any]:
+        data = self.meta.get("data") or {}
+        vocab = getattr(self, "vocab", None) or getattr(self, "src_vocab", None)
+        return {"name": self.name, "task": self.task_name, "labels": self.labels, "parameters": None,
+                "vocab_size": len(vocab) if vocab is not None else None, "model": self.meta.get("model"),
+                "data": data.get("dataset") or data.get("train"),
+                "runtime": "onnxruntime" + (" int8" if self.meta.get("int8") else ""),
+                "options": self.option_table(), "limits": self.limit_table()}
+
+
+class OnnxPredictor(OnnxModel):
+    def __init__(self, export_dir: str | Path, limits: Limits = Limits(), name: str | None = None, threads: int = 0):
+        super().__init__(export_dir, limits, name, "classification")
         files = self.meta["files"]
         self.tokenizer = Tokenizer.from_dict(files["tokenizer"])
         self.vocab = Vocab.from_dict(files["vocab"])
         self.labels = list(files["labels"])
         self.max_length = self.meta.get("max_length")
         self.session = _session(self.path, threads)
-        self.limits = limits
-        self.name = name or default_name(export_dir)
-        self.task_name = "classification"
-        self._lock = threading.Lock()
 
     def input_tokens(self, text: str) -> list[str]:
         return self.tokenizer(text)
 
-    def describe(self) -> dict[str, Any]:
-        data = self.meta.get("data") or {}
-        return {"name": self.name, "task": self.task_name, "labels": self.labels, "parameters": None,
-                "vocab_size": len(self.vocab), "model": self.meta.get("model"),
-                "data": data.get("dataset") or data.get("train"),
-                "runtime": "onnxruntime" + (" int8" if self.meta.get("int8") else ""),
-                "options": self.option_table(), "limits": self.limit_table()}
 
     def encode(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         rows = []
@@ -120,10 +129,7 @@ class OnnxPredictor(BasePredictor):
         return np.stack([p for _, p in sorted(out, key=lambda x: x[0])])
 
     def predict(self, inputs: str | list[str], options: dict[str, Any] | None = None, **more: Any) -> list[dict[str, Any]]:
-        texts = self.check_inputs(inputs)
-        if options is not None and not isinstance(options, dict):
-            raise ValueError("options: expected an object of option names and values")
-        self.check_options({**(options or {}), **more})
+        texts, _ = self.checked(inputs, options, more)
         results = []
         for text, row in zip(texts, self.probabilities(texts).tolist()):
             best = max(range(len(row)), key=row.__getitem__)
@@ -146,10 +152,9 @@ class OnnxPredictor(BasePredictor):
 MAX_WORD_CHARS = 20  # as seqlab.tasks.tagging reads words
 
 
-class OnnxTagger(BasePredictor):
+class OnnxTagger(OnnxModel):
     def __init__(self, export_dir: str | Path, limits: Limits = Limits(), name: str | None = None, threads: int = 0):
-        self.path = Path(export_dir)
-        self.meta = read_export(self.path)
+        super().__init__(export_dir, limits, name, "tagging")
         files = self.meta["files"]
         self.tokenizer = Tokenizer.from_dict(files["tokenizer"])
         self.vocab, self.chars = Vocab.from_dict(files["vocab"]), Vocab.from_dict(files["chars"])
@@ -166,18 +171,10 @@ class OnnxTagger(BasePredictor):
 
             self.crf = (array(crf["transitions"]).reshape(n, n), array(crf["start"]), array(crf["end"]))
         self.session = _session(self.path, threads)
-        self.limits, self.name, self.task_name = limits, name or default_name(export_dir), "tagging"
-        self._lock = threading.Lock()
 
     def input_tokens(self, text: str) -> list[str]:
         return self.tokenizer(text)
 
-    def describe(self) -> dict[str, Any]:
-        data = self.meta.get("data") or {}
-        return {"name": self.name, "task": self.task_name, "labels": self.tags, "parameters": None,
-                "vocab_size": len(self.vocab), "model": self.meta.get("model"), "data": data.get("dataset") or data.get("train"),
-                "runtime": "onnxruntime" + (" int8" if self.meta.get("int8") else ""),
-                "options": self.option_table(), "limits": self.limit_table()}
 
     def tag(self, sentences: list[list[str]]) -> list[list[str]]:
         """IOB2 tags of tokenised sentences (none empty), run in one padded batch."""
@@ -204,10 +201,7 @@ class OnnxTagger(BasePredictor):
         return [to_bio(p) for p in out] if self.scheme == "bioes" else out
 
     def predict(self, inputs: str | list[str], options: dict[str, Any] | None = None, **more: Any) -> list[dict[str, Any]]:
-        texts = self.check_inputs(inputs)
-        if options is not None and not isinstance(options, dict):
-            raise ValueError("options: expected an object of option names and values")
-        self.check_options({**(options or {}), **more})
+        texts, _ = self.checked(inputs, options, more)
         sentences = [self.tokenizer(t) for t in texts]
         keep = [i for i, s in enumerate(sentences) if s]
         out = [{"text": t, "tokens": [], "tags": [], "spans": []} for t in texts]
@@ -238,12 +232,11 @@ def choose(logits: np.ndarray, options: dict[str, Any], rng: np.random.Generator
     return int(rng.choice(z.size, p=p))
 
 
-class OnnxLanguageModel(BasePredictor):
+class OnnxLanguageModel(OnnxModel):
     empty_input_ok = True
 
     def __init__(self, export_dir: str | Path, limits: Limits = Limits(), name: str | None = None, threads: int = 0):
-        self.path = Path(export_dir)
-        self.meta = read_export(self.path)
+        super().__init__(export_dir, limits, name, "language_model")
         files = self.meta["files"]
         self.tokenizer, self.vocab = Tokenizer.from_dict(files["tokenizer"]), Vocab.from_dict(files["vocab"])
         self.conditions = list(files["language_model"]["conditions"])
@@ -252,9 +245,7 @@ class OnnxLanguageModel(BasePredictor):
         self.line_end = newline if self.characters and newline is not None else self.vocab.eos_id
         self.state = self.meta["state"]
         self.session = _session(self.path, threads)
-        self.limits, self.name, self.task_name = limits, name or default_name(export_dir), "language_model"
         self.labels = self.conditions or None
-        self._lock = threading.Lock()
 
     def options(self) -> dict[str, Option]:
         return GENERATION
@@ -262,12 +253,6 @@ class OnnxLanguageModel(BasePredictor):
     def input_tokens(self, text: str) -> list[str]:
         return self.tokenizer(text)
 
-    def describe(self) -> dict[str, Any]:
-        data = self.meta.get("data") or {}
-        return {"name": self.name, "task": self.task_name, "labels": self.labels, "parameters": None,
-                "vocab_size": len(self.vocab), "model": self.meta.get("model"), "data": data.get("dataset") or data.get("train"),
-                "runtime": "onnxruntime" + (" int8" if self.meta.get("int8") else ""),
-                "options": self.option_table(), "limits": self.limit_table()}
 
     def detokenize(self, ids: list[int]) -> str:
         parts = ["\n" if i == self.vocab.eos_id and not self.conditions else self.vocab.itos[i] for i in ids]
@@ -317,35 +302,13 @@ class OnnxLanguageModel(BasePredictor):
         return {"prompt": prompt, "text": stream.finish(), "seed": options["seed"], "condition": condition}
 
     def predict(self, inputs: str | list[str], options: dict[str, Any] | None = None, **more: Any) -> list[dict[str, Any]]:
-        texts = self.check_inputs(inputs)
-        if options is not None and not isinstance(options, dict):
-            raise ValueError("options: expected an object of option names and values")
-        checked = self.check_options({**(options or {}), **more})
+        texts, checked = self.checked(inputs, options, more)
         return [self.generate(t, checked) for t in texts]
 
     def stream(self, text: str, options: dict[str, Any] | None = None):
         """As ``Predictor.stream``: ``{"text": piece}`` events, then ``{"result": …}`` or ``{"error": …}``."""
-        import queue
-
-        texts = self.check_inputs([text])
-        checked = self.check_options(options)
-        events: queue.Queue = queue.Queue()
-
-        def work() -> None:
-            try:
-                events.put({"result": self.generate(texts[0], checked, lambda piece: events.put({"text": piece}))})
-            except Exception as err:  # noqa: BLE001 — reported to the reader of the stream
-                events.put({"error": str(err)})
-
-        def read():
-            threading.Thread(target=work, daemon=True).start()
-            while True:
-                event = events.get()
-                yield event
-                if "text" not in event:
-                    return
-
-        return read()
+        (prompt,), checked = self.checked([text], options)
+        return self.stream_with(lambda on_text: self.generate(prompt, checked, on_text))
 
 
 SEQ2SEQ_OPTIONS = {
@@ -356,10 +319,9 @@ SEQ2SEQ_OPTIONS = {
 }
 
 
-class OnnxSeq2Seq(BasePredictor):
+class OnnxSeq2Seq(OnnxModel):
     def __init__(self, export_dir: str | Path, limits: Limits = Limits(), name: str | None = None, threads: int = 0):
-        self.path = Path(export_dir)
-        self.meta = read_export(self.path)
+        super().__init__(export_dir, limits, name, "seq2seq")
         s = self.meta["files"]["seq2seq"]
         self.src_tokenizer, self.tgt_tokenizer = Tokenizer.from_dict(s["source_tokenizer"]), Tokenizer.from_dict(s["target_tokenizer"])
         self.src_vocab, self.tgt_vocab = Vocab.from_dict(s["source_vocab"]), Vocab.from_dict(s["target_vocab"])
@@ -368,8 +330,6 @@ class OnnxSeq2Seq(BasePredictor):
         self.decoder = _session(self.path, threads, "decoder.onnx")
         self.step_inputs = {i.name for i in self.decoder.get_inputs()}
         self.step_outputs = [o.name for o in self.decoder.get_outputs()]
-        self.limits, self.name, self.task_name, self.labels = limits, name or default_name(export_dir), "seq2seq", None
-        self._lock = threading.Lock()
 
     @property
     def default_beam(self) -> int:
@@ -381,12 +341,6 @@ class OnnxSeq2Seq(BasePredictor):
     def input_tokens(self, text: str) -> list[str]:
         return self.src_tokenizer(text)
 
-    def describe(self) -> dict[str, Any]:
-        data = self.meta.get("data") or {}
-        return {"name": self.name, "task": self.task_name, "labels": None, "parameters": None,
-                "vocab_size": len(self.src_vocab), "model": self.meta.get("model"), "data": data.get("dataset") or data.get("train"),
-                "runtime": "onnxruntime" + (" int8" if self.meta.get("int8") else ""),
-                "options": self.option_table(), "limits": self.limit_table()}
 
     def _step(self, state: dict[str, np.ndarray], tokens: np.ndarray):
         feeds = {k: v for k, v in state.items() if k in self.step_inputs}
@@ -403,10 +357,7 @@ class OnnxSeq2Seq(BasePredictor):
         return {k: (v[:, rows] if k in ("h0", "c0") else v[rows]) for k, v in state.items()}
 
     def predict(self, inputs: str | list[str], options: dict[str, Any] | None = None, **more: Any) -> list[dict[str, Any]]:
-        texts = self.check_inputs(inputs)
-        if options is not None and not isinstance(options, dict):
-            raise ValueError("options: expected an object of option names and values")
-        checked = self.check_options({**(options or {}), **more})
+        texts, checked = self.checked(inputs, options, more)
         beam, n_best = checked["beam"] or self.decoding["beam"], checked["n_best"]
         if n_best > beam:
             raise ValueError(f"options.n_best: {n_best} needs a beam of at least {n_best} (beam is {beam})")
@@ -428,21 +379,8 @@ class OnnxSeq2Seq(BasePredictor):
             found = beam_search(self._step, self._reorder, state, first, beam, self.tgt_vocab.eos_id, limits,
                                 checked["penalty"], n_best, keep)
         joiner = "" if self.tgt_tokenizer.name == "character" else " "
-        out = []
-        for text, row_ids, hyps in zip(texts, ids, found):
-            source_tokens = [self.src_vocab.itos[i] for i in row_ids]
-            results = []
-            for h in hyps:
-                tokens = [self.tgt_vocab.itos[i] for i in h.tokens]
-                item = {"text": joiner.join(tokens), "tokens": tokens, "log_prob": h.log_prob, "score": h.score,
-                        "finished": h.finished}
-                if keep and h.alignment is not None:
-                    target = tokens + (["<eos>"] if h.finished else [])
-                    item["attention"] = {"source": source_tokens, "target": target,
-                                         "weights": [row[: len(row_ids)] for row in h.alignment[: len(target)]]}
-                results.append(item)
-            out.append({"source": text, "source_tokens": source_tokens, "hypotheses": results})
-        return out
+        return [hypotheses_json(text, row_ids, hyps, self.src_vocab.itos, self.tgt_vocab.itos, joiner, keep)
+                for text, row_ids, hyps in zip(texts, ids, found)]
 
 
 TASKS = {"classification": OnnxPredictor, "tagging": OnnxTagger, "language_model": OnnxLanguageModel,

@@ -19,7 +19,6 @@ line in 30 s and 2.8 GB). A classifier longer than its recipe's ``data.max_lengt
 
 from __future__ import annotations
 
-import queue
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -83,10 +82,7 @@ class Predictor(BasePredictor):
     @torch.no_grad()
     def predict(self, inputs: str | list[str], options: dict[str, Any] | None = None, **more: Any) -> list[dict[str, Any]]:
         """One result per input, in order (a single string is one input); ``options`` / keywords: ``options()``."""
-        texts = self.check_inputs(inputs)
-        if options is not None and not isinstance(options, dict):
-            raise ValueError("options: expected an object of option names and values")
-        checked = self.check_options({**(options or {}), **more})
+        texts, checked = self.checked(inputs, options, more)
         explain = checked.pop("explain", False)
         with self._lock:
             results = self.task.infer(self.model, texts, checked)
@@ -110,26 +106,10 @@ class Predictor(BasePredictor):
         call, before the first event."""
         if not hasattr(self.task, "infer_stream"):
             raise ValueError(f"a {self.task_name} model does not stream; use predict")
-        texts = self.check_inputs([text])
-        if options is not None and not isinstance(options, dict):
-            raise ValueError("options: expected an object of option names and values")
-        checked = self.check_options(options)
-        events: queue.Queue = queue.Queue()
+        (prompt,), checked = self.checked([text], options)
 
-        def work() -> None:
-            try:
-                with self._lock, torch.no_grad():
-                    result = self.task.infer_stream(self.model, texts[0], checked, lambda piece: events.put({"text": piece}))
-                events.put({"result": result})
-            except Exception as err:  # noqa: BLE001 — reported to the reader of the stream
-                events.put({"error": str(err)})
+        def run(on_text):
+            with self._lock, torch.no_grad():
+                return self.task.infer_stream(self.model, prompt, checked, on_text)
 
-        def read() -> Iterator[dict[str, Any]]:
-            threading.Thread(target=work, daemon=True).start()
-            while True:
-                event = events.get()
-                yield event
-                if "text" not in event:
-                    return
-
-        return read()
+        return self.stream_with(run)

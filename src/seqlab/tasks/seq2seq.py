@@ -37,6 +37,7 @@ from ..data.vocab import Vocab
 from ..decoding import beam_search
 from ..decoding.beam import PENALTIES
 from ..options import Option, at_least
+from ..search import hypotheses_json
 from .base import Task, checked_vocab
 
 
@@ -215,21 +216,9 @@ class Seq2SeqTask(Task):
         if keep and getattr(model.cfg, "attention", "transformer") == "none":
             raise ValueError("options.attention: this model has no attention")
         found = self.decode(model, src, lengths, beam, n_best, options.get("penalty", "average"), keep_alignment=keep)
-        out = []
-        for text, row_ids, hyps in zip(texts, ids, found):
-            source_tokens = [self.src_vocab.itos[i] for i in row_ids]
-            results = []
-            for h in hyps:
-                tokens = [self.tgt_vocab.itos[i] for i in h.tokens]
-                item = {"text": self.detokenize(h.tokens), "tokens": tokens, "log_prob": h.log_prob, "score": h.score,
-                        "finished": h.finished}
-                if keep and h.alignment is not None:
-                    target = tokens + (["<eos>"] if h.finished else [])
-                    item["attention"] = {"source": source_tokens, "target": target,
-                                         "weights": [row[: len(row_ids)] for row in h.alignment[: len(target)]]}
-                results.append(item)
-            out.append({"source": text, "source_tokens": source_tokens, "hypotheses": results})
-        return out
+        joiner = "" if self.tgt_tokenizer.name == "character" else " "
+        return [hypotheses_json(text, row_ids, hyps, self.src_vocab.itos, self.tgt_vocab.itos, joiner, keep)
+                for text, row_ids, hyps in zip(texts, ids, found)]
 
     def predict(self, model: nn.Module, batch: PairBatch) -> list[str]:
         return [self.detokenize(h[0].tokens) for h in self.decode(model, batch.src, batch.src_lengths)]
