@@ -17,6 +17,7 @@ ort = pytest.importorskip("onnxruntime", reason="the onnx extra is not installed
 from seqlab import inference  # noqa: E402
 from seqlab.cli.main import main  # noqa: E402
 from seqlab.export.onnx import build, build_seq2seq, export  # noqa: E402
+from seqlab.models.bow import BagOfWords, BagOfWordsConfig  # noqa: E402
 from seqlab.models.classifier import RecurrentClassifier, RecurrentClassifierConfig, TextCNN, TextCNNConfig  # noqa: E402
 from seqlab.models.language_model import RecurrentLM, RecurrentLMConfig  # noqa: E402
 from seqlab.models.seq2seq import Seq2Seq, Seq2SeqConfig  # noqa: E402
@@ -64,6 +65,22 @@ def test_textcnn_matches_pytorch_including_texts_shorter_than_its_widest_filter(
         with torch.no_grad():
             expected = model(ids, lengths).numpy()
         assert np.abs(run_onnx(proto, ids, lengths) - expected).max() < 1e-4
+
+
+@pytest.mark.parametrize("sublinear, lsa", [(False, 0), (True, 0), (False, 5)])
+def test_bag_of_words_matches_pytorch_including_repeated_words_and_empty_texts(sublinear, lsa):
+    g = torch.Generator().manual_seed(11 + lsa + sublinear)
+    model = BagOfWords(BagOfWordsConfig(vocab_size=30, num_classes=3, sublinear_tf=sublinear, lsa_components=lsa)).eval()
+    with torch.no_grad():
+        for t in [model.idf, model.head.weight, model.head.bias] + ([model.lsa] if lsa else []):
+            t.uniform_(0.1, 1.5, generator=g)
+        model.idf[:4] = 0  # specials never count
+    proto = build(model, "bow")
+    ids, lengths = ragged(7, 12, 12, g)  # a small vocabulary: words repeat within a text
+    lengths[1] = 0
+    with torch.no_grad():
+        expected = model(ids, lengths).numpy()
+    assert np.abs(run_onnx(proto, ids, lengths) - expected).max() < 1e-4
 
 
 def test_exported_directory_answers_as_the_trained_model(models, tmp_path, capsys):
@@ -193,6 +210,31 @@ def test_exported_language_model_generates_greedily_as_pytorch_and_streams(model
         exported.predict(["to be"], sampled)[0]["text"]  # the same seed, the same text
     with pytest.raises(ValueError, match=r"options.top_p: must be in \(0, 1\]"):
         exported.predict(["x"], {"top_p": 2.0})
+
+
+def _scores(capsys, argv: list[str]) -> dict:
+    capsys.readouterr()
+    assert main(argv + ["--json"]) == 0
+    return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+
+
+def test_exported_language_model_evaluates_to_the_runs_perplexity(models, tmp_path, capsys):
+    out = tmp_path / "lm-onnx"
+    export(models["lm"], out)
+    ours, theirs = (_scores(capsys, ["evaluate", str(d), "--split", "dev"]) for d in (out, models["lm"]))
+    assert ours["tokens"] == theirs["tokens"] > 0 and abs(ours["perplexity"] - theirs["perplexity"]) < 1e-4
+    recorded = json.loads((models["lm"] / "results.json").read_text())  # the recipe's eval_batch_size, as in training
+    assert abs(ours["perplexity"] - recorded["dev"]["perplexity"]) < 1e-4
+
+
+@pytest.mark.parametrize("beam", [None, 2])
+def test_exported_seq2seq_evaluates_as_the_trained_model(models, tmp_path, capsys, beam):
+    out = tmp_path / "s2s-onnx"
+    export(models["seq2seq"], out)
+    more = ["--beam", str(beam)] if beam else []
+    ours, theirs = (_scores(capsys, ["evaluate", str(d), *more]) for d in (out, models["seq2seq"]))
+    assert ours["runtime"] == "onnxruntime" and ours["beam"] == theirs["beam"] == (beam or 3)
+    assert {k: ours[k] for k in ("wer", "per", "words", "n")} == {k: theirs[k] for k in ("wer", "per", "words", "n")}
 
 
 SEQ2SEQ = [(cell, attention, feeding, layers, bidirectional, reverse)

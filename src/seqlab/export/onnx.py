@@ -20,8 +20,9 @@ emissions [B, T, tags]; the CRF's transitions go into export.json and Viterbi ru
 (ids, h0 [, c0] [, condition] → logits [B, T, V], h_n [, c_n]); sampling runs in numpy. The recurrent
 seq2seq model: ``encoder.onnx`` (src, lengths → keys, projected, mask, the bridged initial state; reversed
 sources by ReverseSequence) and ``decoder.onnx`` (one step: token and state → logits, next state, attention
-weights), every attention kind and input feeding; beam search runs in numpy. Not exported yet: the
-bag-of-words models and the Transformer.
+weights), every attention kind and input feeding; beam search runs in numpy. The bag-of-words models
+(TF-IDF, LSA) as counts by ScatterElements, idf, l2 norm, projection, linear. Not exported yet: the
+Transformer.
 
 The exported directory is self-describing and JSON-only beside the graph: ``model.onnx``, ``export.json``
 (task, model name, tokenizer, vocabulary, labels, the recipe's data section, the seqlab version). ``--int8``
@@ -218,6 +219,30 @@ def _textcnn(g: Graph, model: torch.nn.Module, ids: str, lengths: str) -> str:
         pooled.append(g.op("ReduceMax", [filled], axes=[2], keepdims=0))
     features = g.op("Concat", pooled, axis=1)
     return _dense(g, features, model.head, "head")
+
+
+def _bag_of_words(g: Graph, model: torch.nn.Module, ids: str, lengths: str) -> str:
+    """Counts by ScatterElements(add) over real positions (specials have idf 0), optional 1 + ln tf,
+    · idf, l2-normalised, the optional LSA projection, then the logistic regression."""
+    mask = g.op("Cast", [_mask(g, ids, lengths)], to=g.TensorProto.FLOAT)
+    # a length-0 text counts nothing, as in torch (the mask's max(length, 1) is for the recurrent layers)
+    mask = g.op("Mul", [mask, g.op("Cast", [g.op("Unsqueeze", [g.op("Greater", [lengths, g.const("bow_zero", np.array(0, np.int64))]),
+                                                                 g.const("bow_axis1", np.array([1], np.int64))])], to=g.TensorProto.FLOAT)])
+    V = model.idf.numel()
+    B = g.op("Slice", [g.op("Shape", [ids]), g.const("bow_s0", np.array([0], np.int64)), g.const("bow_s1", np.array([1], np.int64))])
+    zeros = g.op("ConstantOfShape", [g.op("Concat", [B, g.const("bow_V", np.array([V], np.int64))], axis=0)],
+                 value=g.helper.make_tensor("bow_fill", g.TensorProto.FLOAT, [1], [0.0]))
+    counts = g.op("ScatterElements", [zeros, ids, mask], axis=1, reduction="add")
+    if model.cfg.sublinear_tf:
+        one = g.const("bow_one", np.array(1.0, np.float32))
+        logged = g.op("Add", [one, g.op("Log", [g.op("Max", [counts, one])])])
+        counts = g.op("Where", [g.op("Greater", [counts, g.const("bow_zero_f", np.array(0.0, np.float32))]), logged, counts])
+    x = g.op("Mul", [counts, g.const("idf", _np(model.idf))])
+    norm = g.op("Max", [g.op("ReduceL2", [x], axes=[1], keepdims=1), g.const("bow_eps", np.array(1e-12, np.float32))])
+    x = g.op("Div", [x, norm])
+    if model.lsa is not None:
+        x = g.op("MatMul", [x, g.const("lsa_T", _np(model.lsa).T.copy())])
+    return _dense(g, x, model.head, "head")
 
 
 def _char_features(g: Graph, chars_module: torch.nn.Module, chars: str, char_lengths: str, ids: str) -> str:
@@ -425,7 +450,7 @@ def build_seq2seq(model: torch.nn.Module) -> tuple[Any, Any]:
     return tuple(protos)
 
 
-CLASSIFIERS = {"rnn_classifier": _recurrent_classifier, "textcnn": _textcnn}
+CLASSIFIERS = {"rnn_classifier": _recurrent_classifier, "textcnn": _textcnn, "bow": _bag_of_words}
 EXPORTABLE = (*CLASSIFIERS, "tagger", "rnn_lm")
 
 
@@ -508,6 +533,7 @@ def export(model_dir: str | Path, out_dir: str | Path, int8: bool = False) -> di
         "graphs": {file: {"inputs": [i.name for i in p.graph.input], "outputs": [o.name for o in p.graph.output]}
                    for file, p in graphs.items()},
         "source": str(Path(model_dir)), "seqlab": __version__,
+        "eval_batch_size": int((art.recipe.get("train") or {}).get("eval_batch_size") or 256),  # reproduces its figures
     }
     if task.name == "classification":
         described["max_length"] = task.max_length

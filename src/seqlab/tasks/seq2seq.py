@@ -18,7 +18,7 @@ detokenised hypotheses against the raw reference texts. Monitor ``wer`` (mode mi
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -50,6 +50,10 @@ class PairSplit:
 
     def __len__(self) -> int:
         return len(self.src_ids)
+
+    def subset(self, rows: list[int]) -> "PairSplit":
+        return PairSplit([self.sources[i] for i in rows], [self.targets[i] for i in rows],
+                         [self.src_ids[i] for i in rows], [self.tgt_ids[i] for i in rows])
 
 
 @dataclass
@@ -232,18 +236,21 @@ class Seq2SeqTask(Task):
         return out
 
     def evaluate(self, model: nn.Module, split: PairSplit, batch_size: int = 64) -> dict[str, Any]:
-        if self.metric == "g2p":  # one decode per word, however many pronunciations it has
+        return self.score(split, lambda rows: self.predict_split(model, split.subset(rows), batch_size))
+
+    def score(self, split: PairSplit, translate: Callable[[list[int]], list[str]]) -> dict[str, Any]:
+        """The split's metric, with ``translate(rows)`` giving the detokenised output for those rows of the split
+        (the trained model's decoder or an exported one). G2P: one decode per word, however many pronunciations
+        it has; WER / PER against the closest. Otherwise corpus BLEU and chrF (sacreBLEU)."""
+        if self.metric == "g2p":
             references: dict[str, list[list[str]]] = defaultdict(list)
             first: dict[str, int] = {}
             for i, (src, tgt) in enumerate(zip(split.sources, split.targets)):
                 references[src].append(tgt.split())
                 first.setdefault(src, i)
             rows = list(first.values())
-            words = PairSplit([split.sources[i] for i in rows], [split.targets[i] for i in rows],
-                              [split.src_ids[i] for i in rows], [split.tgt_ids[i] for i in rows])
-            predicted = self.predict_split(model, words, batch_size)
-            scores = metrics.g2p_error_rates(references, {w: h.split() for w, h in zip(words.sources, predicted)})
+            predicted = translate(rows)
+            scores = metrics.g2p_error_rates(references, {split.sources[i]: h.split() for i, h in zip(rows, predicted)})
         else:
-            predicted = self.predict_split(model, split, batch_size)
-            scores = metrics.corpus_bleu(predicted, split.targets)
+            scores = metrics.corpus_bleu(translate(list(range(len(split)))), split.targets)
         return {**scores, "n": len(split), "beam": self.beam}
