@@ -116,3 +116,12 @@ def test_adding_problem_trains_through_the_loop(tmp_path):
     from seqlab.evaluation.evaluate import evaluate_dir
 
     assert evaluate_dir(tmp_path / "run")["mse"] == pytest.approx(results["test"]["mse"])
+
+
+@pytest.mark.parametrize("precision", ["fp64", "bf16"])
+def test_precision_trains_and_the_saved_model_loads_back(write_recipe, tmp_path, precision):
+    results = train(load_recipe(write_recipe(epochs=3), [f"train.precision={precision}"]), tmp_path / "run", progress=False)
+    assert results["test"]["accuracy"] > 0.8
+    art = artifact.load(tmp_path / "run" / "model")
+    dtypes = {p.dtype for p in art.model.parameters()}
+    assert dtypes == ({torch.float64} if precision == "fp64" else {torch.float32})  # bf16 autocasts; weights stay fp32

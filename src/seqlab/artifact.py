@@ -314,8 +314,13 @@ def load(directory: str | Path) -> Artifact:
             meta_model, _ = registry.build(config["model"], str(path / CONFIG))
     except (ValueError, TypeError, RuntimeError) as err:  # ConfigError is a ValueError
         raise ArtifactError(f"{path / CONFIG}: model: {str(err).splitlines()[0][:200]}") from None
+    float64 = {dtype for dtype, _ in header.values() if DTYPES.get(dtype, torch.int64).is_floating_point} == {"F64"}
+    if float64:  # a train.precision: fp64 run's model
+        meta_model.double()
     check_weights(weights, header, meta_model)
     model, _ = registry.build(config["model"], str(path / CONFIG))
+    if float64:
+        model.double()
     try:
         missing, unexpected = load_model(model, str(weights), strict=False)
     except (SafetensorError, OSError, RuntimeError) as err:

@@ -6,6 +6,9 @@ Environment variables:
   ``../shared/datasets``).
 * ``SEQLAB_CACHE_DIR`` — where downloads go (default ``~/.cache/seqlab``).
 * ``SEQLAB_OFFLINE=1`` — never download; fail with a message naming the missing file instead.
+* ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``LOCAL_WORLD_SIZE`` (set by ``torchrun``) and
+  ``SEQLAB_DIST_TIMEOUT`` (seconds a collective may wait, default 600), ``TORCHELASTIC_ERROR_FILE`` — data-parallel
+  training.
 * ``SEQLAB_THREADS`` — torch threads when a recipe leaves ``train.threads`` unset (default: all cores,
   shared with other seqlab runs by ``seqlab.cotenancy``, which also reads ``OMP_WAIT_POLICY``,
   ``SEQLAB_COTENANCY`` and ``SEQLAB_RUN_REGISTRY``).
@@ -16,8 +19,10 @@ This module imports nothing from seqlab.
 from __future__ import annotations
 
 import ctypes
+import json
 import os
 import random
+import time
 from pathlib import Path
 
 import numpy as np
@@ -47,15 +52,41 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def distributed_env() -> dict[str, int] | None:
+    """rank, world, local_rank, local_world and timeout (s) when launched by torchrun with more than one process."""
+    world = int(os.environ.get("WORLD_SIZE") or 1)
+    if world <= 1:
+        return None
+    rank = int(os.environ.get("RANK") or 0)
+    return {"rank": rank, "world": world, "local_rank": int(os.environ.get("LOCAL_RANK") or rank),
+            "local_world": int(os.environ.get("LOCAL_WORLD_SIZE") or world),
+            "timeout": int(float(os.environ.get("SEQLAB_DIST_TIMEOUT") or 600))}
+
+
+def report_failure(message: str) -> None:
+    """Under torchrun, leave a failed rank's one-line ``message`` in the error file it reads back
+    (``TORCHELASTIC_ERROR_FILE``; its ``ProcessFailure.message``); nothing otherwise."""
+    path = os.environ.get("TORCHELASTIC_ERROR_FILE")
+    if path:
+        try:
+            Path(path).write_text(json.dumps({"message": message, "timestamp": int(time.time())}), encoding="utf-8")
+        except OSError:
+            pass
+
+
 def user_threads(threads: int | None) -> int | None:
     """The thread count the user fixed: ``threads`` (a recipe's ``train.threads``), else ``SEQLAB_THREADS``."""
     return threads or int(os.environ.get("SEQLAB_THREADS") or 0) or None
 
 
+def cores() -> int:
+    """CPU cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def set_threads(threads: int | None) -> int:
     """Set torch's intra-op threads (None = ``SEQLAB_THREADS``, else the number of cores); return the number in force."""
-    threads = user_threads(threads) or (
-        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    threads = user_threads(threads) or cores()
     torch.set_num_threads(max(1, int(threads)))
     return torch.get_num_threads()
 

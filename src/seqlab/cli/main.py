@@ -55,21 +55,36 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # for commands that start themselves again (--nproc)
+    debug = args.debug or os.environ.get("SEQLAB_DEBUG") == "1"
+    rank = runtime.distributed_env()  # one of several data-parallel processes: its launcher reports for it
     try:
         return COMMANDS[args.command].run(args)
     except TrainingDiverged as err:
-        print(f"seqlab {args.command}: training stopped: {err}", file=sys.stderr)
-        return 3
+        return _fail(args.command, f"training stopped: {err}", 3, rank is not None)
     except USER_ERRORS as err:
-        if args.debug or os.environ.get("SEQLAB_DEBUG") == "1":
+        if debug:
             raise
         message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        print(f"seqlab {args.command}: error: {message}", file=sys.stderr)
-        return 2
+        return _fail(args.command, f"error: {message}", 2, rank is not None)
     except KeyboardInterrupt:
         hint = "; `seqlab train … --resume` continues from the last checkpoint" if args.command == "train" else ""
         print(f"seqlab {args.command}: interrupted{hint}", file=sys.stderr)
         return 130
+    except Exception as err:  # a rank whose peer died (gloo: connection reset): one line for the launcher
+        if rank is None or debug:
+            raise
+        return _fail(args.command, f"rank {rank['rank']}: {type(err).__name__}: {str(err).strip().splitlines()[0][:300]}",
+                     1, True)
+
+
+def _fail(command: str, message: str, code: int, rank: bool) -> int:
+    """Print ``message`` as one line, or, in a data-parallel rank, leave it for the launcher (``seqlab train
+    --nproc`` prints the failed rank's line; torchrun shows it in its summary)."""
+    runtime.report_failure(message)
+    if not rank:
+        print(f"seqlab {command}: {message}", file=sys.stderr)
+    return code
 
 
 def run() -> None:

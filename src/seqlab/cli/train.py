@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..config import load_recipe
+from .. import runtime
+from ..config import ConfigError, load_recipe
 from ..training.progress import console
 from ..training.crossval import cross_validate
 from ..training.run import train
-from .output import add_json_flag, add_recipe_flags, emit_json, print_scores
+from .output import add_json_flag, add_recipe_flags, emit_json, positive_int, print_scores
 
 HELP = "train a model from a YAML recipe"
 
@@ -26,12 +27,34 @@ def add_parser(sub) -> None:
                    "(without it, a DIR that holds a model is refused)")
     p.add_argument("--cv", action="store_true", help="k-fold cross-validation (data.folds, default 10) for datasets "
                    "without an official split: one run per fold in DIR/fold<k>, mean and std in DIR/crossval.json")
+    p.add_argument("--nproc", type=positive_int, metavar="N", help="data-parallel training in N processes on this "
+                   "machine (torch.distributed, gloo on CPU): the same as `torchrun --standalone --nproc-per-node N -m "
+                   "seqlab train …`; train.batch_size stays the global batch and train.threads is per process")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_json_flag(p)
 
 
+def without_nproc(argv: list[str]) -> list[str]:
+    """The command line again, less ``--nproc N`` / ``--nproc=N``."""
+    out, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--nproc":
+            skip = True
+        elif not arg.startswith("--nproc="):
+            out.append(arg)
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
-    recipe = load_recipe(args.recipe, args.overrides)
+    recipe = load_recipe(args.recipe, args.overrides)  # checked once here, before any process starts
+    if args.nproc and args.nproc > 1 and runtime.distributed_env() is None:
+        if args.cv:
+            raise ConfigError("--nproc and --cv: run the folds one after another in one process, or each fold with --nproc")
+        from ..training.distributed import launch
+
+        return launch(args.nproc, without_nproc(args.argv))
     out_dir = Path(args.out or Path("runs") / Path(args.recipe).stem)
     out = console()
     if args.cv:
@@ -43,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     results = train(recipe, out_dir, resume=args.resume, out=out, progress=not args.no_progress,
                     overwrite=args.overwrite)
+    if results is None:  # a data-parallel rank other than 0: rank 0 reports
+        return 0
     out.print(f"[bold green]done[/] in {results['wall_seconds']:.1f}s")
     budget, trained = recipe.train.max_minutes, results["training"].get("train_seconds")
     if budget and trained is not None:

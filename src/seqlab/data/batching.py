@@ -14,7 +14,9 @@ little compute is spent on padding, while every epoch still sees a new order.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields, replace
 
 import torch
 
@@ -66,7 +68,67 @@ def bucket_batches(
     if shuffle:
         perm = torch.randperm(len(batches), generator=generator).tolist()
         batches = [batches[i] for i in perm]
+    if SHARD.world > 1:
+        batches = [SHARD.take(batch, position) for position, batch in enumerate(batches)]
     return batches
+
+
+def cast_floats(batch, dtype: torch.dtype):
+    """``batch`` (a task's batch dataclass) with its floating tensors in ``dtype`` (a float64 run's inputs)."""
+    changes = {f.name: value.to(dtype) for f in fields(batch)
+               if torch.is_tensor(value := getattr(batch, f.name)) and value.is_floating_point() and value.dtype != dtype}
+    return replace(batch, **changes) if changes else batch
+
+
+@dataclass
+class Shard:
+    """This process's part of every training batch under data parallelism (``seqlab.training.distributed``).
+
+    The global batches are drawn exactly as in one process (same seed, same epoch, same ``batch_size``); rank
+    ``rank`` of ``world`` keeps its contiguous piece of each: a batch of b examples is cut into ``world``
+    pieces of ⌈b/world⌉ or ⌊b/world⌋ (the first b mod world ranks take one more). So every rank runs the same
+    number of steps and together they see each example once per epoch. The remainder: a batch smaller than
+    ``world`` (an epoch's last batch) leaves some ranks no example; each such rank trains on a stand-in (the
+    batch's first example) whose loss the loop weights 0 — ``stand_ins`` holds those batch positions.
+    A language model's stream (``bptt_stream``) is cut into rows as in one process and each rank keeps its
+    contiguous rows, so each carries its own hidden state from window to window.
+    """
+
+    rank: int = 0
+    world: int = 1
+    stand_ins: set[int] = field(default_factory=set)
+
+    def take(self, batch: list[int], position: int) -> list[int]:
+        size, extra = divmod(len(batch), self.world)
+        start = self.rank * size + min(self.rank, extra)
+        mine = batch[start : start + size + (self.rank < extra)]
+        if not mine:
+            self.stand_ins.add(position)
+            return batch[:1]
+        return mine
+
+    def rows(self, n: int) -> slice:
+        """This rank's contiguous rows of ``n`` (a stream's rows; every rank needs at least one)."""
+        if n < self.world:
+            raise ValueError(f"train.batch_size ({n}) must be at least the number of processes ({self.world}): "
+                             "each process needs a row of the language model's stream")
+        size, extra = divmod(n, self.world)
+        start = self.rank * size + min(self.rank, extra)
+        return slice(start, start + size + (self.rank < extra))
+
+
+SHARD = Shard()  # one process: rank 0 of 1, batches unchanged
+
+
+@contextmanager
+def sharded(rank: int, world: int) -> Iterator[Shard]:
+    """Batches built inside are this rank's pieces (``Shard``); evaluation outside sees whole batches."""
+    global SHARD
+    previous, SHARD = SHARD, Shard(rank, world)
+    try:
+        yield SHARD
+    finally:
+        SHARD = previous
 
 
 def pad_fraction(batches: Sequence[Sequence[int]], lengths: Sequence[int]) -> float:
@@ -136,7 +198,8 @@ def bptt_stream(ids: Sequence[int], batch_size: int) -> torch.Tensor:
     [[0, 1, 2], [3, 4, 5], [6, 7, 8]]
     """
     n = len(ids) // batch_size
-    return torch.as_tensor(list(ids[: n * batch_size]), dtype=torch.long).view(batch_size, n)
+    stream = torch.as_tensor(list(ids[: n * batch_size]), dtype=torch.long).view(batch_size, n)
+    return stream[SHARD.rows(batch_size)] if SHARD.world > 1 else stream
 
 
 def bptt_windows(stream: torch.Tensor, bptt: int):

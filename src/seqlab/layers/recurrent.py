@@ -83,6 +83,13 @@ def last_step(out: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     return out.gather(1, idx).squeeze(1)
 
 
+def _autocast_on(x: torch.Tensor) -> bool:
+    try:
+        return torch.is_autocast_enabled(x.device.type)
+    except TypeError:  # torch < 2.4's signature
+        return torch.is_autocast_cpu_enabled() if x.device.type == "cpu" else torch.is_autocast_enabled()
+
+
 class RecurrentLayer(nn.Module):
     """Shared machinery; use :class:`LSTM`, :class:`GRU` or :class:`RNN`."""
 
@@ -184,6 +191,8 @@ class RecurrentLayer(nn.Module):
             packed_lengths = lengths
         else:
             x = input if self.batch_first else input.transpose(0, 1)  # [B, T, I]
+        if x.dtype in (torch.bfloat16, torch.float16) and x.dtype != self.weight_ih_l0.dtype and _autocast_on(x):
+            x = x.to(self.weight_ih_l0.dtype)  # a bf16 activation from an autocast layer below
         self._check_input(x, lengths)
         if lengths is not None:
             lengths = torch.as_tensor(lengths, device=x.device).long()
@@ -193,7 +202,8 @@ class RecurrentLayer(nn.Module):
                 pad = torch.arange(x.size(1), device=x.device).unsqueeze(0) >= lengths.unsqueeze(1)  # [B, T]
                 x = x.masked_fill(pad.unsqueeze(2), 0.0)
         state = self._initial_state(x, hx)
-        out, state = self._run(x, state, lengths)
+        with torch.autocast(x.device.type, enabled=False):  # under bf16 autocast the recurrence stays in its weights' dtype
+            out, state = self._run(x, state, lengths)
         if packed:
             if sorted_indices is not None:
                 out, packed_lengths = out.index_select(0, sorted_indices), packed_lengths[sorted_indices.cpu()]

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..config import DataConfig
+from ..data import batching
 from .base import Task
 
 BASELINE_MSE = 2.0 / 12.0
@@ -96,8 +97,10 @@ class AddingTask(Task):
     def batches(self, split: AddingSplit, batch_size: int, generator: torch.Generator | None = None,
                 shuffle: bool = False, bucket: bool = True) -> Iterator[AddingBatch]:
         order = torch.randperm(len(split), generator=generator) if shuffle else torch.arange(len(split))
-        for start in range(0, len(split), batch_size):
+        for position, start in enumerate(range(0, len(split), batch_size)):
             idx = order[start : start + batch_size]
+            if batching.SHARD.world > 1:  # data parallelism: this rank's piece (seqlab.data.batching.Shard)
+                idx = torch.as_tensor(batching.SHARD.take(idx.tolist(), position))
             yield AddingBatch(split.inputs[idx], split.targets[idx])
 
     def model_section(self, section: dict[str, Any]) -> dict[str, Any]:

@@ -22,6 +22,8 @@ Inference (``seqlab.inference``, the CLI's commands and ``seqlab serve`` all go 
 
 from __future__ import annotations
 
+import dataclasses
+
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from typing import Any, ClassVar
@@ -91,6 +93,16 @@ class Task(ABC):
     @abstractmethod
     def files(self) -> dict[str, Any]:
         ...
+
+    def loss_count(self, model: nn.Module, batch: Any) -> int:
+        """How many terms ``loss`` averages over for this batch: its examples by default (the first dimension of
+        its first tensor); tasks whose loss is a mean over tokens return their token count. Data parallelism
+        weights each rank's mean by this, so the ranks together take the global batch's mean."""
+        for f in dataclasses.fields(batch):
+            value = getattr(batch, f.name)
+            if torch.is_tensor(value):
+                return int(value.size(0))
+        raise TypeError(f"{type(batch).__name__}: no tensor field to count examples by; override Task.loss_count")
 
     def truncated(self, examples: list) -> dict[str, int]:
         """Examples that will be used cut short, by why (``{"longer than data.max_length": 12}``); none by default."""

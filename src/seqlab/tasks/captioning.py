@@ -146,6 +146,9 @@ class CaptioningTask(Task):
             yield ImageBatch(split.images.index_select(0, rows), split.widths.index_select(0, rows), tgt_in, tgt_out, index)
 
     # ---------------------------------------------------------------- model
+    def loss_count(self, model: nn.Module, batch) -> int:
+        return batch.n_tokens  # the cross-entropy is a mean over caption tokens (the doubly stochastic term over images)
+
     def loss(self, model: nn.Module, batch: ImageBatch) -> torch.Tensor:
         logits, alpha = model(batch.images, batch.widths, batch.tgt_in)
         loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), batch.tgt_out.reshape(-1), ignore_index=IGNORE_INDEX)

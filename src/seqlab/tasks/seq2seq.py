@@ -170,6 +170,9 @@ class Seq2SeqTask(Task):
             yield PairBatch(src, lengths, tgt_in, tgt_out, index)
 
     # ---------------------------------------------------------------- model
+    def loss_count(self, model: nn.Module, batch) -> int:
+        return batch.n_tokens  # a mean over the target tokens
+
     def loss(self, model: nn.Module, batch: PairBatch) -> torch.Tensor:
         ratio = getattr(model.cfg, "teacher_forcing", 1.0)
         teacher = None

@@ -202,6 +202,10 @@ class TaggingTask(Task):
     def _emissions(self, model: nn.Module, batch: TaggingBatch) -> torch.Tensor:
         return model(batch.ids, batch.lengths, batch.chars, batch.char_lengths, batch.features)
 
+    def loss_count(self, model: nn.Module, batch: TaggingBatch) -> int:
+        """Sentences under a CRF (a mean of sentence log-likelihoods), tagged tokens under a softmax."""
+        return batch.ids.size(0) if model.crf is not None else int((batch.tags != IGNORE_INDEX).sum())
+
     def loss(self, model: nn.Module, batch: TaggingBatch) -> torch.Tensor:
         emissions = self._emissions(model, batch)
         if model.crf is not None:

@@ -2,7 +2,8 @@
 
 A checkpoint directory is a model artifact (``seqlab.artifact``) plus
 
-* ``trainer.safetensors`` — every tensor of the optimiser state, and torch's global RNG state;
+* ``trainer.safetensors`` — every tensor of the optimiser state, and torch's global RNG state (``rng.torch``;
+  under data parallelism also ``rng.torch.<rank>`` for the other ranks);
 * ``trainer.json`` — the optimiser's non-tensor state and param groups, the schedule, and the loop's
   position (epoch, batch within the epoch, step, best dev metric, epochs without improvement).
 
@@ -66,9 +67,13 @@ def _unflatten_optimizer(tensors: dict[str, torch.Tensor], meta: dict) -> dict:
 
 
 def save(directory: Path, model: nn.Module, model_config: dict, task_name: str, recipe: dict,
-         files: dict, optimizer: torch.optim.Optimizer, schedule_state: dict, loop: LoopState) -> None:
+         files: dict, optimizer: torch.optim.Optimizer, schedule_state: dict, loop: LoopState,
+         rng_states: list[torch.Tensor] | None = None) -> None:
     tensors, meta = _flatten_optimizer(optimizer.state_dict())
-    tensors["rng.torch"] = torch.get_rng_state()
+    states = rng_states or [torch.get_rng_state()]
+    tensors["rng.torch"] = states[0]
+    for rank, rng in enumerate(states[1:], start=1):
+        tensors[f"rng.torch.{rank}"] = rng
     with artifact.atomic_directory(directory) as tmp:
         artifact.write(tmp, model, model_config, task_name, recipe, files)
         save_file(tensors, str(tmp / "trainer.safetensors"))
@@ -84,6 +89,11 @@ class Restored:
     schedule_state: dict
     rng: torch.Tensor
     weights: Path
+    rank_rngs: dict[int, torch.Tensor] = field(default_factory=dict)
+
+    def rng_of(self, rank: int) -> torch.Tensor:
+        """Rank ``rank``'s saved RNG state (rank 0's when the run had fewer ranks)."""
+        return self.rank_rngs.get(rank, self.rng)
 
 
 def exists(directory: Path) -> bool:
@@ -110,4 +120,5 @@ def load(directory: Path) -> Restored:
     tensors = load_file(str(trainer))
     files = {n: artifact.read_json(directory / f"{n}.json") for n in config["files"]}
     return Restored(files, config["recipe"], loop, _unflatten_optimizer(tensors, optimizer_meta), schedule,
-                    tensors["rng.torch"], directory / artifact.WEIGHTS)
+                    tensors["rng.torch"], directory / artifact.WEIGHTS,
+                    {int(k.rsplit(".", 1)[1]): v for k, v in tensors.items() if k.startswith("rng.torch.")})

@@ -14,6 +14,10 @@ update is applied, so the weights and the last checkpoint stay good.
 
 Resuming restores weights, optimiser, schedule, torch's RNG and the loop position, then skips the
 batches of the current epoch already trained: the result equals an uninterrupted run.
+
+With ``world`` (``training.distributed``: torchrun, several processes) the same loop runs on every rank: the
+model is wrapped in DistributedDataParallel, each rank trains on its piece of every batch, its loss weighted so
+that the ranks' gradients average to the global batch's, and only rank 0 writes or evaluates.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from contextlib import nullcontext
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Callable
@@ -32,9 +37,11 @@ from torch import nn
 
 from .. import artifact
 from ..config import Recipe
+from ..data.batching import Shard, cast_floats, sharded
 from ..tasks.base import Task
 from . import checkpoint
 from .checkpoint import LoopState
+from .distributed import World
 from .optim import Schedule, apply_max_norm, build_optimizer
 from .progress import EpochProgress
 
@@ -68,13 +75,15 @@ def _log(path: Path, record: dict) -> None:
 
 def fit(task: Task, model: nn.Module, model_config: dict, recipe: Recipe, train, dev, out_dir: Path,
         out: Console, resume: bool = False, progress: bool = True,
-        after_step: Callable[[], str | None] | None = None) -> LoopState:
+        after_step: Callable[[], str | None] | None = None, world: World | None = None) -> LoopState:
     """Train ``model`` on ``train``, selecting by ``dev``; return the final loop state.
 
     ``after_step`` is called after every optimiser step; a message it returns (the thread governor's
-    change of threads) is printed and logged.
+    change of threads) is printed and logged. ``world``: this process's rank among data-parallel ranks.
     """
     cfg = recipe.train
+    world = world or World()
+    main = world.main
     out_dir.mkdir(parents=True, exist_ok=True)
     log_path, ckpt_dir = out_dir / "metrics.jsonl", out_dir / "checkpoint"
     named = dict(model.named_parameters())
@@ -85,6 +94,9 @@ def fit(task: Task, model: nn.Module, model_config: dict, recipe: Recipe, train,
         if name not in named:
             raise ValueError(f"{recipe.source}: train.freeze: no parameter {name!r} (have: {', '.join(named)})")
         named[name].requires_grad_(False)
+    float64 = cfg.precision == "fp64"  # the model is float64 already (run.py); its float inputs follow
+    autocast = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if cfg.precision == "bf16" else nullcontext
+    parallel = world.wrap(model)  # DDP across ranks; the model itself in one process
     optimizer = build_optimizer(model.parameters(), cfg, recipe.source)
     steps_per_epoch = math.ceil(len(train) / cfg.batch_size)
     schedule = Schedule(optimizer, cfg, steps_per_epoch * cfg.epochs, recipe.source)
@@ -95,37 +107,62 @@ def fit(task: Task, model: nn.Module, model_config: dict, recipe: Recipe, train,
         load_model(model, str(restored.weights))
         optimizer.load_state_dict(restored.optimizer_state)
         schedule.load_state_dict(restored.schedule_state)
-        torch.set_rng_state(restored.rng)
+        torch.set_rng_state(restored.rng_of(world.rank))
         state = restored.loop
-        _truncate_log(log_path, state.step)
+        if main:
+            _truncate_log(log_path, state.step)
         out.print(f"resumed from {ckpt_dir}: epoch {state.epoch + 1}, batch {state.batch_in_epoch}, step {state.step}")
-    elif log_path.exists():
-        log_path.unlink()
+    else:
+        if main and log_path.exists():
+            log_path.unlink()
+        if world.size > 1:  # each rank its own dropout draws (a resumed run restores each rank's state)
+            torch.manual_seed(cfg.seed * 1_000 + world.rank)
 
     def save_checkpoint() -> None:
-        checkpoint.save(ckpt_dir, model, model_config, task.name, recipe.to_dict(), task.files(),
-                        optimizer, schedule.state_dict(), state)
+        rngs = world.rng_states()  # a collective: every rank calls it
+        if main:
+            checkpoint.save(ckpt_dir, model, model_config, task.name, recipe.to_dict(), task.files(),
+                            optimizer, schedule.state_dict(), state, rngs)
+
+    def log(record: dict) -> None:
+        if main:
+            _log(log_path, record)
 
     budget_end = time.perf_counter() + cfg.max_minutes * 60 if cfg.max_minutes else None
     out_of_time = False
     for epoch in range(state.epoch, cfg.epochs):
         generator = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)
-        batches = list(task.batches(train, cfg.batch_size, generator, shuffle=True, bucket=cfg.bucket))
+        shard = Shard()
+        if world.size > 1:
+            with sharded(world.rank, world.size) as shard:
+                batches = list(task.batches(train, cfg.batch_size, generator, shuffle=True, bucket=cfg.bucket))
+        else:
+            batches = list(task.batches(train, cfg.batch_size, generator, shuffle=True, bucket=cfg.bucket))
         first = state.batch_in_epoch  # > 0 only when resuming mid-epoch
         restored_sums = (state.epoch_loss_sum, state.epoch_batches, state.epoch_tokens, state.epoch_seconds) if first else \
             (0.0, 0, 0, 0.0)
-        bar = EpochProgress(len(batches) - first, f"epoch {epoch + 1}/{cfg.epochs}", out, progress, restored_sums)
+        bar = EpochProgress(len(batches) - first, f"epoch {epoch + 1}/{cfg.epochs}", out, progress and main, restored_sums)
         model.train()
         last = time.perf_counter()
         for i, batch in enumerate(batches[first:], start=first):
-            loss = task.loss(model, batch)
-            if not torch.isfinite(loss):
+            if float64:
+                batch = cast_floats(batch, torch.float64)
+            with autocast():
+                loss = task.loss(parallel, batch)
+            spent = budget_end is not None and time.perf_counter() > budget_end
+            if world.size > 1:  # the global batch's mean loss, tokens and the time decision, the same on every rank
+                n = 0 if i in shard.stand_ins else task.loss_count(model, batch)
+                total, count, tokens, late = world.sum([loss.item() * n, n, batch.n_tokens if n else 0, float(spent)])
+                value, spent = total / max(count, 1), late > 0
+                loss = loss * (n * world.size / max(count, 1))
+            else:
+                value, tokens = loss.item(), batch.n_tokens
+            if not math.isfinite(value):
                 bar.close()
                 raise TrainingDiverged(
-                    f"loss is {loss.item()} at epoch {epoch + 1}, step {state.step + 1}; stopped before the update "
+                    f"loss is {value} at epoch {epoch + 1}, step {state.step + 1}; stopped before the update "
                     f"(last good checkpoint: {ckpt_dir if ckpt_dir.exists() else 'none yet'}); try a lower train.lr"
                 )
-            value = loss.item()
             if state.first_loss is None:
                 state.first_loss = value
             elif value > DIVERGED * max(state.first_loss, 1e-3):
@@ -150,24 +187,26 @@ def fit(task: Task, model: nn.Module, model_config: dict, recipe: Recipe, train,
                 apply_max_norm(named, cfg.max_norm_params, cfg.max_norm)
             state.step += 1
             state.batch_in_epoch = i + 1
-            state.tokens += batch.n_tokens
-            bar.update(value, batch.n_tokens)
+            state.tokens += int(tokens)
+            bar.update(value, int(tokens))
             state.epoch_loss_sum, state.epoch_batches, state.epoch_tokens = bar.loss_sum, bar.batches, bar.tokens
             state.epoch_seconds = bar.elapsed
             state.train_seconds += time.perf_counter() - last  # kept current, so any checkpoint counts each second once
             last = time.perf_counter()
             if cfg.log_every and state.step % cfg.log_every == 0:
-                _log(log_path, {"step": state.step, "epoch": epoch + 1, "loss": value, "lr": schedule.lr})
+                log({"step": state.step, "epoch": epoch + 1, "loss": value, "lr": schedule.lr})
             if cfg.checkpoint_every and state.step % cfg.checkpoint_every == 0:
                 save_checkpoint()
             if after_step is not None and (message := after_step()):
                 out.print(message)
-                _log(log_path, {"step": state.step, "epoch": epoch + 1, "event": message})
-            if budget_end is not None and time.perf_counter() > budget_end and i + 1 < len(batches):
+                log({"step": state.step, "epoch": epoch + 1, "event": message})
+            if spent and i + 1 < len(batches):
                 out_of_time = True
                 break
         bar.close()
-        scores = task.evaluate(model, dev, cfg.eval_batch_size)
+        # rank 0 evaluates; every rank takes its scores and its clock, so all decide alike
+        scores, late = world.share([task.evaluate(model, dev, cfg.eval_batch_size) if main else None,
+                                    budget_end is not None and time.perf_counter() > budget_end])
         if cfg.monitor not in scores:
             raise ValueError(f"{recipe.source}: train.monitor: {cfg.monitor!r} is not a dev metric (have: {', '.join(scores)})")
         improved = _better(scores[cfg.monitor], state.best, cfg.monitor_mode)
@@ -176,7 +215,8 @@ def fit(task: Task, model: nn.Module, model_config: dict, recipe: Recipe, train,
             state.epoch_loss_sum, state.epoch_batches, state.epoch_tokens, state.epoch_seconds = 0.0, 0, 0, 0.0
         if improved:
             state.best, state.best_epoch, state.bad_epochs = scores[cfg.monitor], epoch + 1, 0
-            artifact.save(out_dir / "model", model, model_config, task.name, recipe.to_dict(), task.files())
+            if main:
+                artifact.save(out_dir / "model", model, model_config, task.name, recipe.to_dict(), task.files())
         else:
             state.bad_epochs += 1
         if not out_of_time:
@@ -185,12 +225,12 @@ def fit(task: Task, model: nn.Module, model_config: dict, recipe: Recipe, train,
                   "tokens_per_s": bar.tokens_per_s, "lr": schedule.lr,
                   **{f"dev_{k}": v for k, v in scores.items() if isinstance(v, (int, float))}}
         state.history.append(record)
-        _log(log_path, record)
+        log(record)
         save_checkpoint()
         mark = " *" if improved else ""
         out.print(f"epoch {epoch + 1:>3}  loss {bar.mean_loss:.4f}  dev {cfg.monitor} {scores[cfg.monitor]:.4f}{mark}  "
                   f"{bar.tokens_per_s:,.0f} tok/s  {bar.elapsed:.1f}s")
-        if out_of_time or (budget_end is not None and time.perf_counter() > budget_end):
+        if out_of_time or late:
             out.print(f"time budget of {cfg.max_minutes:g} minutes spent: stopped after {state.step} steps "
                       f"(epoch {epoch + 1}, batch {state.batch_in_epoch} of {len(batches)}); --resume continues")
             break

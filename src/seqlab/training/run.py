@@ -31,7 +31,7 @@ from ..data.vectors import load_into as load_vectors
 from ..data.batching import bucket_batches, pad_fraction
 from ..models import registry
 from ..tasks import get_task
-from . import checkpoint
+from . import checkpoint, distributed
 from .loop import describe, fit
 from .progress import console as make_console
 
@@ -77,7 +77,7 @@ def count_parameters(model: torch.nn.Module) -> int:
 
 
 def train(recipe: Recipe | str | Path, out_dir: str | Path, resume: bool = False, out: Console | None = None,
-          progress: bool = True, overwrite: bool = False) -> dict[str, Any]:
+          progress: bool = True, overwrite: bool = False) -> dict[str, Any] | None:
     """Run ``recipe`` (a Recipe, or the path of a recipe file) into ``out_dir``; return the results (also
     written to results.json).
 
@@ -86,18 +86,29 @@ def train(recipe: Recipe | str | Path, out_dir: str | Path, resume: bool = False
 
     While it runs, the run is registered with ``seqlab.cotenancy`` and its threads follow its fair share
     of the machine, unless ``train.threads`` or ``SEQLAB_THREADS`` fix them.
+
+    Launched by torchrun with several processes, every rank runs this (``training.distributed``); rank 0
+    returns the results, the others None. Threads are then per process: ``train.threads``, else the cores
+    shared out among this machine's ranks.
     """
     if not isinstance(recipe, Recipe):
         recipe = load_recipe(recipe)
     out = out or make_console()
     cfg = recipe.train
-    threads = runtime.set_threads(cfg.threads)
-    governor = cotenancy.ThreadGovernor(torch.set_num_threads, threads, fixed=runtime.user_threads(cfg.threads) is not None,
+    world = distributed.init(torch.device("cpu"))
+    fixed = runtime.user_threads(cfg.threads)
+    if world.size > 1:
+        fixed = fixed or max(1, runtime.cores() // world.local_size)
+        if not world.main:
+            out, progress = Console(quiet=True), False
+    threads = runtime.set_threads(fixed)
+    governor = cotenancy.ThreadGovernor(torch.set_num_threads, threads, fixed=fixed is not None,
                                         record={"recipe": str(recipe.source), "out": str(out_dir)})
     try:
-        return _train(recipe, Path(out_dir), resume, out, progress, governor, overwrite)
+        return _train(recipe, Path(out_dir), resume, out, progress, governor, overwrite, world)
     finally:
         governor.close()
+        distributed.close(world)
 
 
 def account(parts: dict[str, Any], dropped: dict[str, dict[str, int]], task: Any) -> dict[str, Any]:
@@ -132,7 +143,9 @@ def describe_accounting(name: str, report: dict[str, Any]) -> str:
 
 
 def _train(recipe: Recipe, out_dir: Path, resume: bool, out: Console, progress: bool,
-           governor: cotenancy.ThreadGovernor, overwrite: bool = False) -> dict[str, Any]:
+           governor: cotenancy.ThreadGovernor, overwrite: bool = False,
+           world: distributed.World | None = None) -> dict[str, Any] | None:
+    world = world or distributed.World()
     started = time.perf_counter()
     cfg = recipe.train
     threads = governor.threads
@@ -179,17 +192,23 @@ def _train(recipe: Recipe, out_dir: Path, resume: bool, out: Console, progress: 
             model.vectors_loaded()
         out.print(f"pretrained vectors: {vectors_report['found']:,} of {vectors_report['words']:,} words found "
                   f"({vectors_report['coverage']:.1%}); the rest keep their random initialisation")
+    if cfg.precision == "fp64":
+        model.double()
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "recipe.yaml").write_text(yaml.safe_dump(recipe.to_dict(), sort_keys=False), encoding="utf-8")
+    if world.main:
+        (out_dir / "recipe.yaml").write_text(yaml.safe_dump(recipe.to_dict(), sort_keys=False), encoding="utf-8")
     lengths = task.batch_lengths(train_split)
     pads = pad_fraction(bucket_batches(lengths, cfg.batch_size, torch.Generator().manual_seed(cfg.seed), True, cfg.bucket), lengths)
     vocab = f"vocabulary {len(task.vocab):,}, " if hasattr(task, "vocab") else ""
     out.print(f"[bold]{recipe.source}[/]: {recipe.task}, model {model_config['name']} "
               f"({count_parameters(model):,} parameters), {vocab}"
               f"train/dev/test {len(train_split)}/{len(dev_split)}/{len(test_split)}, "
-              f"pad fraction {pads:.3f}, {threads} threads")
+              f"pad fraction {pads:.3f}, {threads} threads"
+              + (f" in each of {world.size} processes ({world.backend})" if world.size > 1 else ""))
 
-    closed = task.fit_closed_form(model, train_split)
+    closed = task.fit_closed_form(model, train_split)  # every rank fits alike; rank 0 saves and scores
+    if closed is not None and not world.main:
+        return None
     if closed is not None:
         t0 = time.perf_counter()
         dev_scores = task.evaluate(model, dev_split, cfg.eval_batch_size)
@@ -198,7 +217,9 @@ def _train(recipe: Recipe, out_dir: Path, resume: bool, out: Console, progress: 
                      "best": dev_scores.get(cfg.monitor), "best_epoch": None}
     else:
         state = fit(task, model, model_config, recipe, train_split, dev_split, out_dir, out, resume, progress,
-                    governor.poll)
+                    governor.poll, world)
+        if not world.main:
+            return None
         loop_info = describe(state)
         loop_info["train_tokens_per_s"] = state.tokens / max(state.train_seconds, 1e-9) if state.tokens else None
 
@@ -218,6 +239,7 @@ def _train(recipe: Recipe, out_dir: Path, resume: bool, out: Console, progress: 
         "training": loop_info,
         "wall_seconds": time.perf_counter() - started,
         "threads": threads,
+        **world.describe(cfg.batch_size),
         "cotenancy": {"wait_policy": WAIT_POLICY.as_dict(), **governor.summary()},
         "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
         "torch": torch.__version__,
