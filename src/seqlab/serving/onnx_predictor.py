@@ -105,12 +105,15 @@ class OnnxPredictor(OnnxModel):
 
 
     def encode(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        rows = []
-        for text in texts:
-            ids = self.vocab.encode(self.tokenizer(text))
-            if self.max_length:
-                ids = ids[: self.max_length]
-            rows.append(ids or [self.vocab.unk_id])
+        return self._padded([self._ids(t) for t in texts])
+
+    def _ids(self, text: str) -> list[int]:
+        ids = self.vocab.encode(self.tokenizer(text))
+        if self.max_length:
+            ids = ids[: self.max_length]
+        return ids or [self.vocab.unk_id]
+
+    def _padded(self, rows: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
         lengths = np.array([len(r) for r in rows], dtype=np.int64)
         ids = np.full((len(rows), int(lengths.max())), self.vocab.pad_id, dtype=np.int64)
         for i, r in enumerate(rows):
@@ -118,15 +121,16 @@ class OnnxPredictor(OnnxModel):
         return ids, lengths
 
     def probabilities(self, texts: list[str], batch_size: int = 256) -> np.ndarray:
-        out = []
-        order = sorted(range(len(texts)), key=lambda i: len(self.tokenizer(texts[i])))  # length buckets
+        rows = [self._ids(t) for t in texts]  # each text tokenised once
+        order = sorted(range(len(texts)), key=lambda i: len(rows[i]))  # length buckets
+        out = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
         for start in range(0, len(order), batch_size):
             index = order[start:start + batch_size]
-            ids, lengths = self.encode([texts[i] for i in index])
+            ids, lengths = self._padded([rows[i] for i in index])
             with self._lock:
                 (probs,) = self.session.run(["probabilities"], {"ids": ids, "lengths": lengths})
-            out.extend(zip(index, probs))
-        return np.stack([p for _, p in sorted(out, key=lambda x: x[0])])
+            out[index] = probs
+        return out
 
     def predict(self, inputs: str | list[str], options: dict[str, Any] | None = None, **more: Any) -> list[dict[str, Any]]:
         texts, _ = self.checked(inputs, options, more)
