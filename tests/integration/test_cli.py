@@ -45,12 +45,12 @@ def test_train_evaluate_predict_summary_json(write_recipe, tmp_path, capsys):
     assert code == 0 and last_json(out)["accuracy"] == results["test"]["accuracy"]
     code, out, _ = run_cli(capsys, "evaluate", run_dir, "--split", "dev", "--json")
     assert last_json(out)["accuracy"] == results["dev"]["accuracy"]
-    code, out, _ = run_cli(capsys, "evaluate", run_dir, "--data", tmp_path / "test.tsv", "--json")
+    code, out, _ = run_cli(capsys, "evaluate", run_dir, "--input", tmp_path / "test.tsv", "--json")
     assert last_json(out)["accuracy"] == results["test"]["accuracy"]
 
     texts = tmp_path / "texts.txt"
     texts.write_text("the film was great\n\nawful plot\n", encoding="utf-8")
-    code, out, _ = run_cli(capsys, "predict", run_dir, "a superb story", "--file", texts, "--json")
+    code, out, _ = run_cli(capsys, "predict", run_dir, "a superb story", "--input", texts, "--json")
     predictions = last_json(out)["predictions"]
     assert [p["text"] for p in predictions] == ["a superb story", "the film was great", "", "awful plot"]
     assert predictions[2] == {"text": "", "skipped": "empty text"}  # kept in place, so output lines up with input
@@ -198,6 +198,8 @@ def test_packaged_recipes_are_listed_shown_and_found_by_name(capsys):
     assert main(["config", "mr-textcnn", "--set", "train.lr=0.01", "--json"]) == 0
     shown = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert shown["train"]["lr"] == 0.01 and shown["model"]["widths"] == [3, 4, 5] and "patience" in shown["train"]
+    assert main(["config", "mr-textcnn", "--set", "task=classificaton"]) == 2  # checked as `seqlab train` checks it
+    assert "did you mean 'classification'" in capsys.readouterr().err
 
 
 def test_the_wheel_ships_the_recipes_the_page_and_the_demo_data(tmp_path):

@@ -87,7 +87,7 @@ def test_seq2seq_n_best_and_the_attention_beam_search_kept(models, name):
 
 def test_translate_show_attention_works_for_the_transformer(models, tmp_path, capsys):
     png = tmp_path / "att.png"
-    assert main(["translate", str(models["transformer"]), "abc", "--show-attention", str(png)]) == 0
+    assert main(["translate", str(models["transformer"]), "abc", "--png", str(png)]) == 0
     assert png.read_bytes().startswith(b"\x89PNG")
 
 

@@ -1,4 +1,4 @@
-"""seqlab caption DIR [IMAGE …] [--test N …] [--beam K] [--show-attention PNG] — caption images with a saved model."""
+"""seqlab caption DIR [IMAGE …] [--test N …] [--beam K] [--png FILE] — caption images with a saved model."""
 
 from __future__ import annotations
 
@@ -23,8 +23,8 @@ def add_parser(sub) -> None:
     p.add_argument("--test", type=int, action="append", default=[], metavar="N",
                    help="also caption image N of the model's own test split (repeatable; no file needed)")
     p.add_argument("--beam", type=positive_int, default=None, metavar="K", help="beam width (default: the recipe's data.beam)")
-    p.add_argument("--show-attention", metavar="PNG",
-                   help="write the first image's attention, one panel per word, to PNG")
+    p.add_argument("--png", "--show-attention", dest="show_attention", metavar="FILE",
+                   help="also write the first image's attention, one panel per word, to FILE (--show-attention: the old spelling)")
     add_json_flag(p)
 
 
@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
         from ..evaluation.plots import caption_attention
 
         if not getattr(art.model, "soft", False):
-            raise ValueError("--show-attention: this model has no attention (attention: none)")
+            raise ValueError("--png: this model has no attention (attention: none)")
         tokens = hyps[0][0].tokens
         (alpha,) = task.attention(art.model, images[:1], widths[:1], [tokens])
         words = [task.vocab.itos[i] for i in tokens] + ["<eos>"]

@@ -24,9 +24,10 @@ def add_parser(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..models import registry
-    from ..tasks import get_task  # noqa: F401  (registers each task's data section)
+    from ..tasks import get_task
 
     recipe = load_recipe(args.recipe, args.overrides)
+    get_task(recipe.task, recipe.source)  # an unknown task fails here as in `seqlab train`, with "did you mean"
     merged = recipe.to_dict()
     # every model field with its default (sizes filled from the data, such as vocab_size, show 0 here)
     merged["model"] = dataclasses.asdict(registry.model_config(merged["model"], recipe.source))

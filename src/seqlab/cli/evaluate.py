@@ -1,4 +1,4 @@
-"""seqlab evaluate DIR [--data FILE] [--split test]"""
+"""seqlab evaluate DIR [--input FILE] [--split test]"""
 
 from __future__ import annotations
 
@@ -17,9 +17,10 @@ def add_parser(sub) -> None:
     p = sub.add_parser("evaluate", help=HELP, description=HELP + ".")
     p.add_argument("model_dir", metavar="DIR", help="run directory or model directory")
     p.add_argument("--split", default="test", choices=["train", "dev", "test"], help="split of the recipe's data (default test)")
-    p.add_argument("--data", help="a labelled file instead (tsv, csv, jsonl with text/label columns, or a folder)")
+    p.add_argument("--input", "--data", dest="data", metavar="FILE",
+                   help="a labelled file instead (tsv, csv, jsonl with text/label columns, or a folder; --data: the old spelling)")
     p.add_argument("--format", dest="data_format", choices=["tsv", "csv", "jsonl", "folder", "conll", "conllu"],
-                   help="format of --data (default: from its suffix; conll for a tagging model)")
+                   help="format of --input (default: from its suffix; conll for a tagging model)")
     p.add_argument("--report", metavar="DIR", help="also write confusion.png, curves.png and report.json (per-class "
                    "scores, worst-classified examples) into DIR")
     p.add_argument("--beam", type=positive_int, default=None, metavar="K", help="seq2seq models: decode with beam width K "

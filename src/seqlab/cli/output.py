@@ -126,7 +126,7 @@ def load_predictor(args: argparse.Namespace, command: str, tasks: tuple[str, ...
 
 
 def read_texts(args: argparse.Namespace, what: str, skip_empty: bool = False) -> list[str]:
-    """Texts from the TEXT arguments, then ``--file`` (one per line), else standard input when it is piped."""
+    """Texts from the TEXT arguments, then ``--input`` (one per line), else standard input when it is piped."""
     texts = list(args.texts)
     if args.file:
         texts += read_lines(args.file)
@@ -135,5 +135,5 @@ def read_texts(args: argparse.Namespace, what: str, skip_empty: bool = False) ->
     if skip_empty:
         texts = [t for t in texts if t.strip()]
     if not texts:
-        raise ValueError(f"no text to {what}: give TEXT arguments, --file F, or lines on standard input")
+        raise ValueError(f"no text to {what}: give TEXT arguments, --input FILE, or lines on standard input")
     return texts

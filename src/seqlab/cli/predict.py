@@ -1,4 +1,4 @@
-"""seqlab predict DIR [TEXT … | --file F] [-o NAME=VALUE …] — any model's answer for each text."""
+"""seqlab predict DIR [TEXT … | --input FILE] [-o NAME=VALUE …] — any model's answer for each text."""
 
 from __future__ import annotations
 
@@ -13,14 +13,14 @@ HELP = "run a saved model of any task on texts (classify, tag, continue, transla
 def add_parser(sub) -> None:
     p = sub.add_parser(
         "predict", help=HELP, formatter_class=ExamplesFormatter,
-        description=HELP + ": give texts as arguments, --file, or on standard input. The results are the same "
+        description=HELP + ": give texts as arguments, --input FILE, or on standard input. The results are the same "
         "JSON as seqlab.inference and `seqlab serve`'s /v1/MODEL/predict.",
         epilog="examples:  seqlab predict runs/quickstart 'a gripping, funny film'\n"
                "           seqlab predict runs/g2p hello -o n_best=3 -o beam=5 --json\n"
                "           seqlab predict runs/quickstart --list-options")
     p.add_argument("model_dir", metavar="DIR", help="run directory or model directory")
-    p.add_argument("texts", nargs="*", metavar="TEXT", help="texts to run the model on (or --file, or standard input)")
-    p.add_argument("--file", help="one text per line")
+    p.add_argument("texts", nargs="*", metavar="TEXT", help="texts to run the model on (or --input, or standard input)")
+    p.add_argument("--input", "--file", dest="file", metavar="FILE", help="one text per line (--file: the old spelling)")
     p.add_argument("--list-options", action="store_true", help="list the model's inference options and exit")
     add_inference_flags(p)
     add_json_flag(p)

@@ -1,4 +1,4 @@
-"""seqlab tag DIR [TEXT … | --file F] — token/tag columns, or JSON with --json."""
+"""seqlab tag DIR [TEXT … | --input FILE] — token/tag columns, or JSON with --json."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ HELP = "tag the tokens of sentences with a saved sequence labeller"
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("tag", help=HELP, description=HELP + ": one sentence per TEXT argument, per line of --file, "
+    p = sub.add_parser("tag", help=HELP, description=HELP + ": one sentence per TEXT argument, per line of --input, "
                        "or per line of standard input; tokens are split as the model's recipe says (data.tokenizer). "
                        "--json adds the chunks / entities with their character offsets.")
     p.add_argument("model_dir", metavar="DIR", help="run directory or model directory of a tagging model")
-    p.add_argument("texts", nargs="*", metavar="TEXT", help="sentences to tag (or --file, or standard input)")
-    p.add_argument("--file", help="one sentence per line")
+    p.add_argument("texts", nargs="*", metavar="TEXT", help="sentences to tag (or --input, or standard input)")
+    p.add_argument("--input", "--file", dest="file", metavar="FILE", help="one sentence per line (--file: the old spelling)")
     add_inference_flags(p)
     add_json_flag(p)
 

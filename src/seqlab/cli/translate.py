@@ -1,4 +1,4 @@
-"""seqlab translate DIR [TEXT … | --file F] [--beam K] [--show-attention out.png] — decode with a seq2seq model."""
+"""seqlab translate DIR [TEXT … | --input FILE] [--beam K] [--png FILE] — decode with a seq2seq model."""
 
 from __future__ import annotations
 
@@ -10,16 +10,17 @@ HELP = "translate / transcribe texts with a saved sequence-to-sequence model"
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("translate", help=HELP, description=HELP + ": one source per TEXT argument, per line of --file, "
+    p = sub.add_parser("translate", help=HELP, description=HELP + ": one source per TEXT argument, per line of --input, "
                        "or per line of standard input (for grapheme-to-phoneme models, a word).")
     p.add_argument("model_dir", metavar="DIR", help="run directory or model directory of a seq2seq model")
-    p.add_argument("texts", nargs="*", metavar="TEXT", help="sources to translate (or --file, or standard input)")
-    p.add_argument("--file", help="one source per line")
+    p.add_argument("texts", nargs="*", metavar="TEXT", help="sources to translate (or --input, or standard input)")
+    p.add_argument("--input", "--file", dest="file", metavar="FILE", help="one source per line (--file: the old spelling)")
     p.add_argument("--beam", type=positive_int, default=None, metavar="K", help="beam width (default: the recipe's data.beam)")
     p.add_argument("--n-best", type=positive_int, default=1, metavar="N", help="print the N best hypotheses with their scores")
     p.add_argument("--penalty", choices=["none", "average", "gnmt"], default="average",
                    help="length normalisation for ranking hypotheses (default average)")
-    p.add_argument("--show-attention", metavar="PNG", help="write the first text's attention heatmap to PNG")
+    p.add_argument("--png", "--show-attention", dest="show_attention", metavar="FILE",
+                   help="also write the first text's attention heatmap to FILE (--show-attention: the old spelling)")
     add_json_flag(p)
 
 

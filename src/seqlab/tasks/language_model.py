@@ -11,7 +11,8 @@ Two shapes of data, one model (``models.language_model``):
   ``w₁ … wₙ <eos>``, conditioned on the example's label: "generate a positive review".
 
 Metrics over the whole split, no padding counted: ``nll`` (nats per predicted token), ``perplexity`` =
-exp(nll) and ``bpc`` = nll / ln 2 (bits per character, for character models). In stream mode evaluation
+exp(nll) and nll / ln 2 in bits: ``bpc`` (bits per character) for character models, ``bits_per_token``
+for the others. In stream mode evaluation
 splits the stream into ``eval_batch_size`` contiguous rows, each starting one token early so that every
 token after the split's first is predicted exactly once; rows start from a zero state, so
 ``eval_batch_size: 1`` is the papers' setting exactly (the whole split as one sequence).
@@ -240,7 +241,8 @@ class LanguageModelTask(Task):
     def evaluate(self, model: nn.Module, split, batch_size: int = 10) -> dict[str, Any]:
         total, count = self.total_nll(model, split, batch_size)
         nll = total / max(count, 1)
-        return {"perplexity": metrics.perplexity(total, max(count, 1)), "bpc": nll / math.log(2), "nll": nll,
+        bits = "bpc" if self.tokenizer.name == "character" else "bits_per_token"  # named by the unit predicted
+        return {"perplexity": metrics.perplexity(total, max(count, 1)), bits: nll / math.log(2), "nll": nll,
                 "tokens": count}
 
     # ---------------------------------------------------------------- generation
