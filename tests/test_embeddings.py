@@ -70,9 +70,12 @@ def test_embed_cli_train_evaluate_convert_plot(tmp_path, capsys):
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert result["words"] == 16 and result["tokens"] == 800 * 8
     assert result["analogy"]["questions"] == 19544 and result["analogy"]["answered"] == 0
-    assert main(["embed", "convert", str(vec), str(tmp_path / "v.bin"), "--to", "word2vec-binary"]) == 0
+    assert main(["embed", "convert", str(vec), str(tmp_path / "v.bin"), "--to", "word2vec-binary", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1]) == {"vectors": 16, "dim": 8, "out": str(tmp_path / "v.bin"),
+                                                                           "format": "word2vec-binary"}
     assert np.array_equal(load_vectors(tmp_path / "v.bin").vectors, load_vectors(vec).vectors)
-    assert main(["embed", "plot", str(tmp_path / "v.bin"), "--method", "tsne", "--out", str(tmp_path / "p.png")]) == 0
+    assert main(["embed", "plot", str(tmp_path / "v.bin"), "--method", "tsne", "--out", str(tmp_path / "p.png"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["words"] == 16
     png = (tmp_path / "p.png").read_bytes()
     assert png.startswith(b"\x89PNG") and len(png) > 10_000
     assert main(["embed", "neighbours", str(vec), "a1", "--json", "-k", "3"]) == 0

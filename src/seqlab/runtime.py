@@ -18,6 +18,7 @@ This module imports nothing from seqlab.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import json
 import os
@@ -145,3 +146,31 @@ def progress(items, total: int | None, what: str):
             bar.advance(task)
     finally:
         bar.stop()
+
+
+@contextlib.contextmanager
+def working(what: str):
+    """A transient spinner with the elapsed time on a terminal (stderr) around a step that reports no progress of
+    its own (gensim's training, its analogy evaluation); quiet in logs, like ``progress``."""
+    import sys
+
+    setting = os.environ.get("SEQLAB_PROGRESS")
+    if setting == "0" or (setting != "1" and not sys.stderr.isatty()):
+        yield
+        return
+    from rich.console import Console
+    from rich.errors import LiveError
+    from rich.progress import Progress, SpinnerColumn, TimeElapsedColumn
+
+    spinner = Progress(SpinnerColumn(), "[progress.description]{task.description}", TimeElapsedColumn(),
+                       console=Console(stderr=True, force_terminal=setting == "1"), transient=True)
+    try:
+        spinner.start()
+    except LiveError:
+        yield
+        return
+    try:
+        spinner.add_task(what, total=None)
+        yield
+    finally:
+        spinner.stop()

@@ -80,6 +80,7 @@ def add_parser(sub) -> None:
     c.add_argument("target", metavar="OUT", help="file to write")
     c.add_argument("--to", choices=FORMATS, required=True, help="format of OUT")
     c.add_argument("--from", dest="source_format", choices=FORMATS, help="format of IN (default: guessed)")
+    add_json_flag(c)
 
     pl = cmds.add_parser("plot", help="PCA or t-SNE projection of chosen or the most frequent words, as PNG")
     pl.add_argument("vectors", metavar="VECTORS", help="a vectors file (word2vec text or binary, GloVe text)")
@@ -87,6 +88,7 @@ def add_parser(sub) -> None:
     pl.add_argument("--top", type=positive_int, default=200, help="how many frequent words without WORDs (default 200)")
     pl.add_argument("--method", choices=["pca", "tsne"], default="pca", help="projection to 2-D (default pca)")
     pl.add_argument("--out", required=True, help="PNG file to write")
+    add_json_flag(pl)
     for action in cmds._choices_actions:  # each action's --help opens with what it does
         parser = cmds.choices[action.dest]
         parser.description = parser.description or action.help[0].upper() + action.help[1:] + "."
@@ -101,12 +103,14 @@ def _train(args) -> int:
                                 seed=args.seed, workers=runtime.set_threads(None))
     t0 = time.perf_counter()
     sentences = read_corpus(args.corpus, args.tokenizer, args.lowercase)
-    vectors = train_word2vec(sentences, settings)
+    with runtime.working(f"training {args.method} on {sum(map(len, sentences)):,} tokens ({args.epochs} epochs)"):
+        vectors = train_word2vec(sentences, settings)
     seconds = time.perf_counter() - t0
     save_vectors(vectors, args.out, args.format)
+    with runtime.working("evaluating: analogies and SimLex-999"):
+        scores = {"analogy": ev.analogy_accuracy(vectors), "simlex999": ev.simlex(vectors)}
     result = {"vectors": args.out, "words": len(vectors.key_to_index), "sentences": len(sentences),
-              "tokens": sum(map(len, sentences)), "seconds": seconds, "settings": asdict(settings),
-              "analogy": ev.analogy_accuracy(vectors), "simlex999": ev.simlex(vectors)}
+              "tokens": sum(map(len, sentences)), "seconds": seconds, "settings": asdict(settings), **scores}
     if args.json:
         emit_json(result)
     else:
@@ -163,7 +167,8 @@ def _analogy(args) -> int:
 
 def _evaluate(args) -> int:
     vectors = load_vectors(args.vectors)
-    result = {"words": len(vectors.key_to_index), "analogy": ev.analogy_accuracy(vectors), "simlex999": ev.simlex(vectors)}
+    with runtime.working("evaluating: analogies and SimLex-999"):
+        result = {"words": len(vectors.key_to_index), "analogy": ev.analogy_accuracy(vectors), "simlex999": ev.simlex(vectors)}
     if args.json:
         emit_json(result)
     else:
@@ -177,7 +182,8 @@ def _evaluate(args) -> int:
 def _convert(args) -> int:
     vectors = load_vectors(args.source, args.source_format)
     save_vectors(vectors, args.target, args.to)
-    print(f"{len(vectors.key_to_index):,} vectors → {args.target} ({args.to})")
+    result = {"vectors": len(vectors.key_to_index), "dim": int(vectors.vector_size), "out": args.target, "format": args.to}
+    emit_json(result) if args.json else print(f"{result['vectors']:,} vectors → {args.target} ({args.to})")
     return 0
 
 
@@ -191,8 +197,10 @@ def _plot(args) -> int:
         raise ValueError(f"not in the vectors' vocabulary: {', '.join(missing[:10])}")
     if len(words) < 3:
         raise ValueError("a projection needs at least 3 words")
-    path = embedding_projection(words, vectors[words], args.out, args.method)
-    print(f"{len(words)} words ({args.method}) → {Path(path)}")
+    with runtime.working(f"{args.method} projection of {len(words)} words"):
+        path = embedding_projection(words, vectors[words], args.out, args.method)
+    result = {"words": len(words), "method": args.method, "out": str(Path(path))}
+    emit_json(result) if args.json else print(f"{len(words)} words ({args.method}) → {Path(path)}")
     return 0
 
 

@@ -99,6 +99,10 @@ def curves(series: dict[str, list[tuple[float, float]]], path: str | Path, xlabe
         ax.axhline(hline[0], color="grey", linestyle="--", label=hline[1])
     if logy:
         ax.set_yscale("log")
+    if all(float(x).is_integer() for points in series.values() for x, _ in points):  # epochs: no ticks at 0.96…1.04
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
@@ -171,18 +175,25 @@ def training_curves(records: list[dict[str, Any]], path: str | Path) -> Path:
     plt = _pyplot()
     steps = [(r["step"], r["loss"]) for r in records if "loss" in r and "train_loss" not in r]
     epochs = [r for r in records if "train_loss" in r]
-    dev_keys = sorted({k for r in epochs for k in r if k.startswith("dev_") and k not in ("dev_n", "dev_tokens")})
+    dev_loss = next((k for k in ("dev_loss", "dev_nll") if any(k in r for r in epochs)), None)  # the same loss on dev
+    dev_keys = sorted({k for r in epochs for k in r if k.startswith("dev_") and k not in ("dev_n", "dev_tokens", dev_loss)})
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), dpi=120)
     if steps:
         axes[0].plot(*zip(*steps), linewidth=1, alpha=0.6, label="batch loss")
     if epochs:
         axes[0].plot([r["step"] for r in epochs], [r["train_loss"] for r in epochs], "o-", label="epoch mean")
+    if dev_loss:
+        axes[0].plot([r["step"] for r in epochs if dev_loss in r], [r[dev_loss] for r in epochs if dev_loss in r], "s--",
+                     label="dev loss")
     axes[0].set_xlabel("step")
-    axes[0].set_ylabel("training loss")
+    axes[0].set_ylabel("loss")
     axes[0].grid(True, alpha=0.3)
     axes[0].legend(fontsize=8)
     for key in dev_keys:
         axes[1].plot([r["epoch"] for r in epochs], [r.get(key) for r in epochs], "o-", label=key.removeprefix("dev_"))
+    from matplotlib.ticker import MaxNLocator
+
+    axes[1].xaxis.set_major_locator(MaxNLocator(integer=True))
     axes[1].set_xlabel("epoch")
     axes[1].set_ylabel("dev metric")
     axes[1].grid(True, alpha=0.3)
@@ -210,14 +221,36 @@ def embedding_projection(words: list[str], vectors, path: str | Path, method: st
         raise ValueError(f"unknown projection {method!r} (known: pca, tsne)")
     fig, ax = plt.subplots(figsize=(8, 7), dpi=120)
     ax.scatter(points[:, 0], points[:, 1], s=8, alpha=0.6)
-    for word, (x, y) in zip(words, points):
-        ax.annotate(word, (x, y), fontsize=7, alpha=0.85, xytext=(2, 2), textcoords="offset points")
-    ax.set_title(f"{len(words)} word vectors, {'PCA' if method == 'pca' else 't-SNE'}", fontsize=10)
+    hidden = _label_points(fig, ax, words, points)
+    note = f"; {hidden} labels left out where they would overlap" if hidden else ""
+    ax.set_title(f"{len(words)} word vectors, {'PCA' if method == 'pca' else 't-SNE'}{note}", fontsize=10)
     ax.set_xticks([])
     ax.set_yticks([])
     fig.tight_layout()
     _save(fig, path)
     return Path(path)
+
+
+def _label_points(fig, ax, words: list[str], points, fontsize: float = 7) -> int:
+    """Label each point with its word where the label overlaps no label placed before it (four positions
+    tried around the point, in word order: the most frequent words first); returns how many were left out."""
+    fig.canvas.draw()  # the axes' final size, to measure labels in pixels
+    placed: list = []
+    hidden = 0
+    renderer = fig.canvas.get_renderer()
+    for word, (x, y) in zip(words, points):
+        for dx, dy, ha, va in ((3, 3, "left", "bottom"), (-3, 3, "right", "bottom"), (3, -3, "left", "top"),
+                               (-3, -3, "right", "top")):
+            text = ax.annotate(word, (x, y), fontsize=fontsize, alpha=0.85, xytext=(dx, dy), textcoords="offset points",
+                               ha=ha, va=va)
+            box = text.get_window_extent(renderer).expanded(1.05, 1.1)
+            if not any(box.overlaps(other) for other in placed):
+                placed.append(box)
+                break
+            text.remove()
+        else:
+            hidden += 1
+    return hidden
 
 
 def attention_heatmap(source: list[str], target: list[str], weights, path: str | Path) -> Path:

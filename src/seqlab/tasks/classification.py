@@ -151,9 +151,11 @@ class ClassificationTask(Task):
             return model(batch.ids, batch.lengths).argmax(-1).tolist()
 
     def evaluate(self, model: nn.Module, split: EncodedSplit, batch_size: int = 256) -> dict[str, Any]:
-        predicted = self.probabilities(model, split, batch_size).argmax(-1).tolist()
-        report = metrics.classification_report(split.labels, predicted, self.labels)
-        return {"accuracy": report["accuracy"], "macro_f1": report["macro_f1"], "n": len(split)}
+        probs = self.probabilities(model, split, batch_size)
+        report = metrics.classification_report(split.labels, probs.argmax(-1).tolist(), self.labels)
+        gold = probs[torch.arange(len(split)), torch.as_tensor(split.labels, dtype=torch.long)] if len(split) else probs[:0, 0]
+        loss = float(-gold.clamp_min(1e-12).log().mean()) if len(split) else float("nan")  # the training loss, on this split
+        return {"accuracy": report["accuracy"], "macro_f1": report["macro_f1"], "loss": loss, "n": len(split)}
 
     # ---------------------------------------------------------------- inference
     def input_tokens(self, text: str) -> list[str]:
