@@ -125,3 +125,29 @@ def test_precision_trains_and_the_saved_model_loads_back(write_recipe, tmp_path,
     art = artifact.load(tmp_path / "run" / "model")
     dtypes = {p.dtype for p in art.model.parameters()}
     assert dtypes == ({torch.float64} if precision == "fp64" else {torch.float32})  # bf16 autocasts; weights stay fp32
+
+
+def test_csv_and_tensorboard_logs_follow_metrics_jsonl_through_a_resume(write_recipe, tmp_path):
+    import csv
+
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    recipe = write_recipe(epochs=3, log_every=1)
+    logs = ["train.log=[jsonl,csv,tensorboard]"]
+    train(load_recipe(recipe, logs + ["train.epochs=2"]), tmp_path / "run", progress=False)
+    train(load_recipe(recipe, logs), tmp_path / "run", resume=True, progress=False)
+    records = [json.loads(l) for l in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    steps = [r for r in records if "loss" in r and "train_loss" not in r]
+    epochs = [r for r in records if "train_loss" in r]
+    with open(tmp_path / "run" / "steps.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [int(r["step"]) for r in rows] == [r["step"] for r in steps] == list(range(1, len(steps) + 1))
+    with open(tmp_path / "run" / "epochs.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [int(r["epoch"]) for r in rows] == [1, 2, 3] and float(rows[2]["dev_accuracy"]) == epochs[2]["dev_accuracy"]
+    board = EventAccumulator(str(tmp_path / "run" / "tensorboard"))
+    board.Reload()
+    loss = board.Scalars("train/loss")
+    assert [e.step for e in loss] == [r["step"] for r in steps]
+    assert [round(e.value, 5) for e in loss] == [round(r["loss"], 5) for r in steps]
+    assert [e.step for e in board.Scalars("dev/accuracy")] == [r["step"] for r in epochs]

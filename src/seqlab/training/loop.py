@@ -9,7 +9,7 @@
     ``max_minutes`` of training spent: end the epoch where it is, evaluate, checkpoint and stop
 
 Outputs in ``out_dir``: ``model/`` (best artifact), ``checkpoint/`` (resumable), ``metrics.jsonl``
-(one JSON object per log line). A stop on a non-finite value raises ``TrainingDiverged`` before the
+(one JSON object per log line; ``train.log`` adds CSV files and TensorBoard events: ``training.logs``). A stop on a non-finite value raises ``TrainingDiverged`` before the
 update is applied, so the weights and the last checkpoint stay good.
 
 Resuming restores weights, optimiser, schedule, torch's RNG and the loop position, then skips the
@@ -42,6 +42,7 @@ from ..tasks.base import Task
 from . import checkpoint
 from .checkpoint import LoopState
 from .distributed import World
+from .logs import RunLog
 from .optim import Schedule, apply_max_norm, build_optimizer
 from .progress import EpochProgress
 
@@ -59,20 +60,6 @@ def _better(value: float, best: float | None, mode: str) -> bool:
     return value > best if mode == "max" else value < best
 
 
-def _truncate_log(path: Path, step: int) -> None:
-    """Drop the log lines of steps after ``step`` (trained after the checkpoint, about to be trained again)."""
-    if not path.is_file():
-        return
-    keep = [line for line in path.read_text(encoding="utf-8").splitlines()
-            if line.strip() and json.loads(line).get("step", 0) <= step]
-    path.write_text("".join(line + "\n" for line in keep), encoding="utf-8")
-
-
-def _log(path: Path, record: dict) -> None:
-    with open(path, "a", encoding="utf-8") as fh:
-        fh.write(json.dumps(record) + "\n")
-
-
 def fit(task: Task, model: nn.Module, model_config: dict, recipe: Recipe, train, dev, out_dir: Path,
         out: Console, resume: bool = False, progress: bool = True,
         after_step: Callable[[], str | None] | None = None, world: World | None = None) -> LoopState:
@@ -85,7 +72,7 @@ def fit(task: Task, model: nn.Module, model_config: dict, recipe: Recipe, train,
     world = world or World()
     main = world.main
     out_dir.mkdir(parents=True, exist_ok=True)
-    log_path, ckpt_dir = out_dir / "metrics.jsonl", out_dir / "checkpoint"
+    ckpt_dir = out_dir / "checkpoint"
     named = dict(model.named_parameters())
     for name in cfg.max_norm_params:
         if name not in named:
@@ -109,14 +96,10 @@ def fit(task: Task, model: nn.Module, model_config: dict, recipe: Recipe, train,
         schedule.load_state_dict(restored.schedule_state)
         torch.set_rng_state(restored.rng_of(world.rank))
         state = restored.loop
-        if main:
-            _truncate_log(log_path, state.step)
         out.print(f"resumed from {ckpt_dir}: epoch {state.epoch + 1}, batch {state.batch_in_epoch}, step {state.step}")
-    else:
-        if main and log_path.exists():
-            log_path.unlink()
-        if world.size > 1:  # each rank its own dropout draws (a resumed run restores each rank's state)
-            torch.manual_seed(cfg.seed * 1_000 + world.rank)
+    elif world.size > 1:  # each rank its own dropout draws (a resumed run restores each rank's state)
+        torch.manual_seed(cfg.seed * 1_000 + world.rank)
+    run_log = RunLog(out_dir, cfg.log, state.step if resume else None) if main else None
 
     def save_checkpoint() -> None:
         rngs = world.rng_states()  # a collective: every rank calls it
@@ -125,8 +108,8 @@ def fit(task: Task, model: nn.Module, model_config: dict, recipe: Recipe, train,
                             optimizer, schedule.state_dict(), state, rngs)
 
     def log(record: dict) -> None:
-        if main:
-            _log(log_path, record)
+        if run_log is not None:
+            run_log.write(record)
 
     budget_end = time.perf_counter() + cfg.max_minutes * 60 if cfg.max_minutes else None
     out_of_time = False
@@ -237,6 +220,8 @@ def fit(task: Task, model: nn.Module, model_config: dict, recipe: Recipe, train,
         if cfg.patience is not None and state.bad_epochs >= cfg.patience:
             out.print(f"early stop: no dev improvement in {cfg.patience} epochs (best epoch {state.best_epoch})")
             break
+    if run_log is not None:
+        run_log.close()
     return state
 
 
