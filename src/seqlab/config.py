@@ -72,7 +72,7 @@ def _one_of(*allowed):
 #: None always passes (it means "unset"); lists are checked item by item.
 RULES: dict[str, Any] = {
     **{name: _positive for name in (
-        "epochs", "batch_size", "eval_batch_size", "lr", "min_freq", "max_size", "max_length", "limit", "length",
+        "epochs", "batch_size", "eval_batch_size", "lr", "min_freq", "max_size", "max_length", "limit", "eval_limit", "length",
         "bptt", "folds", "bpe_vocab_size", "beam", "max_ratio", "clip_norm", "max_norm", "decay_every", "threads",
         "checkpoint_every", "max_minutes", "image_height", "image_width", "digits",
         "hidden_size", "embed_dim", "num_layers", "widths", "maps", "C", "max_iter", "input_size", "outputs",
@@ -156,6 +156,7 @@ class DataConfig:
     fold: int = 0
     dev_fraction: float = 0.1  # held out of train when a dataset has no dev split
     limit: int | None = None  # keep the first N training examples (smoke tests); synthetic tasks: train size
+    eval_limit: int | None = None  # keep the first N dev and test examples (smoke tests)
     vectors: str | None = None  # pretrained word vectors (GloVe / word2vec text) for the word embedding
 
     def check(self) -> tuple[str, str] | None:

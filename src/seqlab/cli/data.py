@@ -56,6 +56,13 @@ def _check_reports(target: str, fmt: str | None) -> dict[str, dict]:
     return {target: check_split(read_examples(target, fmt))}
 
 
+def _value(v) -> str:
+    """A count as ``1,234``; a summary such as tokens per text as ``min 4, median 9, max 61``."""
+    if isinstance(v, dict):
+        return "(" + ", ".join(f"{k} {_value(x)}" for k, x in v.items()) + ")"
+    return f"{v:,}" if isinstance(v, int) else str(v)
+
+
 def run_check(args: argparse.Namespace) -> int:
     if not args.names:
         raise ValueError("data check: give recipe files or data files to check")
@@ -70,7 +77,7 @@ def run_check(args: argparse.Namespace) -> int:
     for name, report in reports.items():
         counts = {k: v for k, v in report.items() if k not in ("problems", "labels", "tags")}
         classes = report.get("labels") or report.get("tags") or {}
-        console.print(f"[bold]{name}[/]: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items()))
+        console.print(f"[bold]{name}[/]: " + ", ".join(f"{k.replace('_', ' ')} {_value(v)}" for k, v in counts.items()))
         if classes:
             console.print("  " + ", ".join(f"{k} {v:,}" for k, v in list(classes.items())[:12])
                           + (" …" if len(classes) > 12 else ""))

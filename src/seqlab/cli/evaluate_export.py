@@ -60,6 +60,7 @@ def evaluate_export(args: argparse.Namespace) -> dict[str, Any]:
     if name == "tagging":
         if args.data:  # a CoNLL / CoNLL-U file read as the recipe reads its own
             cfg.dataset, cfg.train, cfg.dev, cfg.test = None, str(args.data), str(args.data), str(args.data)
+            cfg.limit = cfg.eval_limit = None  # the whole file
             cfg.format = args.data_format or ("conllu" if str(args.data).endswith((".conllu", ".conllu.gz")) else "conll")
             source = str(args.data)
         sentences = [s for s in task_cls.load_split(cfg, "test" if args.data else args.split, source) if s.tokens]

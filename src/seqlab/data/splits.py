@@ -43,11 +43,16 @@ class Splits:
         dropped.setdefault(where, {})[why] = dropped.get(where, {}).get(why, 0) + count
         return replace(self, dropped=dropped)
 
-    def limited(self, limit: int | None) -> "Splits":
-        """The first ``limit`` training examples (``data.limit``), the rest counted as dropped."""
-        if not limit or len(self.train) <= limit:
-            return self
-        return replace(self, train=self.train[:limit]).with_dropped("train", "beyond data.limit", len(self.train) - limit)
+    def limited(self, limit: int | None, eval_limit: int | None = None) -> "Splits":
+        """The first ``limit`` training examples (``data.limit``) and the first ``eval_limit`` dev and test
+        examples (``data.eval_limit``), the rest counted as dropped."""
+        out = self
+        for name, n, field in (("train", limit, "data.limit"), ("dev", eval_limit, "data.eval_limit"),
+                               ("test", eval_limit, "data.eval_limit")):
+            examples = getattr(out, name)
+            if n and len(examples) > n:
+                out = replace(out, **{name: examples[:n]}).with_dropped(name, f"beyond {field}", len(examples) - n)
+        return out
 
     def get(self, split: str) -> list[TextExample]:
         if split not in ("train", "dev", "test"):

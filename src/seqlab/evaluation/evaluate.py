@@ -47,6 +47,7 @@ def evaluate_dir(model_dir: str | Path, split: str = "test", data: str | None = 
         cfg = from_dict(type(task).data_config, data_cfg, "data", str(art.path / artifact.CONFIG), lenient=True)
         if art.task == "tagging":  # a CoNLL / CoNLL-U file read as the recipe reads its own
             cfg.dataset, cfg.train, cfg.dev, cfg.test = None, str(data), str(data), str(data)
+            cfg.limit = cfg.eval_limit = None  # the whole file
             cfg.format = data_format or ("conllu" if str(data).endswith((".conllu", ".conllu.gz")) else "conll")
             examples = type(task).load_split(cfg, "test", str(data))
         else:

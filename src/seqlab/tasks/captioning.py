@@ -96,7 +96,7 @@ class CaptioningTask(Task):
     # ---------------------------------------------------------------- construction
     @classmethod
     def from_recipe(cls, cfg: DataConfig, source: str = "<recipe>") -> tuple["CaptioningTask", Splits]:
-        splits = read_caption_splits(cfg, source).limited(cfg.limit)
+        splits = read_caption_splits(cfg, source).limited(cfg.limit, cfg.eval_limit)
         train = splits.train
         tokenizer = Tokenizer(cfg.tokenizer, cfg.lowercase)
         vocab = checked_vocab(Vocab.build((tokenizer(ex.caption) for ex in train), cfg.min_freq, cfg.max_size),
@@ -113,7 +113,7 @@ class CaptioningTask(Task):
 
     @classmethod
     def load_split(cls, cfg: DataConfig, split: str, source: str = "<recipe>") -> list[ImageCaption]:
-        return read_caption_splits(cfg, source).get(split)
+        return read_caption_splits(cfg, source).limited(cfg.limit, cfg.eval_limit).get(split)  # the run's own examples
 
     def files(self) -> dict[str, Any]:
         return {"captioning": {"tokenizer": self.tokenizer.to_dict(), "vocab": self.vocab.to_dict(),

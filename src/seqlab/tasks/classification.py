@@ -67,7 +67,7 @@ class ClassificationTask(Task):
     # ---------------------------------------------------------------- construction
     @classmethod
     def from_recipe(cls, cfg: DataConfig, source: str = "<recipe>") -> tuple["ClassificationTask", Splits]:
-        splits = read_splits(cfg, source).limited(cfg.limit)
+        splits = read_splits(cfg, source).limited(cfg.limit, cfg.eval_limit)
         train = splits.train
         if cfg.tokenizer == "bpe":
             tokenizer = Tokenizer.train_bpe((ex.text for ex in train), cfg.bpe_vocab_size, cfg.lowercase)
@@ -89,7 +89,7 @@ class ClassificationTask(Task):
 
     @classmethod
     def load_split(cls, cfg: DataConfig, split: str, source: str = "<recipe>") -> list[TextExample]:
-        return read_splits(cfg, source).get(split)
+        return read_splits(cfg, source).limited(cfg.limit, cfg.eval_limit).get(split)  # the run's own examples
 
     def files(self) -> dict[str, Any]:
         return {"tokenizer": self.tokenizer.to_dict(), "vocab": self.vocab.to_dict(), "labels": self.labels}

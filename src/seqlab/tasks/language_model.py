@@ -114,7 +114,7 @@ class LanguageModelTask(Task):
     # ---------------------------------------------------------------- construction
     @classmethod
     def from_recipe(cls, cfg: DataConfig, source: str = "<recipe>") -> tuple["LanguageModelTask", Splits]:
-        splits = read_text_splits(cfg, source).limited(cfg.limit)
+        splits = read_text_splits(cfg, source).limited(cfg.limit, cfg.eval_limit)
         train = splits.train
         tokenizer = Tokenizer(cfg.tokenizer, cfg.lowercase) if cfg.tokenizer != "bpe" else \
             Tokenizer.train_bpe((ex.text for ex in train), cfg.bpe_vocab_size, cfg.lowercase)
@@ -134,7 +134,7 @@ class LanguageModelTask(Task):
 
     @classmethod
     def load_split(cls, cfg: DataConfig, split: str, source: str = "<recipe>") -> list[TextExample]:
-        return read_text_splits(cfg, source).get(split)
+        return read_text_splits(cfg, source).limited(cfg.limit, cfg.eval_limit).get(split)  # the run's own examples
 
     def files(self) -> dict[str, Any]:
         return {"tokenizer": self.tokenizer.to_dict(), "vocab": self.vocab.to_dict(),

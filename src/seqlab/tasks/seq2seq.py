@@ -118,7 +118,7 @@ class Seq2SeqTask(Task):
     # ---------------------------------------------------------------- construction
     @classmethod
     def from_recipe(cls, cfg: DataConfig, source: str = "<recipe>") -> tuple["Seq2SeqTask", Splits]:
-        splits = read_pair_splits(cfg, source).limited(cfg.limit)
+        splits = read_pair_splits(cfg, source).limited(cfg.limit, cfg.eval_limit)
         train = splits.train
         src_tok = Tokenizer(cfg.tokenizer, cfg.lowercase)
         tgt_tok = Tokenizer(cfg.target_tokenizer or cfg.tokenizer, cfg.lowercase)
@@ -138,7 +138,7 @@ class Seq2SeqTask(Task):
 
     @classmethod
     def load_split(cls, cfg: DataConfig, split: str, source: str = "<recipe>") -> list[TextExample]:
-        return read_pair_splits(cfg, source).get(split)
+        return read_pair_splits(cfg, source).limited(cfg.limit, cfg.eval_limit).get(split)  # the run's own examples
 
     def files(self) -> dict[str, Any]:
         return {"seq2seq": {"source_tokenizer": self.src_tokenizer.to_dict(), "target_tokenizer": self.tgt_tokenizer.to_dict(),

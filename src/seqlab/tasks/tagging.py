@@ -129,7 +129,7 @@ class TaggingTask(Task):
 
     @classmethod
     def from_recipe(cls, cfg: DataConfig, source: str = "<recipe>") -> tuple["TaggingTask", Splits]:
-        splits = read_tagged_splits(cfg, source).limited(cfg.limit)
+        splits = read_tagged_splits(cfg, source).limited(cfg.limit, cfg.eval_limit)
         train = splits.train
         words = checked_vocab(Vocab.build(([w.lower() if cfg.lowercase else w for w in s.tokens] for s in train),
                                           cfg.min_freq, cfg.max_size), len(train), cfg, source, "training sentences")
@@ -150,7 +150,7 @@ class TaggingTask(Task):
 
     @classmethod
     def load_split(cls, cfg: DataConfig, split: str, source: str = "<recipe>") -> list[TaggedSentence]:
-        return read_tagged_splits(cfg, source).get(split)
+        return read_tagged_splits(cfg, source).limited(cfg.limit, cfg.eval_limit).get(split)  # the run's own examples
 
     def files(self) -> dict[str, Any]:
         return {"vocab": self.vocab.to_dict(), "chars": self.chars.to_dict(), "tokenizer": self.tokenizer.to_dict(),
