@@ -432,17 +432,19 @@ def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
     if raw is None:
         raw = {}
     recipe = recipe_from_dict(apply_overrides(raw, overrides or [], str(path)), str(path))
-    resolve_data_paths(recipe.data, path.parent)
+    resolve_data_paths(recipe.data, path.parent, str(path))
     return recipe
 
 
 PATH_FIELDS = ("train", "dev", "test", "vectors")
 
 
-def resolve_data_paths(data: DataConfig, folder: Path) -> None:
+def resolve_data_paths(data: DataConfig, folder: Path, source: str = "<recipe>") -> None:
     """Relative data paths are read from the recipe's folder when the file is there (so ``seqlab train
     mydata/recipe.yaml`` finds ``mydata/train.tsv``), else from the current directory as before. A
-    comma-separated pair (``format: aligned``) is resolved part by part; absolute paths stay as they are."""
+    comma-separated pair (``format: aligned``) is resolved part by part; absolute paths stay as they are.
+    A data file (``train``, ``dev``, ``test``) found in neither place fails here, naming the field and both
+    places looked in, before anything is read or trained."""
     for name in PATH_FIELDS:
         value = getattr(data, name)
         if not value:
@@ -451,5 +453,10 @@ def resolve_data_paths(data: DataConfig, folder: Path) -> None:
         for part in str(value).split(","):
             part = part.strip()
             beside = folder / part
-            parts.append(str(beside) if part and not Path(part).is_absolute() and beside.exists() else part)
+            relative = part and not Path(part).is_absolute()
+            if name != "vectors" and part and not Path(part).exists() and not (relative and beside.exists()):
+                where = f"{beside.resolve()} or {Path(part).resolve()}" if relative and folder.resolve() != Path.cwd() \
+                    else str(Path(part).resolve())
+                raise ConfigError(f"{source}: data.{name}: no such file {part!r} (looked for {where})")
+            parts.append(str(beside) if relative and beside.exists() else part)
         setattr(data, name, ",".join(parts))

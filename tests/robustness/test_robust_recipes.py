@@ -268,6 +268,11 @@ def test_data_paths_are_read_from_the_recipes_folder(tmp_path, monkeypatch):
     recipe = load_recipe("mydata/recipe.yaml")
     assert Path(recipe.data.train).resolve() == folder / "train.tsv" and Path(recipe.data.dev).resolve() == folder / "dev.tsv"
     assert recipe.data.test == str(test) and recipe.data.vectors == "vec.txt"  # absolute kept; missing left as given
+    raw["data"]["dev"] = "dve.tsv"  # a typo: named with the field and both places looked in, before any work
+    (folder / "recipe.yaml").write_text(yaml.safe_dump(raw), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"mydata/recipe.yaml: data.dev: no such file 'dve.tsv' \(looked for "
+                       + f"{folder / 'dve.tsv'} or {tmp_path / 'dve.tsv'}"):
+        load_recipe("mydata/recipe.yaml")
 
 
 def test_set_accepts_a_comma_separated_list():
