@@ -163,3 +163,39 @@ def test_pretrained_vectors_align_to_the_vocabulary(tmp_path):
     art, task = load_task(tmp_path / "run")
     row = art.model.word_embedding().weight[task.vocab.stoi["dog"]]
     assert torch.allclose(row, torch.full((8,), 0.5))  # frozen: the loaded vector is what was saved
+
+
+def _conlleval_chunks(tags: list[str]) -> set[tuple[int, int, str]]:
+    """Chunks by conlleval.pl's startOfChunk / endOfChunk rules (IOB tags; an I-X after O or another type starts
+    a chunk), the reference for ``f1_conlleval``."""
+    chunks, start, kind = set(), None, None
+    for i, tag in enumerate([*tags, "O"]):
+        prefix, _, typ = tag.partition("-")
+        ends = start is not None and (prefix in ("B", "O") or typ != kind)
+        if ends:
+            chunks.add((start, i, kind))
+            start = kind = None
+        if prefix == "B" or (prefix == "I" and start is None):
+            start, kind = i, typ
+    return chunks
+
+
+def test_conlleval_f1_matches_conlleval_rules_on_random_ill_formed_corpora():
+    import random
+
+    from seqlab.metrics import chunk_scores
+
+    rng = random.Random(7)
+    tags = ["O", "B-NP", "I-NP", "B-VP", "I-VP"]
+    differ = 0
+    for _ in range(300):
+        gold = [[rng.choice(tags) for _ in range(rng.randint(1, 12))] for _ in range(rng.randint(1, 6))]
+        pred = [[rng.choice(tags) for _ in g] for g in gold]
+        found = sum(len(_conlleval_chunks(p)) for p in pred)
+        truth = sum(len(_conlleval_chunks(g)) for g in gold)
+        right = sum(len(_conlleval_chunks(p) & _conlleval_chunks(g)) for p, g in zip(pred, gold))
+        f1 = 2 * right / (found + truth) if found + truth else 0.0
+        scores = chunk_scores(gold, pred)
+        assert scores["f1_conlleval"] == pytest.approx(f1, abs=1e-12)
+        differ += abs(scores["f1"] - scores["f1_conlleval"]) > 1e-9
+    assert differ > 100  # random tags are often ill-formed: strict IOB2 and conlleval then disagree

@@ -41,19 +41,32 @@ def classification_report(gold: Sequence[int], predicted: Sequence[int], labels:
 def chunk_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]) -> dict:
     """Chunk / entity precision, recall and F1 (micro over all chunks, and per type) with seqeval in strict
     IOB2 mode: a chunk counts only if its type and both boundaries are right, and an ``I-X`` that does not
-    continue a chunk is not silently read as a start (seqeval's default lenient mode does that).
+    continue a chunk is not silently read as a start (seqeval's default lenient mode does that). Beside them,
+    ``*_conlleval``: the same scores in conlleval's convention (an ill-formed ``I-X`` starts a chunk), which the
+    published CoNLL figures use.
+
+    >>> s = chunk_scores([["B-NP", "I-NP", "O"]], [["I-NP", "I-NP", "O"]])  # starts with I-: ill-formed
+    >>> round(s["f1"], 3), round(s["f1_conlleval"], 3)
+    (0.0, 1.0)
 
     >>> round(chunk_scores([["B-NP", "I-NP", "O"]], [["B-NP", "I-NP", "O"]])["f1"], 3)
     1.0
     """
     from seqeval.metrics import classification_report as report
+    from seqeval.metrics import f1_score, precision_score, recall_score
     from seqeval.scheme import IOB2
 
     table = report([list(g) for g in gold], [list(p) for p in predicted], mode="strict", scheme=IOB2,
                    output_dict=True, zero_division=0)
     micro = table["micro avg"]
+    gold_lists, pred_lists = [list(g) for g in gold], [list(p) for p in predicted]
     return {
         "precision": float(micro["precision"]), "recall": float(micro["recall"]), "f1": float(micro["f1-score"]),
+        # conlleval's convention, which the published CoNLL-2000 / CoNLL-2003 figures use: an I-X that does not
+        # continue a chunk starts one (seqeval's default mode, equal to conlleval.pl)
+        "precision_conlleval": float(precision_score(gold_lists, pred_lists, zero_division=0)),
+        "recall_conlleval": float(recall_score(gold_lists, pred_lists, zero_division=0)),
+        "f1_conlleval": float(f1_score(gold_lists, pred_lists, zero_division=0)),
         "per_type": {k: {"precision": float(v["precision"]), "recall": float(v["recall"]),
                          "f1": float(v["f1-score"]), "support": int(v["support"])}
                      for k, v in table.items() if not k.endswith(" avg")},

@@ -97,14 +97,16 @@ class TaggingData(DataConfig):
 
 
 def tag_scores(gold: list[list[str]], predicted: list[list[str]], chunked: bool) -> dict[str, Any]:
-    """Token accuracy, and for chunk tags strict-IOB2 precision / recall / F1 overall and per type."""
+    """Token accuracy, and for chunk tags strict-IOB2 precision / recall / F1 overall and per type, with the
+    conlleval-convention scores beside (``f1_conlleval``: compare these with published CoNLL figures)."""
     flat_gold = [t for g in gold for t in g]
     flat_pred = [t for p in predicted for t in p]
     scores: dict[str, Any] = {"accuracy": metrics.accuracy(flat_gold, flat_pred), "n": len(gold), "tokens": len(flat_gold)}
     if chunked:
         chunks = metrics.chunk_scores(gold, predicted)
         scores.update({"f1": chunks["f1"], "precision": chunks["precision"], "recall": chunks["recall"],
-                       "per_type": chunks["per_type"]})
+                       "f1_conlleval": chunks["f1_conlleval"], "precision_conlleval": chunks["precision_conlleval"],
+                       "recall_conlleval": chunks["recall_conlleval"], "per_type": chunks["per_type"]})
     return scores
 
 
