@@ -50,27 +50,28 @@ def beam_search(decoder: Any, state: Any, prompt: torch.Tensor, beam: int, eos_i
     if beam < 1 or n_best < 1 or n_best > beam:
         raise ValueError(f"need 1 ≤ n_best ≤ beam, got beam {beam}, n_best {n_best}")
     normalise(0.0, 1, penalty, alpha)  # validates the penalty name
-    B = prompt.size(0)
-    limits = torch.as_tensor(max_len).expand(B) if not isinstance(max_len, int) else torch.full((B,), max_len)
+    B, device = prompt.size(0), prompt.device
+    limits = torch.as_tensor(max_len, device=device).expand(B) if not isinstance(max_len, int) else \
+        torch.full((B,), max_len, device=device)
     limits = limits.long().repeat_interleave(beam)  # [B·K]
     logits, state = decoder.step(state, prompt)
     log_probs = torch.log_softmax(logits.float(), -1)  # [B, V]
     V = log_probs.size(-1)
-    rows = torch.arange(B).repeat_interleave(beam)
+    rows = torch.arange(B, device=device).repeat_interleave(beam)
     state = decoder.reorder(state, rows)
     log_probs = log_probs.index_select(0, rows)  # [B·K, V]
-    scores = torch.full((B, beam), float("-inf"))
+    scores = torch.full((B, beam), float("-inf"), device=device)
     scores[:, 0] = 0.0  # one real hypothesis per row to start: the K copies would all tie
-    tokens = torch.empty(B * beam, 0, dtype=torch.long)
-    finished = torch.zeros(B * beam, dtype=torch.bool)
+    tokens = torch.empty(B * beam, 0, dtype=torch.long, device=device)
+    finished = torch.zeros(B * beam, dtype=torch.bool, device=device)
     origin = None
     for t in range(int(limits.max())):
         done_now = finished | (t >= limits)  # rows past their limit stop as they are
         step = log_probs.masked_fill(done_now.unsqueeze(1), float("-inf"))
-        step[:, eos_id] = torch.where(done_now, torch.zeros(B * beam), step[:, eos_id])
+        step[:, eos_id] = torch.where(done_now, step.new_zeros(B * beam), step[:, eos_id])
         candidates = (scores.view(-1, 1) + step).view(B, beam * V)
         scores, flat = candidates.topk(beam, dim=-1)  # [B, K]
-        origin = (flat // V) + torch.arange(B).unsqueeze(1) * beam  # [B, K] → rows of the B·K state
+        origin = (flat // V) + torch.arange(B, device=device).unsqueeze(1) * beam  # [B, K] → rows of the B·K state
         origin, chosen = origin.view(-1), (flat % V).view(-1)
         was_done = done_now.index_select(0, origin)
         tokens = torch.cat([tokens.index_select(0, origin), chosen.masked_fill(was_done, eos_id).unsqueeze(1)], 1)

@@ -60,7 +60,7 @@ def generate(decoder: Any, state: Any, prompt: torch.Tensor, max_tokens: int, *,
     """Read ``prompt`` [B, T ≥ 1] into ``state``, then yield up to ``max_tokens`` next tokens [B], one step at
     a time (so a caller can stream them). Rows that produced ``eos_id`` keep yielding ``eos_id``; the loop
     ends when every row has. Tokens in ``banned`` (``<pad>``, ``<bos>``) are never produced."""
-    generator = torch.Generator().manual_seed(seed) if seed is not None else None
+    generator = torch.Generator(device=prompt.device).manual_seed(seed) if seed is not None else None  # beside the logits
     logits, state = decoder.step(state, prompt)
     done = torch.zeros(prompt.size(0), dtype=torch.bool, device=prompt.device)
     for _ in range(max_tokens):

@@ -224,7 +224,7 @@ class RecurrentLayer(nn.Module):
         if x.size(1) == 0:
             raise ValueError(f"{type(self).__name__}: the input has 0 time steps")
         if lengths is not None:
-            lengths = torch.as_tensor(lengths)
+            lengths = lengths if torch.is_tensor(lengths) else torch.as_tensor(lengths, device="cpu")
             if lengths.dim() != 1 or lengths.numel() != x.size(0):
                 raise ValueError(f"{type(self).__name__}: lengths must hold one length per sequence ({x.size(0)}), "
                                  f"got shape {tuple(lengths.shape)}")

@@ -69,7 +69,7 @@ class Seq2SeqState:
 def reverse_within_lengths(ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     """Each row's first ``length`` tokens reversed, padding left in place."""
     T = ids.size(1)
-    pos = torch.arange(T).unsqueeze(0)
+    pos = torch.arange(T, device=ids.device).unsqueeze(0)
     src = torch.where(pos < lengths.unsqueeze(1), lengths.unsqueeze(1) - 1 - pos, pos)
     return ids.gather(1, src)
 
@@ -136,9 +136,9 @@ class Seq2Seq(nn.Module):
             hidden = bridge(final, self.bridge)
         keys = self.key_projection(out) if self.key_projection is not None else out
         projected = self.attention.precompute(keys) if self.attention is not None else None
-        feed = torch.zeros(B, self.cfg.hidden_size) if self.cfg.input_feeding else None
+        feed = out.new_zeros(B, self.cfg.hidden_size) if self.cfg.input_feeding else None
         mask = lengths_to_mask(lengths, src.size(1))
-        return Seq2SeqState(keys, projected, mask, hidden, feed, torch.zeros(B, 0, src.size(1)))
+        return Seq2SeqState(keys, projected, mask, hidden, feed, out.new_zeros(B, 0, src.size(1)))
 
     # ---------------------------------------------------------------- decoder
     def _top(self, hidden) -> torch.Tensor:

@@ -84,7 +84,7 @@ class TransformerSeq2Seq(nn.Module):
         x = self._embed(self.src_embedding, src)
         for layer in self.encoder:
             x = layer(x, mask)
-        return TransformerState(self.enc_norm(x), mask, src.new_zeros(src.size(0), 0), torch.zeros(src.size(0), 0, src.size(1)))
+        return TransformerState(self.enc_norm(x), mask, src.new_zeros(src.size(0), 0), x.new_zeros(src.size(0), 0, src.size(1)))
 
     def decode(self, memory: torch.Tensor, memory_mask: torch.Tensor, tgt: torch.Tensor, need_weights: bool = False):
         """Logits [B, T, V] for every prefix of ``tgt`` (and the last layer's cross-attention [B, T, S])."""
