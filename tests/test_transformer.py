@@ -86,3 +86,52 @@ def test_sinusoidal_positions_follow_the_formula():
     p, i = 7, 1
     assert pe[p, 2 * i].item() == pytest.approx(torch.sin(torch.tensor(p / 10000 ** (2 * i / 6))).item(), abs=1e-6)
     assert pe[p, 2 * i + 1].item() == pytest.approx(torch.cos(torch.tensor(p / 10000 ** (2 * i / 6))).item(), abs=1e-6)
+
+
+class _Uncached:
+    """The decoder contract by re-reading the whole prefix each step: the reference for the key/value cache."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def step(self, state, tokens):
+        from seqlab.models.transformer import TransformerState
+
+        prefix = torch.cat([state.prefix, tokens], 1)
+        logits, weights = self.model.decode(state.memory, state.mask, prefix, need_weights=True)
+        return logits[:, -1], TransformerState(state.memory, state.mask, prefix, weights)
+
+    def reorder(self, state, index):
+        from seqlab.models.transformer import TransformerState
+
+        return TransformerState(*(x.index_select(0, index) for x in (state.memory, state.mask, state.prefix, state.alignment)))
+
+
+@pytest.mark.parametrize("pre_norm, positions, layers", [(True, "sinusoidal", 2), (False, "learned", 1), (True, "learned", 3)])
+def test_cached_decoder_equals_rereading_the_prefix(pre_norm, positions, layers):
+    from seqlab.decoding import beam_search
+    from seqlab.models.transformer import TransformerConfig, TransformerSeq2Seq
+
+    torch.manual_seed(3)
+    model = TransformerSeq2Seq(TransformerConfig(src_vocab_size=30, tgt_vocab_size=25, d_model=16, heads=4, layers=layers,
+                                                 d_ff=32, dropout=0.0, pre_norm=pre_norm, positions=positions)).eval()
+    src = torch.randint(4, 30, (4, 7))
+    lengths = torch.tensor([7, 5, 2, 1])
+    src[torch.arange(7)[None] >= lengths[:, None]] = 0
+    with torch.no_grad():
+        state = model.start(4, (src, lengths))
+        tokens = torch.full((4, 1), 2)
+        for t in range(6):  # step by step, reordering rows as a beam would, against the full re-read
+            logits, state = model.step(state, tokens)
+            expected, weights = model.decode(state.memory, state.mask, state.prefix, need_weights=True)
+            assert torch.allclose(logits, expected[:, -1], atol=1e-5)
+            assert torch.allclose(state.alignment, weights, atol=1e-6)
+            order = torch.randperm(4)
+            state, tokens = model.reorder(state, order), logits.index_select(0, order).argmax(-1, keepdim=True)
+    prompt = torch.full((4, 1), 2)
+    cached = beam_search(model, model.start(4, (src, lengths)), prompt, 4, 3, 12, "average", n_best=3, keep_alignment=True)
+    reread = beam_search(_Uncached(model), model.encode(src, lengths), prompt, 4, 3, 12, "average", n_best=3, keep_alignment=True)
+    for a, b in zip(cached, reread):
+        assert [h.tokens for h in a] == [h.tokens for h in b]
+        assert all(abs(x.score - y.score) < 1e-5 for x, y in zip(a, b))
+        assert all(torch.allclose(torch.tensor(x.alignment), torch.tensor(y.alignment), atol=1e-5) for x, y in zip(a, b))

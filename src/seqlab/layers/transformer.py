@@ -33,10 +33,23 @@ class MultiHeadAttention(nn.Module):
     def _split(self, x: torch.Tensor) -> torch.Tensor:  # [B, T, d] → [B, h, T, d_k]
         return x.view(x.size(0), x.size(1), self.heads, self.d_k).transpose(1, 2)
 
+    def project(self, key: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(K W^K, K W^V) split into heads [B, h, Tk, d_k]: what a key/value cache holds."""
+        return self._split(self.k(key)), self._split(self.v(key))
+
     def forward(self, query: torch.Tensor, key: torch.Tensor, key_mask: torch.Tensor | None = None,
-                causal: bool = False, need_weights: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
-        q, k, v = self._split(self.q(query)), self._split(self.k(key)), self._split(self.v(key))
-        Tq, Tk = query.size(1), key.size(1)
+                causal: bool = False, need_weights: bool = False, cache: dict | None = None,
+                kv: tuple[torch.Tensor, torch.Tensor] | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``cache`` (incremental self-attention): the projected keys and values of the positions before ``key``
+        (``cache["k"]``, ``cache["v"]``), extended here by ``key``'s; ``key_mask`` then covers all of them. ``kv``:
+        keys and values projected once beforehand (``project``; the decoder's memory), ``key`` unused."""
+        q = self._split(self.q(query))
+        k, v = kv if kv is not None else self.project(key)
+        if cache is not None:
+            if "k" in cache:
+                k, v = torch.cat([cache["k"], k], 2), torch.cat([cache["v"], v], 2)
+            cache["k"], cache["v"] = k, v
+        Tq, Tk = query.size(1), k.size(2)
         allowed = torch.ones(Tq, Tk, dtype=torch.bool, device=query.device)
         if causal:  # query i sees keys j ≤ i + (Tk − Tq): the newest Tq positions of a longer key sequence
             allowed = torch.tril(allowed, diagonal=Tk - Tq)
@@ -98,11 +111,15 @@ class DecoderLayer(nn.Module):
         self.s1, self.s2, self.s3 = (Sublayer(d_model, dropout, pre_norm) for _ in range(3))
 
     def forward(self, y: torch.Tensor, y_mask: torch.Tensor | None, memory: torch.Tensor | None,
-                memory_mask: torch.Tensor | None, need_weights: bool = False):
-        y, _ = self.s1(y, lambda h: self.self_attn(h, h, y_mask, causal=True))
+                memory_mask: torch.Tensor | None, need_weights: bool = False, cache: dict | None = None):
+        """``cache`` (incremental decoding): ``y`` holds only the new positions and ``y_mask`` the whole prefix;
+        the self-attention keys and values of earlier positions and the memory's (``memory_kv``) come from it,
+        and the new positions' are added to it."""
+        y, _ = self.s1(y, lambda h: self.self_attn(h, h, y_mask, causal=True, cache=cache))
         weights = None
         if memory is not None:
-            y, weights = self.s2(y, lambda h: self.cross_attn(h, memory, memory_mask, need_weights=need_weights))
+            kv = cache.get("memory_kv") if cache is not None else None
+            y, weights = self.s2(y, lambda h: self.cross_attn(h, memory, memory_mask, need_weights=need_weights, kv=kv))
         y, _ = self.s3(y, self.ff)
         return y, weights
 

@@ -7,8 +7,11 @@ Padding is masked in every attention over the source and the target; the decoder
 position t from seeing t' > t. ``share_embeddings`` ties the target embedding and the output layer (and the
 source embedding too when the vocabularies are one, i.e. equal in size). Same interface as
 ``models.seq2seq.Seq2Seq``: ``forward(src, src_lengths, tgt_in)`` (teacher forcing is always full here), and
-the incremental-decoder contract, whose state keeps the target prefix and re-reads it each step (exact, and
-cheap at the lengths seqlab decodes) plus the last layer's cross-attention for heatmaps.
+the incremental-decoder contract with a key/value cache: each step runs only the new token through the decoder,
+its self-attention reading the keys and values every layer kept for the earlier positions, its cross-attention
+the memory's keys and values projected once at ``start``; ``reorder`` moves the caches with the beams. Exact
+against re-reading the whole prefix (``decode``), which each step did before (O(t²) per hypothesis). The state
+also keeps the last layer's cross-attention for heatmaps.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ class TransformerState:
     mask: torch.Tensor  # [B, S]
     prefix: torch.Tensor  # [B, t] target tokens read so far
     alignment: torch.Tensor  # [B, t, S]
+    cache: list[dict] | None = None  # per decoder layer: "k", "v" [B, h, t, d_k] of the prefix; "memory_kv"
 
 
 class TransformerSeq2Seq(nn.Module):
@@ -102,12 +106,27 @@ class TransformerSeq2Seq(nn.Module):
 
     # ---------------------------------------------------------------- incremental decoding (seqlab.decoding)
     def start(self, batch_size: int, context: tuple[torch.Tensor, torch.Tensor]) -> TransformerState:
-        return self.encode(*context)
+        state = self.encode(*context)
+        state.cache = [{"memory_kv": layer.cross_attn.project(state.memory)} for layer in self.decoder]
+        return state
 
     def step(self, state: TransformerState, tokens: torch.Tensor) -> tuple[torch.Tensor, TransformerState]:
+        """Logits for the token after ``tokens`` [B, n] (n ≥ 1 new positions), reading the cached prefix."""
+        if state.cache is None:  # a state from encode() rather than start()
+            state = TransformerState(state.memory, state.mask, state.prefix, state.alignment,
+                                     [{"memory_kv": layer.cross_attn.project(state.memory)} for layer in self.decoder])
+        offset = state.prefix.size(1)
         prefix = torch.cat([state.prefix, tokens], 1)
-        logits, weights = self.decode(state.memory, state.mask, prefix, need_weights=True)
-        return logits[:, -1], TransformerState(state.memory, state.mask, prefix, weights)
+        y = self.dropout(self.tgt_embedding(tokens) * math.sqrt(self.cfg.d_model) + self.positions(tokens.size(1), offset))
+        caches = [dict(c) for c in state.cache]  # the old state stays as it was
+        weights = None
+        for i, (layer, cache) in enumerate(zip(self.decoder, caches)):
+            y, weights = layer(y, prefix != self.cfg.padding_idx, state.memory, state.mask,
+                               need_weights=i == len(self.decoder) - 1, cache=cache)
+        logits = self.out(self.dec_norm(y[:, -1]))
+        return logits, TransformerState(state.memory, state.mask, prefix, torch.cat([state.alignment, weights], 1), caches)
 
     def reorder(self, state: TransformerState, index: torch.Tensor) -> TransformerState:
-        return TransformerState(*(x.index_select(0, index) for x in (state.memory, state.mask, state.prefix, state.alignment)))
+        pick = lambda x: x.index_select(0, index)  # noqa: E731
+        caches = [{k: (tuple(map(pick, v)) if isinstance(v, tuple) else pick(v)) for k, v in c.items()} for c in state.cache]
+        return TransformerState(pick(state.memory), pick(state.mask), pick(state.prefix), pick(state.alignment), caches)
