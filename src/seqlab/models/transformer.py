@@ -43,6 +43,7 @@ class TransformerConfig:
     share_embeddings: bool = False
     teacher_forcing: float = 1.0  # kept for the task's interface; a Transformer always trains fully teacher-forced
     label_smoothing: float = 0.1
+    kv_cache: bool = True  # decoding: cache keys and values (False re-reads the whole prefix each step, the reference)
 
 
 @dataclass
@@ -112,6 +113,10 @@ class TransformerSeq2Seq(nn.Module):
 
     def step(self, state: TransformerState, tokens: torch.Tensor) -> tuple[torch.Tensor, TransformerState]:
         """Logits for the token after ``tokens`` [B, n] (n ≥ 1 new positions), reading the cached prefix."""
+        if not self.cfg.kv_cache:  # the reference: the whole prefix through the decoder again
+            prefix = torch.cat([state.prefix, tokens], 1)
+            logits, weights = self.decode(state.memory, state.mask, prefix, need_weights=True)
+            return logits[:, -1], TransformerState(state.memory, state.mask, prefix, weights, state.cache)
         if state.cache is None:  # a state from encode() rather than start()
             state = TransformerState(state.memory, state.mask, state.prefix, state.alignment,
                                      [{"memory_kv": layer.cross_attn.project(state.memory)} for layer in self.decoder])
@@ -128,5 +133,6 @@ class TransformerSeq2Seq(nn.Module):
 
     def reorder(self, state: TransformerState, index: torch.Tensor) -> TransformerState:
         pick = lambda x: x.index_select(0, index)  # noqa: E731
-        caches = [{k: (tuple(map(pick, v)) if isinstance(v, tuple) else pick(v)) for k, v in c.items()} for c in state.cache]
+        caches = [{k: (tuple(map(pick, v)) if isinstance(v, tuple) else pick(v)) for k, v in c.items()}
+                  for c in state.cache] if self.cfg.kv_cache and state.cache is not None else state.cache
         return TransformerState(pick(state.memory), pick(state.mask), pick(state.prefix), pick(state.alignment), caches)
