@@ -183,3 +183,27 @@ def test_aligned_files_are_read_as_pairs(tmp_path):
         read_pair_splits(DataConfig(train=bad, dev=bad, test=bad, format="aligned"))
     with pytest.raises(ConfigError, match="source_file,target_file"):
         read_pair_splits(DataConfig(train="x", dev="x", test="x", format="aligned"))
+
+
+@pytest.mark.parametrize("attention, cell, layers", [("dot", "gru", 1), ("general", "lstm", 2), ("concat", "rnn", 1)])
+def test_fused_luong_training_equals_the_step_loop(attention, cell, layers):
+    from seqlab.models.seq2seq import Seq2Seq, Seq2SeqConfig
+
+    torch.manual_seed(4)
+    model = Seq2Seq(Seq2SeqConfig(src_vocab_size=20, tgt_vocab_size=15, embed_dim=8, hidden_size=8, num_layers=layers,
+                                  cell=cell, attention=attention, dropout=0.0)).double()
+    src = torch.randint(4, 20, (5, 7))
+    lengths = torch.tensor([7, 6, 3, 2, 1])
+    src[torch.arange(7)[None] >= lengths[:, None]] = 0
+    tgt = torch.randint(4, 15, (5, 6))
+    fused = model(src, lengths, tgt)  # the fused path: Luong attention, no input feeding, full teacher forcing
+    state, steps = model.encode(src, lengths), []
+    for t in range(6):
+        logits, state = model.decode_step(tgt[:, t], state)
+        steps.append(logits)
+    assert torch.allclose(fused, torch.stack(steps, 1), atol=1e-10)
+    fused.sum().backward()
+    grads = [p.grad.clone() for p in model.parameters()]
+    model.zero_grad()
+    torch.stack(steps, 1).sum().backward()
+    assert all(torch.allclose(a, p.grad, atol=1e-10) for a, p in zip(grads, model.parameters()))

@@ -8,8 +8,10 @@ For a query s (the decoder state, [B, Q]) and keys h_j (encoder outputs, [B, S, 
 * ``concat`` (Luong): e_j = vᵀ tanh(W [s; h_j])
 
 α = softmax_j(e_j) over the real source positions only (padding gets exactly 0) and c = Σ_j α_j h_j.
-``forward(query, keys, mask)`` → (context [B, K], weights [B, S]). Keys that do not depend on the query
-(U h_j, W h_j) can be computed once per source with ``precompute(keys)`` and passed as ``projected``.
+``forward(query, keys, mask)`` → (context [B, K], weights [B, S]); ``forward_all`` does the same for T queries
+at once ([B, T, Q] → [B, T, K], [B, T, S]; for dot and general attention two batched matrix products). Keys that
+do not depend on the query (U h_j, W h_j) can be computed once per source with ``precompute(keys)`` and passed
+as ``projected``.
 """
 
 from __future__ import annotations
@@ -65,3 +67,18 @@ class Attention(nn.Module):
         e = self.scores(query, keys, projected).masked_fill(~mask, float("-inf"))
         weights = torch.softmax(e, dim=-1)
         return torch.bmm(weights.unsqueeze(1), keys).squeeze(1), weights
+
+    def forward_all(self, queries: torch.Tensor, keys: torch.Tensor, mask: torch.Tensor,
+                    projected: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """queries [B, T, Q] (every decoder step at once) → (contexts [B, T, K], weights [B, T, S])."""
+        if self.kind in ("dot", "general"):
+            if self.kind == "general" and projected is None:
+                projected = self.precompute(keys)
+            e = torch.bmm(queries, (keys if self.kind == "dot" else projected).transpose(1, 2))  # [B, T, S]
+        else:
+            B, T = queries.size(0), queries.size(1)
+            flat = lambda x: x.unsqueeze(1).expand(B, T, *x.shape[1:]).reshape(B * T, *x.shape[1:])  # noqa: E731
+            e = self.scores(queries.reshape(B * T, -1), flat(keys), flat(projected) if projected is not None else None)
+            e = e.view(B, T, -1)
+        weights = torch.softmax(e.masked_fill(~mask.unsqueeze(1), float("-inf")), dim=-1)
+        return torch.bmm(weights, keys), weights

@@ -14,7 +14,8 @@ Decoder, one step per target token y_{t−1} → p(y_t | y_<t, x), by ``attentio
   h̃_t = tanh(W_c [c_t; s_t]); p = softmax(W_o h̃_t).
 
 Attention is masked to the real source positions (``seqlab.layers.attention``). Training uses teacher
-forcing: where ``teacher[t]`` is False the previous *predicted* token is fed instead of the gold one.
+forcing: where ``teacher[t]`` is False the previous *predicted* token is fed instead of the gold one. Luong
+attention without input feeding, fully teacher-forced, trains without the per-step loop (``_forward_fused``).
 
 Incremental-decoder contract (``seqlab.decoding``): ``start(batch_size, (src, src_lengths))`` encodes;
 ``step(state, tokens [B, T])`` → (logits [B, V], state); ``reorder(state, index)``. The state keeps every
@@ -176,6 +177,8 @@ class Seq2Seq(nn.Module):
         """Teacher-forced logits [B, T, V] for target inputs ``tgt_in`` [B, T] (``<bos> y₁ … y_{T−1}``).
         ``teacher`` [T] bool: False at step t feeds the previous step's prediction instead of ``tgt_in[:, t]``."""
         state = self.encode(src, src_lengths)
+        if self.luong and not self.cfg.input_feeding and (teacher is None or bool(teacher.all())):
+            return self._forward_fused(state, tgt_in)
         logits = []
         token = tgt_in[:, 0]
         for t in range(tgt_in.size(1)):
@@ -184,6 +187,14 @@ class Seq2Seq(nn.Module):
             step_logits, state = self.decode_step(token, state)
             logits.append(step_logits)
         return torch.stack(logits, 1)
+
+    def _forward_fused(self, state: Seq2SeqState, tgt_in: torch.Tensor) -> torch.Tensor:
+        """Luong attention without input feeding, fully teacher-forced: the decoder's recurrence does not depend on
+        the attention, so it runs over the whole target in one call, and the attention of every step is two
+        batched products — the per-step loop's logits (``decode_step``), without the loop."""
+        s, _ = self.decoder(self.dropout(self.tgt_embedding(tgt_in)), state.hidden)  # [B, T, H]
+        contexts, _ = self.attention.forward_all(s, state.keys, state.mask, state.projected)
+        return self.out(self.dropout(torch.tanh(self.combine(torch.cat([contexts, s], -1)))))
 
     # ---------------------------------------------------------------- incremental decoding (seqlab.decoding)
     def start(self, batch_size: int, context: tuple[torch.Tensor, torch.Tensor]) -> Seq2SeqState:
