@@ -339,14 +339,19 @@ def recipe_from_dict(raw: dict[str, Any], source: str = "<recipe>") -> Recipe:
     unknown = sorted(map(str, set(raw) - {"task", "data", "model", "train"}))
     if unknown:
         raise ConfigError(f"{source}: {unknown[0]}: unknown section (known: data, model, task, train)")
+    task = _coerce(raw.get("task", "classification"), str, f"{source}: task")
+    if DATA_SECTIONS and task not in DATA_SECTIONS:  # the task first: a typo there explains what follows
+        close = difflib.get_close_matches(task, DATA_SECTIONS, n=1)
+        raise ConfigError(f"{source}: task: unknown task {task!r} (known: {', '.join(DATA_SECTIONS)})"
+                          + (f"; did you mean {close[0]!r}?" if close else ""))
     model = raw.get("model") or {}
     if not isinstance(model, dict):
         raise ConfigError(f"{source}: model: expected a mapping with a name, got {short(model)}")
     if "name" not in model:
         raise ConfigError(f"{source}: model.name: missing (e.g. rnn_classifier, textcnn, bow)")
     return Recipe(
-        task=_coerce(raw.get("task", "classification"), str, f"{source}: task"),
-        data=from_dict(data_section(str(raw.get("task", "classification"))), raw.get("data"), "data", source),
+        task=task,
+        data=from_dict(data_section(task), raw.get("data"), "data", source),
         model=dict(model),
         train=from_dict(TrainConfig, raw.get("train"), "train", source),
         source=source,

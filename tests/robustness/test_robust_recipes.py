@@ -118,6 +118,7 @@ RAW_RECIPES = {
     "model without name": (b"task: classification\nmodel: {hidden_size: 3}\n", "model.name: missing"),
     "model not a mapping": (b"task: classification\nmodel: 3\n", "model: expected a mapping"),
     "unknown task": (b"task: classificaton\nmodel: {name: rnn_classifier}\n", "unknown task"),
+    "a mistyped task with no model section": (b"task: taggin\ndata: {dataset: conll2000}\n", "did you mean 'tagging'"),
     "task a list": (b"task: [a]\nmodel: {name: rnn_classifier}\n", "task: expected a string"),
     "tab indentation": (b"task: classification\nmodel:\n\tname: x\n", "not valid YAML"),
     "python object tag": (b"task: !!python/object/apply:os.system ['true']\n", "not valid YAML"),
