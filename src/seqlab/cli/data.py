@@ -22,14 +22,22 @@ HELP = "list the dataset registry, verify local copies by sha256, or check a rec
 def add_parser(sub) -> None:
     p = sub.add_parser("data", help=HELP, description=HELP + ". Datasets are read from $SEQLAB_DATA_DIR/<folder>, "
                        "the cache ($SEQLAB_CACHE_DIR, default ~/.cache/seqlab), or downloaded.")
-    p.add_argument("action", choices=["list", "verify", "check"],
-                   help="list: the registry; verify: sha256 of local copies; check: counts, labels, empty and duplicate "
-                        "texts, lengths and tag-scheme problems of a recipe's splits or of data files (exit 1 on problems)")
-    p.add_argument("names", nargs="*", metavar="NAME",
-                   help="verify: datasets (default: all); check: recipe files (.yaml) or data files")
-    p.add_argument("--format", help="check: the data files' format (default: from the suffix; .conll and .conllu "
-                   "are read as tagged sentences)")
-    add_json_flag(p)
+    actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    ls = actions.add_parser("list", help="the registry: each dataset's task, description and where its copy is")
+    ls.add_argument("names", nargs="*", metavar="NAME", help="datasets to list (default: all)")
+    add_json_flag(ls)
+    vf = actions.add_parser("verify", help="sha256 of the local copies against the registry (exit 1 on a mismatch)")
+    vf.add_argument("names", nargs="*", metavar="NAME", help="datasets to verify (default: all)")
+    add_json_flag(vf)
+    ck = actions.add_parser("check", help="counts, labels, empty and duplicate texts, lengths and tag-scheme problems "
+                            "of a recipe's splits or of data files (exit 1 on problems)")
+    ck.add_argument("names", nargs="+", metavar="TARGET", help="recipe files (.yaml) or data files")
+    ck.add_argument("--format", help="the data files' format (default: from the suffix; .conll and .conllu are read "
+                    "as tagged sentences)")
+    add_json_flag(ck)
+    for action in actions._choices_actions:  # each action's --help opens with what it does
+        parser = actions.choices[action.dest]
+        parser.description = action.help[0].upper() + action.help[1:] + "."
 
 
 def _where(spec) -> str:

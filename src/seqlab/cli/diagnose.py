@@ -19,22 +19,28 @@ RECIPES = PACKAGED_RECIPES  # the recipes that ship with seqlab
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("diagnose", help=HELP, description=HELP + ". `gradients`: ‖∂L/∂h_t‖ for every t of freshly "
-                       "initialised cells on one random sequence, L = ½‖h_T‖², with the LSTM's ∏ f. `adding`: trains "
-                       "the recipes adding-{rnn,lstm,gru}.yaml and plots test MSE per epoch against the 0.167 baseline.")
-    p.add_argument("what", choices=["gradients", "adding"], help="gradients: gradient flow through fresh RNN/LSTM/GRU "
-                   "cells; adding: train each cell on the adding problem and compare")
-    p.add_argument("--cells", default="rnn,lstm,gru", help="comma-separated cells (default rnn,lstm,gru)")
-    p.add_argument("--length", type=positive_int, default=100, help="sequence length T (default 100)")
-    p.add_argument("--hidden", type=positive_int, default=64, help="gradients: hidden size (default 64)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--model", action="append", default=[], metavar="DIR",
-                   help="gradients: measure saved models instead of fresh cells (repeatable), e.g. the adding runs")
-    p.add_argument("--text", help="gradients with --model: the input text for a classifier")
-    p.add_argument("--out", default="runs/diagnose", help="folder for the PNG, JSON and (adding) run directories")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="adding: override a field of every recipe, e.g. --set train.epochs=5")
-    add_json_flag(p)
+    p = sub.add_parser("diagnose", help=HELP, description=HELP + ".")
+    actions = p.add_subparsers(dest="what", metavar="ACTION", required=True)
+    g = actions.add_parser("gradients", help="‖∂L/∂h_t‖ for every t of freshly initialised RNN/LSTM/GRU cells on one "
+                           "random sequence (L = ½‖h_T‖², with the LSTM's ∏ f), or of saved models; a PNG and JSON")
+    a = actions.add_parser("adding", help="train the recipes adding-{rnn,lstm,gru}.yaml on the adding problem and plot "
+                           "test MSE per epoch against the 0.167 baseline")
+    for q in (g, a):
+        q.add_argument("--cells", default="rnn,lstm,gru", help="comma-separated cells (default rnn,lstm,gru)")
+        q.add_argument("--length", type=positive_int, default=100, help="sequence length T (default 100)")
+        q.add_argument("--out", default="runs/diagnose", help="folder for the PNG and JSON"
+                       + (" and the run directories" if q is a else "") + " (default runs/diagnose)")
+        add_json_flag(q)
+    g.add_argument("--hidden", type=positive_int, default=64, help="hidden size of the fresh cells (default 64)")
+    g.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    g.add_argument("--model", action="append", default=[], metavar="DIR",
+                   help="measure saved models instead of fresh cells (repeatable), e.g. the adding runs")
+    g.add_argument("--text", help="with --model: the input text for a classifier")
+    a.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a field of every recipe, e.g. --set train.epochs=5")
+    for action in actions._choices_actions:  # each action's --help opens with what it does
+        parser = actions.choices[action.dest]
+        parser.description = action.help[0].upper() + action.help[1:] + "."
 
 
 def run(args: argparse.Namespace) -> int:
