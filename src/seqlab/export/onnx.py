@@ -21,8 +21,9 @@ emissions [B, T, tags]; the CRF's transitions go into export.json and Viterbi ru
 seq2seq model: ``encoder.onnx`` (src, lengths → keys, projected, mask, the bridged initial state; reversed
 sources by ReverseSequence) and ``decoder.onnx`` (one step: token and state → logits, next state, attention
 weights), every attention kind and input feeding; beam search runs in numpy. The bag-of-words models
-(TF-IDF, LSA) as counts by ScatterElements, idf, l2 norm, projection, linear. Not exported yet: the
-Transformer.
+(TF-IDF, LSA) as counts by ScatterElements, idf, l2 norm, projection, linear. The Transformer seq2seq model:
+``encoder.onnx`` (mask and each decoder layer's projected memory) and ``decoder.onnx`` (one token with the
+key/value cache in and out, LayerNormalization and the attention as explicit masked products).
 
 The exported directory is self-describing and JSON-only beside the graph: ``model.onnx``, ``export.json``
 (task, model name, tokenizer, vocabulary, labels, the recipe's data section, the seqlab version). ``--int8``
@@ -451,6 +452,151 @@ def build_seq2seq(model: torch.nn.Module) -> tuple[Any, Any]:
     return tuple(protos)
 
 
+class _TransformerGraph:
+    """The Transformer seq2seq model (``models.transformer``) as ONNX nodes: LayerNormalization, multi-head
+    attention as explicit matrix products with masks, feed-forward; pre- or post-norm as the model is."""
+
+    def __init__(self, g: Graph, model: torch.nn.Module):
+        self.g, self.model, self.cfg = g, model, model.cfg
+        self.h, self.d = model.cfg.heads, model.cfg.d_model
+        self.dk = self.d // self.h
+        self.n = 0
+
+    def name(self, what: str) -> str:
+        self.n += 1
+        return f"tf{self.n}.{what}"
+
+    def const(self, value) -> str:
+        return self.g.const(self.name("c"), value)
+
+    def norm(self, x: str, layer: torch.nn.LayerNorm) -> str:
+        return self.g.op("LayerNormalization", [x, self.const(_np(layer.weight)), self.const(_np(layer.bias))],
+                         axis=-1, epsilon=layer.eps)
+
+    def heads(self, x: str) -> str:  # [B, T, d] → [B, h, T, d_k]
+        return self.g.op("Transpose", [self.g.op("Reshape", [x, self.const(np.array([0, 0, self.h, self.dk], np.int64))])],
+                         perm=[0, 2, 1, 3])
+
+    def project(self, mha: torch.nn.Module, x: str) -> tuple[str, str]:
+        return self.heads(_dense(self.g, x, mha.k, self.name("k"))), self.heads(_dense(self.g, x, mha.v, self.name("v")))
+
+    def attend(self, mha: torch.nn.Module, x: str, k: str, v: str, key_mask: str) -> tuple[str, str]:
+        """(output [B, Tq, d], weights averaged over heads [B, Tq, Tk]) for queries x, keys/values [B, h, Tk, d_k]."""
+        g = self.g
+        q = self.heads(_dense(g, x, mha.q, self.name("q")))
+        scores = g.op("Div", [g.op("MatMul", [q, g.op("Transpose", [k], perm=[0, 1, 3, 2])]),
+                              self.const(np.array(np.sqrt(self.dk), np.float32))])
+        allowed = g.op("Unsqueeze", [key_mask, self.const(np.array([1, 2], np.int64))])  # [B, 1, 1, Tk]
+        probs = g.op("Softmax", [g.op("Where", [allowed, scores, self.const(np.array(-np.inf, np.float32))])], axis=-1)
+        out = g.op("Reshape", [g.op("Transpose", [g.op("MatMul", [probs, v])], perm=[0, 2, 1, 3]),
+                               self.const(np.array([0, 0, self.d], np.int64))])
+        return _dense(g, out, mha.o, self.name("o")), g.op("ReduceMean", [probs], axes=[1], keepdims=0)
+
+    def sublayer(self, x: str, sub: torch.nn.Module, fn) -> str:
+        pre = self.cfg.pre_norm
+        y = self.g.op("Add", [x, fn(self.norm(x, sub.norm) if pre else x)])
+        return y if pre else self.norm(y, sub.norm)
+
+    def feed_forward(self, ff: torch.nn.Module, x: str) -> str:
+        return _dense(self.g, self.g.op("Relu", [_dense(self.g, x, ff[0], self.name("ff1"))]), ff[3], self.name("ff2"))
+
+    def positions(self) -> str:
+        p = self.model.positions
+        return self.const(_np(p.learned.weight if p.learned is not None else p.table))
+
+    def encoder(self) -> dict[str, str]:
+        """src [B, S], lengths [B] → mask [B, S] and every decoder layer's projected memory mk{i}, mv{i}."""
+        g, model = self.g, self.model
+        mask = _mask(g, "src", "lengths")
+        S = g.op("Shape", ["src"], start=1, end=2)
+        pos = g.op("Slice", [self.positions(), self.const(np.array([0], np.int64)), S, self.const(np.array([0], np.int64))])
+        x = g.op("Add", [g.op("Mul", [g.op("Gather", [self.const(_np(model.src_embedding.weight)), "src"]),
+                                      self.const(np.array(np.sqrt(self.d), np.float32))]), pos])
+        for layer in model.encoder:
+            x = self.sublayer(x, layer.s1, lambda h, a=layer.attn: self.attend(a, h, *self.project(a, h), mask)[0])
+            x = self.sublayer(x, layer.s2, lambda h, f=layer.ff: self.feed_forward(f, h))
+        memory = self.norm(x, model.enc_norm) if self.cfg.pre_norm else x
+        out = {"mask": mask}
+        for i, layer in enumerate(model.decoder):
+            out[f"mk{i}"], out[f"mv{i}"] = self.project(layer.cross_attn, memory)
+        return out
+
+    def step(self) -> dict[str, str]:
+        """token [B], the prefix's self-attention keys/values k{i}, v{i} [B, h, t, d_k] and mask [B, t], the memory's
+        mk{i}, mv{i} and mask → logits [B, V], the extended caches (k{i}_n, v{i}_n, prefix_mask_n) and the last
+        layer's cross-attention weights [B, S]."""
+        g, model = self.g, self.model
+        offset = g.op("Shape", ["k0"], start=2, end=3)  # positions read so far
+        tokens = g.op("Unsqueeze", ["token", self.const(np.array([1], np.int64))])  # [B, 1]
+        y = g.op("Add", [g.op("Mul", [g.op("Gather", [self.const(_np(model.tgt_embedding.weight)), tokens]),
+                                      self.const(np.array(np.sqrt(self.d), np.float32))]),
+                         g.op("Gather", [self.positions(), offset])])  # [B, 1, d]
+        real = g.op("Not", [g.op("Equal", [tokens, self.const(np.array(self.cfg.padding_idx, np.int64))])])
+        prefix_mask = g.op("Concat", ["prefix_mask", real], axis=1)  # [B, t + 1]
+        out: dict[str, str] = {}
+        weights = None
+        for i, layer in enumerate(model.decoder):
+            def self_attention(h, a=layer.self_attn, i=i):
+                k_new, v_new = self.project(a, h)
+                out[f"k{i}_n"] = g.op("Concat", [f"k{i}", k_new], axis=2)
+                out[f"v{i}_n"] = g.op("Concat", [f"v{i}", v_new], axis=2)
+                return self.attend(a, h, out[f"k{i}_n"], out[f"v{i}_n"], prefix_mask)[0]
+
+            def cross_attention(h, a=layer.cross_attn, i=i):
+                nonlocal weights
+                result, weights = self.attend(a, h, f"mk{i}", f"mv{i}", "mask")
+                return result
+
+            y = self.sublayer(y, layer.s1, self_attention)
+            y = self.sublayer(y, layer.s2, cross_attention)
+            y = self.sublayer(y, layer.s3, lambda h, f=layer.ff: self.feed_forward(f, h))
+        if self.cfg.pre_norm:
+            y = self.norm(y, model.dec_norm)
+        squeeze = self.const(np.array([1], np.int64))
+        out["logits"] = g.op("Squeeze", [_dense(g, y, model.out, "out"), squeeze])
+        out["prefix_mask_n"] = prefix_mask
+        out["weights"] = g.op("Squeeze", [weights, self.const(np.array([1], np.int64))])
+        return out
+
+
+def build_transformer(model: torch.nn.Module) -> tuple[Any, Any]:
+    """(encoder, decoder step) ModelProtos of a Transformer seq2seq model. The step carries a key/value cache,
+    as ``TransformerSeq2Seq.step`` does: its inputs k{i}, v{i} (start with length 0) and prefix_mask come back
+    as k{i}_n, v{i}_n, prefix_mask_n; the encoder's mask, mk{i}, mv{i} feed every step."""
+    model = model.eval()
+    L, h, dk = len(model.decoder), model.cfg.heads, model.cfg.d_model // model.cfg.heads
+    protos = []
+    for part in ("encoder", "decoder"):
+        g = Graph()
+        helper, TP = g.helper, g.TensorProto
+        graph = _TransformerGraph(g, model)
+        if part == "encoder":
+            inputs = [helper.make_tensor_value_info("src", TP.INT64, ["batch", "source"]),
+                      helper.make_tensor_value_info("lengths", TP.INT64, ["batch"])]
+            named = graph.encoder()
+        else:
+            inputs = [helper.make_tensor_value_info("token", TP.INT64, ["batch"]),
+                      helper.make_tensor_value_info("mask", TP.BOOL, ["batch", "source"]),
+                      helper.make_tensor_value_info("prefix_mask", TP.BOOL, ["batch", "prefix"])]
+            for i in range(L):
+                inputs += [helper.make_tensor_value_info(f"{kind}{i}", TP.FLOAT, ["batch", h, length, dk])
+                           for kind, length in (("k", "prefix"), ("v", "prefix"), ("mk", "source"), ("mv", "source"))]
+            named = graph.step()
+        outputs = []
+        for name, value in named.items():
+            g.nodes.append(helper.make_node("Identity", [value], [name]))
+            kind = TP.BOOL if "mask" in name else TP.FLOAT
+            rank = 4 if name[:1] in ("k", "v", "m") and "mask" not in name else 2
+            outputs.append(helper.make_tensor_value_info(name, kind, [f"{name}_{j}" for j in range(rank)]))
+        proto = helper.make_model(helper.make_graph(g.nodes, f"seqlab_transformer_{part}", inputs, outputs, g.initializers),
+                                  opset_imports=[helper.make_opsetid("", OPSET)], producer_name="seqlab",
+                                  producer_version=__version__)
+        proto.ir_version = min(proto.ir_version, 8)
+        g.onnx.checker.check_model(proto)
+        protos.append(proto)
+    return tuple(protos)
+
+
 CLASSIFIERS = {"rnn_classifier": _recurrent_classifier, "textcnn": _textcnn, "bow": _bag_of_words}
 EXPORTABLE = (*CLASSIFIERS, "tagger", "rnn_lm")
 
@@ -505,15 +651,18 @@ def export(model_dir: str | Path, out_dir: str | Path, int8: bool = False) -> di
     """Write ``out_dir``/model.onnx and export.json for the classifier in ``model_dir``; returns export.json."""
     art, task = load_task(model_dir)
     if task.name not in ("classification", "tagging", "language_model", "seq2seq"):
-        raise ValueError(f"{model_dir}: ONNX export covers classifiers, taggers, language models and recurrent "
-                         f"seq2seq models for now; this model is {task.name}")
+        raise ValueError(f"{model_dir}: ONNX export covers classifiers, taggers, language models and seq2seq "
+                         f"models; this model is {task.name}")
     onnx = _onnx()[0]
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise ValueError(f"{out}: exists and is not a directory")
     out.mkdir(parents=True, exist_ok=True)
-    graphs = dict(zip(("encoder.onnx", "decoder.onnx"), build_seq2seq(art.model))) if task.name == "seq2seq" else \
-        {ONNX_FILE: build(art.model, art.model_config["name"])}
+    if task.name == "seq2seq":
+        builder = build_transformer if art.model_config["name"] == "transformer" else build_seq2seq
+        graphs = dict(zip(("encoder.onnx", "decoder.onnx"), builder(art.model)))
+    else:
+        graphs = {ONNX_FILE: build(art.model, art.model_config["name"])}
     for file, proto in graphs.items():
         path = out / file
         if int8:
@@ -541,6 +690,10 @@ def export(model_dir: str | Path, out_dir: str | Path, int8: bool = False) -> di
     }
     if task.name == "classification":
         described["max_length"] = task.max_length
+    elif task.name == "seq2seq" and art.model_config["name"] == "transformer":  # numpy beam search, key/value cache
+        cfg = art.model.cfg
+        described["decoding"] = {"beam": task.beam, "max_ratio": task.max_ratio, "input_feeding": False,
+                                 "cache": {"layers": cfg.layers, "heads": cfg.heads, "d_k": cfg.d_model // cfg.heads}}
     elif task.name == "seq2seq":  # beam search runs in numpy over the decoder step
         described["decoding"] = {"beam": task.beam, "max_ratio": task.max_ratio, "hidden_size": art.model.cfg.hidden_size,
                                  "layers": art.model.cfg.num_layers, "input_feeding": art.model.cfg.input_feeding}

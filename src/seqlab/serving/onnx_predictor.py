@@ -323,6 +323,9 @@ SEQ2SEQ_OPTIONS = {
 }
 
 
+NEXT = {"h_n": "h0", "c_n": "c0"}  # a decoder step's output → the state it updates (others: drop the _n)
+
+
 class OnnxSeq2Seq(OnnxModel):
     def __init__(self, export_dir: str | Path, limits: Limits = Limits(), name: str | None = None, threads: int = 0):
         super().__init__(export_dir, limits, name, "seq2seq")
@@ -349,11 +352,8 @@ class OnnxSeq2Seq(OnnxModel):
     def _step(self, state: dict[str, np.ndarray], tokens: np.ndarray):
         feeds = {k: v for k, v in state.items() if k in self.step_inputs}
         out = dict(zip(self.step_outputs, self.decoder.run(self.step_outputs, {**feeds, "token": tokens.astype(np.int64)})))
-        state = {**state, "h0": out["h_n"]}
-        if "c_n" in out:
-            state["c0"] = out["c_n"]
-        if "feed_n" in out:
-            state["feed"] = out["feed_n"]
+        # every X_n output is the next step's X (h_n → h0, c_n → c0 for the recurrent states)
+        state = {**state, **{NEXT.get(k, k[:-2]): v for k, v in out.items() if k.endswith("_n")}}
         return out["logits"], state, out.get("weights")
 
     @staticmethod
@@ -378,6 +378,11 @@ class OnnxSeq2Seq(OnnxModel):
                 raise ValueError("options.attention: this model has no attention")
             if self.decoding["input_feeding"]:
                 state["feed"] = np.zeros((len(ids), self.decoding["hidden_size"]), np.float32)
+            cache = self.decoding.get("cache")
+            if cache:  # the Transformer's key/value cache starts empty
+                empty = np.zeros((len(ids), cache["heads"], 0, cache["d_k"]), np.float32)
+                state.update({f"{kind}{i}": empty for i in range(cache["layers"]) for kind in ("k", "v")})
+                state["prefix_mask"] = np.zeros((len(ids), 0), bool)
             limits = (lengths.astype(np.float32) * np.float32(self.decoding["max_ratio"])).astype(np.int64) + 5
             first = np.full(len(ids), self.tgt_vocab.bos_id, dtype=np.int64)
             found = beam_search(self._step, self._reorder, state, first, beam, self.tgt_vocab.eos_id, limits,
