@@ -97,3 +97,29 @@ def test_language_model_samples_on_its_inputs_device(default_meta, conditions):
     logits.sum().backward()
     tokens = list(generate(model, model.start(3, condition), prompt, 6, top_k=5, top_p=0.9, seed=1, banned=[0, 2]))
     assert len(tokens) == 6 and tokens[0].device.type == "cpu"
+
+
+def test_device_choice_and_its_one_line_refusal(write_recipe, tmp_path, capsys):
+    from seqlab import runtime
+    from seqlab.cli.main import main
+
+    assert runtime.device("cpu").type == "cpu"
+    assert runtime.device("auto").type == ("cuda" if torch.cuda.is_available() else runtime.device("auto").type)
+    recipe = str(write_recipe(epochs=1))
+    assert main(["train", recipe, "--out", str(tmp_path / "run"), "--device", "cpu", "--json"]) == 0
+    import json
+
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["device"] == "cpu"
+    assert main(["predict", str(tmp_path / "run"), "a fine film", "--device", "cpu", "--json"]) == 0
+    capsys.readouterr()
+    if not torch.cuda.is_available():  # refused before any data is read, naming the way out
+        assert main(["train", recipe, "--out", str(tmp_path / "gpu"), "--device", "cuda"]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "device cuda: not available here" in err[0] and "--device cpu" in err[0]
+        assert not (tmp_path / "gpu" / "recipe.yaml").exists()
+        assert main(["predict", str(tmp_path / "run"), "a fine film", "--device", "cuda"]) == 2
+        assert "device cuda: not available here" in capsys.readouterr().err
+    else:  # where a GPU is lent: the same run trains and predicts there
+        assert main(["train", recipe, "--out", str(tmp_path / "gpu"), "--device", "cuda", "--json"]) == 0
+        assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["device"].startswith("cuda")
+        assert main(["predict", str(tmp_path / "gpu"), "a fine film", "--device", "cuda", "--json"]) == 0

@@ -91,6 +91,7 @@ RULES: dict[str, Any] = {
     "schedule": _one_of(*SCHEDULES),
     "monitor_mode": _one_of("min", "max"),
     "precision": _one_of("fp32", "fp64", "bf16"),
+    "device": _one_of("auto", "cpu", "cuda", "mps"),
     "log": _one_of("jsonl", "csv", "tensorboard"),  # each item of train.log
     "metric": _one_of("bleu", "g2p"),
     "tag_scheme": _one_of("bio", "bioes"),
@@ -209,6 +210,7 @@ class TrainConfig:
     log_every: int = 50
     max_minutes: float | None = None  # training time budget: stop mid-epoch when spent, then evaluate and save
     log: list[str] = field(default_factory=lambda: ["jsonl"])  # run logs: jsonl (always), csv, tensorboard
+    device: str = "auto"  # auto (CUDA, else MPS, else CPU), cpu, cuda, mps; per process under torchrun
     precision: str = "fp32"  # fp32; fp64 (weights and arithmetic in float64: exactness checks); bf16 (autocast)
 
 

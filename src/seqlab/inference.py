@@ -17,11 +17,13 @@ from .serving.onnx_predictor import is_export, load_export
 __all__ = ["Limits", "load"]
 
 
-def load(model_dir: str | Path, limits: Limits = Limits(), name: str | None = None) -> BasePredictor:
+def load(model_dir: str | Path, limits: Limits = Limits(), name: str | None = None, device: str = "cpu") -> BasePredictor:
     """The model in ``model_dir`` (a run directory, its ``model/``, or an ONNX export), ready for ``predict``
-    (and ``stream`` for language models)."""
+    (and ``stream`` for language models); a trained model on ``device`` (cpu, cuda, mps, auto)."""
     if is_export(model_dir):
+        if device != "cpu":
+            raise ValueError(f"--device {device}: an ONNX export runs on onnxruntime's CPU provider")
         return load_export(model_dir, limits, name)
     from .serving.predictor import Predictor  # imports torch
 
-    return Predictor(model_dir, limits, name)
+    return Predictor(model_dir, limits, name, device)

@@ -80,6 +80,27 @@ def user_threads(threads: int | None) -> int | None:
     return threads or int(os.environ.get("SEQLAB_THREADS") or 0) or None
 
 
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+def device(name: str = "auto") -> torch.device:
+    """The torch device for ``train.device`` / ``--device``: ``auto`` takes CUDA, then Apple's MPS, then the CPU;
+    a device this machine lacks is refused in one line. (Models and decoding create their tensors on their
+    inputs' device; CUDA and MPS were not available where seqlab's tests ran, so only the CPU is tested.)"""
+    mps = getattr(torch.backends, "mps", None)
+    has_mps = bool(mps is not None and mps.is_available())
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "mps" if has_mps else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device cuda: not available here (torch.cuda.is_available() is False: no GPU, or a CPU build "
+                         "of torch); use --device cpu")
+    if name == "mps" and not has_mps:
+        raise ValueError("device mps: not available here (Apple silicon with torch's MPS backend only); use --device cpu")
+    if name not in DEVICES:
+        raise ValueError(f"device {name!r}: unknown (known: {', '.join(DEVICES)})")
+    return torch.device(name)
+
+
 def cores() -> int:
     """CPU cores this process may run on."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1

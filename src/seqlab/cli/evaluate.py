@@ -8,7 +8,7 @@ import sys
 from rich.console import Console
 
 from ..evaluation.evaluate import evaluate_dir
-from .output import add_json_flag, emit_json, non_negative_int, positive_int, print_scores
+from .output import add_device_flag, add_json_flag, emit_json, non_negative_int, positive_int, print_scores
 
 HELP = "evaluate a saved model on a split of its data or on a labelled file"
 
@@ -28,6 +28,7 @@ def add_parser(sub) -> None:
     p.add_argument("--batch-size", type=positive_int, default=None, metavar="N",
                    help="evaluation batch size (default: the recipe's train.eval_batch_size, which reproduces the run's figures)")
     p.add_argument("--worst", type=non_negative_int, default=10, help="worst-classified examples to list with --report (default 10)")
+    add_device_flag(p, what="evaluate on")
     add_json_flag(p)
 
 
@@ -39,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
         scores = evaluate_export(args)
     else:
         scores = evaluate_dir(args.model_dir, args.split, args.data, args.data_format, batch_size=args.batch_size,
-                              report_dir=args.report, worst=args.worst, beam=args.beam)
+                              report_dir=args.report, worst=args.worst, beam=args.beam, device=args.device)
     if args.json:
         emit_json(scores)
         return 0

@@ -48,7 +48,7 @@ class ExportedLanguageModel:
 def evaluate_export(args: argparse.Namespace) -> dict[str, Any]:
     if args.report:
         raise ValueError("--report needs the trained model directory, not an ONNX export")
-    predictor = load(args.model_dir)
+    predictor = load(args.model_dir, device=args.device)
     name = predictor.task_name
     if args.beam and name != "seq2seq":
         raise ValueError(f"--beam: {name} models do not decode with a beam")

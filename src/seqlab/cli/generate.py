@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .output import (ExamplesFormatter, add_json_flag, emit_json, load_predictor, non_negative_float, positive_int,
+from .output import (ExamplesFormatter, add_device_flag, add_json_flag, emit_json, load_predictor, non_negative_float, positive_int,
                      probability)
 
 HELP = "generate text from a saved language model"
@@ -33,6 +33,7 @@ def add_parser(sub) -> None:
     p.add_argument("--no-eos-stop", action="store_true", help="keep going past <eos> (word-level stream models)")
     p.add_argument("--condition", default=None, metavar="LABEL", help="conditional models: the label to generate for")
     p.add_argument("--samples", type=positive_int, default=1, metavar="N", help="how many samples (seeds SEED, SEED+1, …)")
+    add_device_flag(p)
     add_json_flag(p)
 
 

@@ -88,6 +88,11 @@ def add_recipe_flags(parser) -> None:
                         help="override a recipe field, e.g. --set train.lr=0.001 (repeatable)")
 
 
+def add_device_flag(parser, default: str = "cpu", what: str = "run the model on") -> None:
+    parser.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default=default,
+                        help=f"{what} (default {default}; auto: CUDA, else MPS, else CPU)")
+
+
 def add_inference_flags(parser) -> None:
     """``--option NAME=VALUE`` (any of the model's inference options) and the per-input bound."""
     parser.add_argument("--option", "-o", dest="options", action="append", default=[], metavar="NAME=VALUE",
@@ -118,7 +123,7 @@ def load_predictor(args: argparse.Namespace, command: str, tasks: tuple[str, ...
     from ..inference import Limits, load
 
     limits = Limits(input_tokens=args.max_input_tokens) if getattr(args, "max_input_tokens", None) else Limits()
-    predictor = load(args.model_dir, limits)
+    predictor = load(args.model_dir, limits, device=getattr(args, "device", None) or "cpu")
     if tasks and predictor.task_name not in tasks:
         raise ValueError(f"{args.model_dir}: `seqlab {command}` needs a {' or '.join(tasks)} model; this one is "
                          f"{predictor.task_name} (`seqlab predict` takes any)")

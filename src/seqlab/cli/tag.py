@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .output import add_inference_flags, add_json_flag, emit_json, load_predictor, read_texts
+from .output import add_device_flag, add_inference_flags, add_json_flag, emit_json, load_predictor, read_texts
 
 HELP = "tag the tokens of sentences with a saved sequence labeller"
 
@@ -17,6 +17,7 @@ def add_parser(sub) -> None:
     p.add_argument("texts", nargs="*", metavar="TEXT", help="sentences to tag (or --input, or standard input)")
     p.add_argument("--input", "--file", dest="file", metavar="FILE", help="one sentence per line (--file: the old spelling)")
     add_inference_flags(p)
+    add_device_flag(p)
     add_json_flag(p)
 
 

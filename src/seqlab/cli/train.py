@@ -30,6 +30,8 @@ def add_parser(sub) -> None:
     p.add_argument("--nproc", type=positive_int, metavar="N", help="data-parallel training in N processes on this "
                    "machine (torch.distributed, gloo on CPU): the same as `torchrun --standalone --nproc-per-node N -m "
                    "seqlab train …`; train.batch_size stays the global batch and train.threads is per process")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], help="where to train: sets train.device "
+                   "(default: the recipe's, auto: CUDA, else MPS, else CPU); one GPU per process under --nproc")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_json_flag(p)
 
@@ -48,6 +50,8 @@ def without_nproc(argv: list[str]) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.device:
+        args.overrides = [*args.overrides, f"train.device={args.device}"]
     recipe = load_recipe(args.recipe, args.overrides)  # checked once here, before any process starts
     if args.nproc and args.nproc > 1 and runtime.distributed_env() is None:
         if args.cv:

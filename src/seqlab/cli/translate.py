@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .output import add_json_flag, emit_json, load_predictor, positive_int, read_texts
+from .output import add_device_flag, add_json_flag, emit_json, load_predictor, positive_int, read_texts
 
 HELP = "translate / transcribe texts with a saved sequence-to-sequence model"
 
@@ -21,6 +21,7 @@ def add_parser(sub) -> None:
                    help="length normalisation for ranking hypotheses (default average)")
     p.add_argument("--png", "--show-attention", dest="show_attention", metavar="FILE",
                    help="also write the first text's attention heatmap to FILE (--show-attention: the old spelling)")
+    add_device_flag(p)
     add_json_flag(p)
 
 

@@ -73,6 +73,21 @@ def bucket_batches(
     return batches
 
 
+def to_device(batch, device: torch.device):
+    """``batch`` (a task's batch dataclass) with its tensors on ``device``; the same object when they are there."""
+    changes = {f.name: value.to(device) for f in fields(batch)
+               if torch.is_tensor(value := getattr(batch, f.name)) and value.device != device}
+    return replace(batch, **changes) if changes else batch
+
+
+def device_of(model: torch.nn.Module) -> torch.device:
+    """Where ``model``'s weights are (its inputs go there); the CPU for a model without any."""
+    tensor = next(iter(model.parameters()), None)
+    if tensor is None:
+        tensor = next(iter(model.buffers()), None)
+    return tensor.device if tensor is not None else torch.device("cpu")
+
+
 def cast_floats(batch, dtype: torch.dtype):
     """``batch`` (a task's batch dataclass) with its floating tensors in ``dtype`` (a float64 run's inputs)."""
     changes = {f.name: value.to(dtype) for f in fields(batch)

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .. import artifact
+from .. import artifact, runtime
 from ..config import from_dict
 from ..data.readers import read_examples
 from ..tasks import get_task
@@ -30,12 +30,13 @@ def load_task(model_dir: str | Path):
 
 def evaluate_dir(model_dir: str | Path, split: str = "test", data: str | None = None,
                  data_format: str | None = None, batch_size: int | None = None, report_dir: str | Path | None = None,
-                 worst: int = 10, beam: int | None = None) -> dict[str, Any]:
+                 worst: int = 10, beam: int | None = None, device: str = "cpu") -> dict[str, Any]:
     """Metrics of the model in ``model_dir`` on ``split`` of its recipe's data, or on the file ``data``;
     with ``report_dir``, also the files people look at (see ``write_report``). ``batch_size`` defaults to the
     recipe's ``train.eval_batch_size``, so the run's own figures come out again (a language model's perplexity
     depends on how its text is cut into rows)."""
     art, task = load_task(model_dir)
+    art.model.to(runtime.device(device))
     if batch_size is None:
         batch_size = int((art.recipe.get("train") or {}).get("eval_batch_size") or 256)
     if beam is not None:

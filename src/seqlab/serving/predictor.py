@@ -26,6 +26,7 @@ from typing import Any
 
 import torch
 
+from .. import runtime
 from ..evaluation.evaluate import load_task
 from ..options import Option
 from .base import BasePredictor, LimitError, Limits, default_name  # noqa: F401  (LimitError, for callers)
@@ -34,10 +35,10 @@ EXPLAIN = Option(bool, False, "integrated-gradients attribution of each token (n
 
 
 class Predictor(BasePredictor):
-    def __init__(self, model_dir: str | Path, limits: Limits = Limits(), name: str | None = None):
+    def __init__(self, model_dir: str | Path, limits: Limits = Limits(), name: str | None = None, device: str = "cpu"):
         self.path = Path(model_dir)
         self.artifact, self.task = load_task(model_dir)
-        self.model = self.artifact.model.eval()
+        self.model = self.artifact.model.eval().to(runtime.device(device))
         self.limits = limits
         self.name = name or default_name(model_dir)
         self.empty_input_ok = self.task.empty_input_ok

@@ -111,13 +111,14 @@ class AddingTask(Task):
 
     def predict(self, model: nn.Module, batch: AddingBatch) -> list[float]:
         with torch.no_grad():
-            return model(batch.inputs).squeeze(-1).tolist()
+            return model(batch.inputs.to(batching.device_of(model))).squeeze(-1).tolist()
 
     @torch.no_grad()
     def evaluate(self, model: nn.Module, split: AddingSplit, batch_size: int = 256) -> dict[str, Any]:
         model.eval()
         total = 0.0
         for batch in self.batches(split, batch_size):
+            batch = batching.to_device(batch, batching.device_of(model))
             total += F.mse_loss(model(batch.inputs).squeeze(-1), batch.targets, reduction="sum").item()
         mse = total / len(split)
         return {"mse": mse, "baseline_mse": BASELINE_MSE, "n": len(split)}

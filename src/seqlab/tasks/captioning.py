@@ -29,7 +29,7 @@ from torch import nn
 
 from .. import metrics
 from ..config import DataConfig
-from ..data.batching import IGNORE_INDEX, bucket_batches, pad, teacher_forcing
+from ..data.batching import IGNORE_INDEX, bucket_batches, device_of, pad, teacher_forcing
 from ..data.datasets import Splits, load_splits
 from ..data.splits import resolve_splits
 from ..data.images import ImageCaption, read_image_captions
@@ -165,8 +165,9 @@ class CaptioningTask(Task):
                n_best: int = 1, penalty: str = "average"):
         """Hypotheses (``decoding.Hypothesis``, best first) per image."""
         model.eval()
+        images, widths = images.to(device_of(model)), widths.to(device_of(model))
         state = model.start(images.size(0), (images, widths))
-        prompt = torch.full((images.size(0), 1), self.vocab.bos_id)
+        prompt = torch.full((images.size(0), 1), self.vocab.bos_id, device=images.device)
         return beam_search(model, state, prompt, beam or self.beam, self.vocab.eos_id, self.max_len, penalty,
                            n_best=n_best)
 
@@ -177,7 +178,9 @@ class CaptioningTask(Task):
         model.eval()
         v = self.vocab
         tgt_in, _ = pad([[v.bos_id, *c] for c in captions], v.pad_id)
-        _, alpha = model(images, widths, tgt_in)
+        device = device_of(model)
+        _, alpha = model(images.to(device), widths.to(device), tgt_in.to(device))
+        alpha = alpha.cpu()
         rows, cols = model.encoder.grid
         return [alpha[i, : len(c) + 1].reshape(-1, rows, cols) for i, c in enumerate(captions)]
 

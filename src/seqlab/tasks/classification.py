@@ -13,7 +13,7 @@ from torch import nn
 
 from .. import metrics
 from ..config import ConfigError, DataConfig
-from ..data.batching import bucket_batches, pad
+from ..data.batching import bucket_batches, device_of, pad, to_device
 from ..data.datasets import Splits, load_splits
 from ..data.splits import resolve_splits
 from ..data.readers import TextExample, read_examples
@@ -142,12 +142,14 @@ class ClassificationTask(Task):
         """Class probabilities [N, C] in split order."""
         model.eval()
         out = torch.zeros(len(split), len(self.labels))
+        device = device_of(model)
         for batch in self.batches(split, batch_size, shuffle=False, bucket=True):
-            out[batch.index] = model(batch.ids, batch.lengths).float().softmax(-1)
+            out[batch.index] = model(batch.ids.to(device), batch.lengths.to(device)).float().softmax(-1).cpu()
         return out
 
     def predict(self, model: nn.Module, batch: ClassificationBatch) -> list[int]:
         with torch.no_grad():
+            batch = to_device(batch, device_of(model))
             return model(batch.ids, batch.lengths).argmax(-1).tolist()
 
     def evaluate(self, model: nn.Module, split: EncodedSplit, batch_size: int = 256) -> dict[str, Any]:

@@ -31,7 +31,7 @@ from torch import nn
 
 from .. import metrics, runtime
 from ..config import ConfigError, DataConfig
-from ..data.batching import IGNORE_INDEX, bptt_stream, bptt_windows, bucket_batches, pad
+from ..data.batching import IGNORE_INDEX, bptt_stream, bptt_windows, bucket_batches, device_of, pad, to_device
 from ..data.datasets import Splits, load_splits
 from ..data.splits import resolve_splits
 from ..data.readers import TextExample, read_examples
@@ -211,6 +211,7 @@ class LanguageModelTask(Task):
     def predict(self, model: nn.Module, batch: LMBatch) -> list[list[int]]:
         """The most likely next token at every position."""
         with torch.no_grad():
+            batch = to_device(batch, device_of(model))
             logits, _ = model(batch.inputs, None, batch.condition, batch.lengths)
             return logits.argmax(-1).tolist()
 
@@ -222,12 +223,14 @@ class LanguageModelTask(Task):
         if isinstance(split, SentenceSplit):
             batches = list(self.batches(split, batch_size))
             for batch in runtime.progress(batches, len(batches), "evaluating"):
+                batch = to_device(batch, device_of(model))
                 logits, _ = model(batch.inputs, None, batch.condition, batch.lengths)
                 total += F.cross_entropy(logits.reshape(-1, logits.size(-1)), batch.targets.reshape(-1),
                                          ignore_index=IGNORE_INDEX, reduction="sum").item()
                 count += batch.n_tokens
             return total, count
         inputs, targets = self.eval_rows(split, batch_size)
+        inputs, targets = inputs.to(device_of(model)), targets.to(device_of(model))
         hidden = None
         starts = range(0, inputs.size(1), self.bptt)
         for start in runtime.progress(starts, len(starts), "evaluating"):
@@ -266,7 +269,7 @@ class LanguageModelTask(Task):
         if self.conditional:
             if condition not in self.condition_ids:
                 raise ValueError(f"give a condition, one of: {', '.join(self.conditions)} (got {condition!r})")
-            cond = torch.tensor([self.condition_ids[condition]])
+            cond = torch.tensor([self.condition_ids[condition]], device=device_of(model))
         elif condition is not None:
             raise ValueError("this model is not conditional; it takes no condition")
         start = self.vocab.bos_id if self.conditional else self.line_end
@@ -276,7 +279,8 @@ class LanguageModelTask(Task):
         produced: list[int] = []
         state = model.start(1, cond)
         banned = [self.vocab.pad_id, self.vocab.bos_id]
-        for token in generate(model, state, torch.tensor([prompt_ids]), max_tokens, eos_id=eos, banned=banned, **sampling):
+        prompt_tensor = torch.tensor([prompt_ids], device=device_of(model))
+        for token in generate(model, state, prompt_tensor, max_tokens, eos_id=eos, banned=banned, **sampling):
             t = int(token[0])
             if t == eos:
                 break

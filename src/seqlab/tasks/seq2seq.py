@@ -28,7 +28,7 @@ from torch import nn
 
 from .. import metrics, runtime
 from ..config import ConfigError, DataConfig
-from ..data.batching import IGNORE_INDEX, bucket_batches, pad, teacher_forcing
+from ..data.batching import IGNORE_INDEX, bucket_batches, device_of, pad, teacher_forcing
 from ..data.datasets import Splits, load_splits
 from ..data.splits import resolve_splits
 from ..data.readers import DataFormatError, TextExample, read_examples, read_lines
@@ -192,8 +192,9 @@ class Seq2SeqTask(Task):
         """Hypotheses (``decoding.Hypothesis``, best first) per source row, and the decoder's final state."""
         model.eval()
         beam = beam or self.beam
+        src, lengths = src.to(device_of(model)), lengths.to(device_of(model))
         state = model.start(src.size(0), (src, lengths))
-        prompt = torch.full((src.size(0), 1), self.tgt_vocab.bos_id)
+        prompt = torch.full((src.size(0), 1), self.tgt_vocab.bos_id, device=src.device)
         limits = (lengths.float() * self.max_ratio).long() + 5
         return beam_search(model, state, prompt, beam, self.tgt_vocab.eos_id, limits, penalty, n_best=n_best,
                            keep_alignment=keep_alignment)

@@ -15,7 +15,7 @@ from torch import nn
 
 from .. import metrics
 from ..config import ConfigError, DataConfig
-from ..data.batching import IGNORE_INDEX, bucket_batches, lengths_to_mask, pad
+from ..data.batching import IGNORE_INDEX, bucket_batches, device_of, lengths_to_mask, pad, to_device
 from ..data.datasets import Splits, get_spec, load_splits
 from ..data.splits import resolve_splits
 from ..data.readers import DataFormatError, TaggedSentence, read_conll, read_conllu
@@ -219,6 +219,7 @@ class TaggingTask(Task):
     def predict(self, model: nn.Module, batch: TaggingBatch) -> list[list[str]]:
         """Tag strings per sentence, in IOB2 when the model was trained on BIOES."""
         model.eval()
+        batch = to_device(batch, device_of(model))
         emissions = self._emissions(model, batch)
         if model.crf is not None:
             paths = model.crf.decode(emissions, lengths_to_mask(batch.lengths, batch.ids.size(1)))

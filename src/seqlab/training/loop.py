@@ -37,7 +37,7 @@ from torch import nn
 
 from .. import artifact
 from ..config import Recipe
-from ..data.batching import Shard, cast_floats, sharded
+from ..data.batching import Shard, cast_floats, device_of, sharded, to_device
 from ..tasks.base import Task
 from . import checkpoint
 from .checkpoint import LoopState
@@ -82,7 +82,8 @@ def fit(task: Task, model: nn.Module, model_config: dict, recipe: Recipe, train,
             raise ValueError(f"{recipe.source}: train.freeze: no parameter {name!r} (have: {', '.join(named)})")
         named[name].requires_grad_(False)
     float64 = cfg.precision == "fp64"  # the model is float64 already (run.py); its float inputs follow
-    autocast = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if cfg.precision == "bf16" else nullcontext
+    device = device_of(model)  # batches are built on the CPU and moved where the model is (run.py: train.device)
+    autocast = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if cfg.precision == "bf16" else nullcontext
     parallel = world.wrap(model)  # DDP across ranks; the model itself in one process
     optimizer = build_optimizer(model.parameters(), cfg, recipe.source)
     steps_per_epoch = math.ceil(len(train) / cfg.batch_size)
@@ -128,6 +129,7 @@ def fit(task: Task, model: nn.Module, model_config: dict, recipe: Recipe, train,
         model.train()
         last = time.perf_counter()
         for i, batch in enumerate(batches[first:], start=first):
+            batch = to_device(batch, device)
             if float64:
                 batch = cast_floats(batch, torch.float64)
             with autocast():

@@ -38,7 +38,7 @@ from .progress import console as make_console
 
 #: Recipe fields that may change when a run is resumed: how long and how verbosely it goes on, not what it learns.
 SAFE_ON_RESUME = {"train.epochs", "train.max_minutes", "train.patience", "train.log_every", "train.checkpoint_every",
-                  "train.threads", "train.eval_batch_size"}
+                  "train.threads", "train.eval_batch_size", "train.device", "train.log"}
 
 
 def recipe_differences(old: Any, new: Any, prefix: str = "") -> list[str]:
@@ -95,7 +95,10 @@ def train(recipe: Recipe | str | Path, out_dir: str | Path, resume: bool = False
         recipe = load_recipe(recipe)
     out = out or make_console()
     cfg = recipe.train
-    world = distributed.init(torch.device("cpu"))
+    device = runtime.device(cfg.device)
+    world = distributed.init(device)
+    if world.size > 1 and device.type == "cuda":
+        device = torch.device("cuda", world.local_rank)  # one GPU per process
     fixed = runtime.user_threads(cfg.threads)
     if world.size > 1:
         fixed = fixed or max(1, runtime.cores() // world.local_size)
@@ -105,7 +108,7 @@ def train(recipe: Recipe | str | Path, out_dir: str | Path, resume: bool = False
     governor = cotenancy.ThreadGovernor(torch.set_num_threads, threads, fixed=fixed is not None,
                                         record={"recipe": str(recipe.source), "out": str(out_dir)})
     try:
-        return _train(recipe, Path(out_dir), resume, out, progress, governor, overwrite, world)
+        return _train(recipe, Path(out_dir), resume, out, progress, governor, overwrite, world, device)
     finally:
         governor.close()
         distributed.close(world)
@@ -144,8 +147,9 @@ def describe_accounting(name: str, report: dict[str, Any]) -> str:
 
 def _train(recipe: Recipe, out_dir: Path, resume: bool, out: Console, progress: bool,
            governor: cotenancy.ThreadGovernor, overwrite: bool = False,
-           world: distributed.World | None = None) -> dict[str, Any] | None:
+           world: distributed.World | None = None, device: torch.device | None = None) -> dict[str, Any] | None:
     world = world or distributed.World()
+    device = device or torch.device("cpu")
     started = time.perf_counter()
     cfg = recipe.train
     threads = governor.threads
@@ -194,6 +198,7 @@ def _train(recipe: Recipe, out_dir: Path, resume: bool, out: Console, progress: 
                   f"({vectors_report['coverage']:.1%}); the rest keep their random initialisation")
     if cfg.precision == "fp64":
         model.double()
+    model.to(device)
     out_dir.mkdir(parents=True, exist_ok=True)
     if world.main:
         (out_dir / "recipe.yaml").write_text(yaml.safe_dump(recipe.to_dict(), sort_keys=False), encoding="utf-8")
@@ -203,7 +208,7 @@ def _train(recipe: Recipe, out_dir: Path, resume: bool, out: Console, progress: 
     out.print(f"[bold]{recipe.source}[/]: {recipe.task}, model {model_config['name']} "
               f"({count_parameters(model):,} parameters), {vocab}"
               f"train/dev/test {len(train_split)}/{len(dev_split)}/{len(test_split)}, "
-              f"pad fraction {pads:.3f}, {threads} threads"
+              f"pad fraction {pads:.3f}, {threads} threads" + (f", {device}" if device.type != "cpu" else "")
               + (f" in each of {world.size} processes ({world.backend})" if world.size > 1 else ""))
 
     closed = task.fit_closed_form(model, train_split)  # every rank fits alike; rank 0 saves and scores
@@ -224,6 +229,7 @@ def _train(recipe: Recipe, out_dir: Path, resume: bool, out: Console, progress: 
         loop_info["train_tokens_per_s"] = state.tokens / max(state.train_seconds, 1e-9) if state.tokens else None
 
     best = artifact.load(out_dir / "model")
+    best.model.to(device)
     results = {
         "recipe": recipe.source,
         "task": recipe.task,
@@ -239,6 +245,7 @@ def _train(recipe: Recipe, out_dir: Path, resume: bool, out: Console, progress: 
         "training": loop_info,
         "wall_seconds": time.perf_counter() - started,
         "threads": threads,
+        "device": str(device),
         **world.describe(cfg.batch_size),
         "cotenancy": {"wait_policy": WAIT_POLICY.as_dict(), **governor.summary()},
         "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
