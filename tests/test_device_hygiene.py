@@ -33,9 +33,27 @@ def batch(B=3, T=6, V=20):
 
 @pytest.fixture
 def default_meta():
+    from seqlab.layers.bptt import onednn_matmul_available
+
+    onednn_matmul_available()  # probed on the CPU first, so the recurrent layers route as they do in a real run
     with torch.device("meta"):
         yield
     assert torch.empty(1).device.type == "cpu"
+
+
+@pytest.mark.parametrize("path", ["native", "equation", "autograd"])
+@pytest.mark.parametrize("cell", ["gru", "lstm", "rnn_tanh"])
+def test_every_route_of_the_recurrent_layer_follows_its_inputs(default_meta, path, cell):
+    from seqlab.layers.recurrent import RecurrentLayer
+
+    with torch.device("cpu"):
+        layer = RecurrentLayer(cell, 6, 5, num_layers=2, bidirectional=True, batch_first=True, path=path)
+        x = torch.randn(3, 7, 6, requires_grad=True)
+        lengths = torch.tensor([7, 4, 1])
+    for given in (lengths, None):
+        out, _ = layer(x, lengths=given)
+        out.sum().backward()
+    assert x.grad.device.type == "cpu"
 
 
 def test_classifiers_and_tagger_follow_their_inputs(default_meta):

@@ -54,7 +54,7 @@ def onednn_matmul_available() -> bool:
         if not os.environ.get("SEQLAB_NO_ONEDNN_MATMUL") and torch.backends.mkldnn.is_available():
             try:
                 op = torch.ops.mkldnn._linear_pointwise
-                x, w, b = torch.randn(5, 7), torch.randn(3, 7), torch.randn(3)
+                x, w, b = (torch.randn(*shape, device="cpu") for shape in ((5, 7), (3, 7), (3,)))  # whatever the default device
                 _ONEDNN = bool(torch.allclose(op(x, w.t().contiguous().t(), b, "none", [], ""), F.linear(x, w, b),
                                               atol=1e-5))
             except (AttributeError, RuntimeError):
@@ -104,11 +104,11 @@ class Schedule:
     def last_rows(self, device) -> torch.Tensor:
         """The packed row of each sequence's last step, in sorted order: [B]."""
         B = self.sizes[0]
-        last = torch.empty(B, dtype=torch.long)
+        last = torch.empty(B, dtype=torch.long, device="cpu")  # built on the CPU, then moved
         for t, n in enumerate(self.sizes):
             nxt = self.sizes[t + 1] if t + 1 < len(self.sizes) else 0
             if n > nxt:  # sequences nxt..n−1 end at step t
-                last[nxt:n] = torch.arange(self.offsets[t] + nxt, self.offsets[t] + n)
+                last[nxt:n] = torch.arange(self.offsets[t] + nxt, self.offsets[t] + n, device="cpu")
         return last.to(device)
 
     def expand(self, per_sequence: torch.Tensor) -> torch.Tensor:

@@ -288,8 +288,8 @@ class RecurrentLayer(nn.Module):
             packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
             data, sizes, order = packed.data, packed.batch_sizes.tolist(), packed.sorted_indices
             sorted_lengths = lengths.index_select(0, order)
-        batch_sizes = torch.tensor(sizes)
-        step = torch.repeat_interleave(torch.arange(len(sizes)), batch_sizes).to(x.device)  # t of each row
+        batch_sizes = torch.tensor(sizes, device="cpu")  # the schedule is built on the CPU, then moved
+        step = torch.repeat_interleave(torch.arange(len(sizes), device="cpu"), batch_sizes).to(x.device)  # t of each row
         offsets = (torch.cumsum(batch_sizes, 0) - batch_sizes).to(x.device)
         seq = torch.arange(data.size(0), device=x.device) - offsets[step]  # sorted sequence of each row
         reverse = offsets[sorted_lengths[seq] - 1 - step] + seq if self.bidirectional else None
