@@ -81,7 +81,10 @@ def to_device(batch, device: torch.device):
 
 
 def device_of(model: torch.nn.Module) -> torch.device:
-    """Where ``model``'s weights are (its inputs go there); the CPU for a model without any."""
+    """Where ``model``'s weights are (its inputs go there); the CPU for a model without any, or for a stand-in
+    that is not a torch module (an exported model called as one)."""
+    if not isinstance(model, torch.nn.Module):
+        return torch.device("cpu")
     tensor = next(iter(model.parameters()), None)
     if tensor is None:
         tensor = next(iter(model.buffers()), None)
