@@ -9,7 +9,9 @@ This module imports nothing from seqlab.
 
 from __future__ import annotations
 
+
 import math
+import warnings
 from collections.abc import Sequence
 
 
@@ -56,17 +58,18 @@ def chunk_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str
     from seqeval.metrics import f1_score, precision_score, recall_score
     from seqeval.scheme import IOB2
 
-    table = report([list(g) for g in gold], [list(p) for p in predicted], mode="strict", scheme=IOB2,
-                   output_dict=True, zero_division=0)
-    micro = table["micro avg"]
     gold_lists, pred_lists = [list(g) for g in gold], [list(p) for p in predicted]
+    with warnings.catch_warnings():  # seqeval averages over no chunks at all (an all-O corpus) with numpy's warning
+        warnings.simplefilter("ignore", RuntimeWarning)
+        table = report(gold_lists, pred_lists, mode="strict", scheme=IOB2, output_dict=True, zero_division=0)
+        conll = (precision_score(gold_lists, pred_lists, zero_division=0), recall_score(gold_lists, pred_lists, zero_division=0),
+                 f1_score(gold_lists, pred_lists, zero_division=0))
+    micro = table["micro avg"]
     return {
         "precision": float(micro["precision"]), "recall": float(micro["recall"]), "f1": float(micro["f1-score"]),
         # conlleval's convention, which the published CoNLL-2000 / CoNLL-2003 figures use: an I-X that does not
         # continue a chunk starts one (seqeval's default mode, equal to conlleval.pl)
-        "precision_conlleval": float(precision_score(gold_lists, pred_lists, zero_division=0)),
-        "recall_conlleval": float(recall_score(gold_lists, pred_lists, zero_division=0)),
-        "f1_conlleval": float(f1_score(gold_lists, pred_lists, zero_division=0)),
+        "precision_conlleval": float(conll[0]), "recall_conlleval": float(conll[1]), "f1_conlleval": float(conll[2]),
         "per_type": {k: {"precision": float(v["precision"]), "recall": float(v["recall"]),
                          "f1": float(v["f1-score"]), "support": int(v["support"])}
                      for k, v in table.items() if not k.endswith(" avg")},
