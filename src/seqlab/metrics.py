@@ -9,7 +9,6 @@ This module imports nothing from seqlab.
 
 from __future__ import annotations
 
-
 import math
 import warnings
 from collections.abc import Sequence
