@@ -196,7 +196,12 @@ def test_fused_luong_training_equals_the_step_loop(attention, cell, layers):
     lengths = torch.tensor([7, 6, 3, 2, 1])
     src[torch.arange(7)[None] >= lengths[:, None]] = 0
     tgt = torch.randint(4, 15, (5, 6))
+    calls = []
+    step = model.decode_step
+    model.decode_step = lambda *a: calls.append(1) or step(*a)
     fused = model(src, lengths, tgt)  # the fused path: Luong attention, no input feeding, full teacher forcing
+    assert not calls  # it did not fall back to the per-step loop
+    del model.decode_step
     state, steps = model.encode(src, lengths), []
     for t in range(6):
         logits, state = model.decode_step(tgt[:, t], state)
