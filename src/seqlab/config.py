@@ -79,7 +79,7 @@ RULES: dict[str, Any] = {
         "char_embed_dim", "char_hidden", "feature_dim", "condition_dim", "d_model", "heads", "layers", "d_ff",
         "channels")},
     **{name: _non_negative for name in (
-        "weight_decay", "warmup_steps", "patience", "log_every", "decay_after", "fold", "doubly_stochastic",
+        "weight_decay", "warmup_steps", "patience", "log_every", "keep_epochs", "decay_after", "fold", "doubly_stochastic",
         "init_range", "embed_init", "lsa_components", "num_conditions")},
     **{name: _fraction for name in (
         "dropout", "embed_dropout", "word_dropout", "dropout_input", "dropout_hidden", "weight_drop", "momentum",
@@ -212,6 +212,7 @@ class TrainConfig:
     log: list[str] = field(default_factory=lambda: ["jsonl"])  # run logs: jsonl (always), csv, tensorboard
     device: str = "auto"  # auto (CUDA, else MPS, else CPU), cpu, cuda, mps; per process under torchrun
     precision: str = "fp32"  # fp32; fp64 (weights and arithmetic in float64: exactness checks); bf16 (autocast)
+    keep_epochs: int = 0  # keep the model of each of the last N epochs in epochs/ (for `seqlab average`)
 
 
 @dataclass

@@ -25,6 +25,8 @@ def add_parser(sub) -> None:
                    "scores, worst-classified examples) into DIR")
     p.add_argument("--beam", type=positive_int, default=None, metavar="K", help="seq2seq models: decode with beam width K "
                    "(default: the recipe's data.beam)")
+    p.add_argument("--ensemble", nargs="+", metavar="DIR", help="classification and seq2seq: more models trained on "
+                   "the same data (same vocabularies), predicting with DIR as one by the mean of their distributions")
     p.add_argument("--batch-size", type=positive_int, default=None, metavar="N",
                    help="evaluation batch size (default: the recipe's train.eval_batch_size, which reproduces the run's figures)")
     p.add_argument("--worst", type=non_negative_int, default=10, help="worst-classified examples to list with --report (default 10)")
@@ -37,10 +39,13 @@ def run(args: argparse.Namespace) -> int:
     from .evaluate_export import evaluate_export
 
     if is_export(args.model_dir):
+        if args.ensemble:
+            raise ValueError("--ensemble: evaluates seqlab model directories, not ONNX exports")
         scores = evaluate_export(args)
     else:
         scores = evaluate_dir(args.model_dir, args.split, args.data, args.data_format, batch_size=args.batch_size,
-                              report_dir=args.report, worst=args.worst, beam=args.beam, device=args.device)
+                              report_dir=args.report, worst=args.worst, beam=args.beam, device=args.device,
+                              ensemble=args.ensemble)
     if args.json:
         emit_json(scores)
         return 0

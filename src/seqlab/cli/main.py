@@ -12,7 +12,7 @@ from ..config import ConfigError
 from ..data.download import DatasetError
 from ..data.readers import DataFormatError
 from ..training.loop import TrainingDiverged
-from . import (caption, completion, config_show, data, diagnose, embed, evaluate, explain, export, generate, predict, quickstart,
+from . import (average, caption, completion, config_show, data, diagnose, embed, evaluate, explain, export, generate, predict, quickstart,
                recipes, serve, summary, tag, train, translate)
 
 COMMANDS = {
@@ -26,6 +26,7 @@ COMMANDS = {
     "caption": caption,
     "serve": serve,
     "export": export,
+    "average": average,
     "explain": explain,
     "embed": embed,
     "summary": summary,

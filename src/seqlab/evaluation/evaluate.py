@@ -9,6 +9,7 @@ from typing import Any
 from .. import artifact, runtime
 from ..config import from_dict
 from ..data.readers import read_examples
+from ..models.ensemble import Ensemble
 from ..tasks import get_task
 
 
@@ -28,14 +29,32 @@ def load_task(model_dir: str | Path):
     return art, get_task(art.task, str(art.path / artifact.CONFIG)).from_files(art.files, art.recipe)
 
 
+def ensemble_of(art, task, others: list[str | Path]) -> Ensemble:
+    """``art``'s model with the models in ``others`` as one Ensemble, once each is checked to share its task's files."""
+    if not type(task).ensembles:
+        raise ValueError(f"--ensemble: {art.task} models cannot be ensembled (classification and seq2seq models can)")
+    members = [art.model]
+    for other in others:
+        loaded = artifact.load(other)
+        if loaded.task != art.task or loaded.files != art.files:
+            raise ValueError(f"--ensemble: {loaded.path} is not a {art.task} model over {art.path}'s vocabularies "
+                             f"and labels; ensemble models trained on the same data")
+        members.append(loaded.model)
+    return Ensemble(members)
+
+
 def evaluate_dir(model_dir: str | Path, split: str = "test", data: str | None = None,
                  data_format: str | None = None, batch_size: int | None = None, report_dir: str | Path | None = None,
-                 worst: int = 10, beam: int | None = None, device: str = "cpu") -> dict[str, Any]:
+                 worst: int = 10, beam: int | None = None, device: str = "cpu",
+                 ensemble: list[str | Path] | None = None) -> dict[str, Any]:
     """Metrics of the model in ``model_dir`` on ``split`` of its recipe's data, or on the file ``data``;
     with ``report_dir``, also the files people look at (see ``write_report``). ``batch_size`` defaults to the
     recipe's ``train.eval_batch_size``, so the run's own figures come out again (a language model's perplexity
-    depends on how its text is cut into rows)."""
+    depends on how its text is cut into rows). ``ensemble``: more model directories of the same task and
+    vocabularies, predicting with the first as one (``models.ensemble``)."""
     art, task = load_task(model_dir)
+    if ensemble:
+        art.model = ensemble_of(art, task, ensemble)
     art.model.to(runtime.device(device))
     if batch_size is None:
         batch_size = int((art.recipe.get("train") or {}).get("eval_batch_size") or 256)

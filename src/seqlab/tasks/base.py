@@ -51,6 +51,8 @@ class Task(ABC):
     name: ClassVar[str]
     data_config: ClassVar[type] = DataConfig  # the recipe's data section for this task (seqlab.config)
     infer_options: ClassVar[dict[str, Option]] = {}
+    ensembles: ClassVar[bool] = False  # its models predict through forward's last dimension or the decoder contract,
+    # so models.ensemble.Ensemble of several is one (`seqlab evaluate --ensemble`)
     empty_input_ok: ClassVar[bool] = False  # True where an empty text means something (a language model's prompt)
 
     @classmethod

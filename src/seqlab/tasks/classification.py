@@ -56,6 +56,7 @@ def read_splits(cfg: DataConfig, source: str = "<recipe>") -> Splits:
 
 class ClassificationTask(Task):
     name = "classification"
+    ensembles = True
 
     def __init__(self, tokenizer: Tokenizer, vocab: Vocab, labels: list[str], max_length: int | None = None):
         self.tokenizer = tokenizer

@@ -103,6 +103,7 @@ class Seq2SeqData(DataConfig):
 
 class Seq2SeqTask(Task):
     name = "seq2seq"
+    ensembles = True
     data_config = Seq2SeqData
 
     def __init__(self, src_tokenizer: Tokenizer, tgt_tokenizer: Tokenizer, src_vocab: Vocab, tgt_vocab: Vocab,

@@ -8,7 +8,8 @@
     evaluate on dev; keep the best model (``monitor``); checkpoint; stop early after ``patience`` bad epochs
     ``max_minutes`` of training spent: end the epoch where it is, evaluate, checkpoint and stop
 
-Outputs in ``out_dir``: ``model/`` (best artifact), ``checkpoint/`` (resumable), ``metrics.jsonl``
+Outputs in ``out_dir``: ``model/`` (best artifact), ``checkpoint/`` (resumable), ``epochs/epoch-NNN/`` (the
+models of the last ``keep_epochs`` epochs, for checkpoint averaging: ``training.averaging``), ``metrics.jsonl``
 (one JSON object per log line; ``train.log`` adds CSV files and TensorBoard events: ``training.logs``). A stop on a non-finite value raises ``TrainingDiverged`` before the
 update is applied, so the weights and the last checkpoint stay good.
 
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import time
 from contextlib import nullcontext
 from dataclasses import asdict
@@ -47,6 +49,7 @@ from .optim import Schedule, apply_max_norm, build_optimizer
 from .progress import EpochProgress
 
 
+EPOCHS = "epochs"  # train.keep_epochs: the models of the last epochs, epochs/epoch-NNN
 DIVERGED = 1000.0  # no run that learns has a loss 1000 times its first step's (≈ ln V at initialisation)
 
 
@@ -206,8 +209,10 @@ def fit(task: Task, model: nn.Module, model_config: dict, recipe: Recipe, train,
             state.bad_epochs += 1
         if not out_of_time:
             schedule.after_epoch(epoch + 1, improved)
+        if main and cfg.keep_epochs:  # an epoch the time budget cut short is kept too: it ends the run
+            keep_epoch(out_dir, epoch + 1, cfg.keep_epochs, model, model_config, task, recipe)
         record = {"epoch": epoch + 1, "step": state.step, "train_loss": bar.mean_loss,
-                  "tokens_per_s": bar.tokens_per_s, "lr": schedule.lr,
+                  "tokens_per_s": bar.tokens_per_s, "train_seconds": state.train_seconds, "lr": schedule.lr,
                   **{f"dev_{k}": v for k, v in scores.items() if isinstance(v, (int, float))}}
         state.history.append(record)
         log(record)
@@ -225,6 +230,16 @@ def fit(task: Task, model: nn.Module, model_config: dict, recipe: Recipe, train,
     if run_log is not None:
         run_log.close()
     return state
+
+
+def keep_epoch(out_dir: Path, epoch: int, keep: int, model: nn.Module, model_config: dict, task: Task,
+               recipe: Recipe) -> None:
+    """Save the model as it ends ``epoch`` to ``out_dir/epochs/epoch-NNN`` (a whole model directory) and delete
+    the ones before the last ``keep``: the inputs of checkpoint averaging (``seqlab average``)."""
+    folder = out_dir / EPOCHS
+    artifact.save(folder / f"epoch-{epoch:03d}", model, model_config, task.name, recipe.to_dict(), task.files())
+    for old in sorted(folder.glob("epoch-*"))[:-keep]:
+        shutil.rmtree(old)
 
 
 def describe(state: LoopState) -> dict[str, Any]:

@@ -38,7 +38,8 @@ from .progress import console as make_console
 
 #: Recipe fields that may change when a run is resumed: how long and how verbosely it goes on, not what it learns.
 SAFE_ON_RESUME = {"train.epochs", "train.max_minutes", "train.patience", "train.log_every", "train.checkpoint_every",
-                  "train.threads", "train.eval_batch_size", "train.device", "train.log"}
+                  "train.threads", "train.eval_batch_size", "train.device", "train.log",
+                  "train.keep_epochs"}
 
 
 def recipe_differences(old: Any, new: Any, prefix: str = "") -> list[str]:
