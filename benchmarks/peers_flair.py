@@ -35,6 +35,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
 
     import flair
+    from flair.data import Dictionary
     from flair.datasets import ColumnCorpus
     from flair.embeddings import CharacterEmbeddings, OneHotEmbeddings, StackedEmbeddings
     from flair.models import SequenceTagger
@@ -46,10 +47,15 @@ def main() -> None:
     corpus = ColumnCorpus(args.data, {0: "text", 1: "pos", 2: "np"}, train_file="train.txt", test_file="test.txt",
                           dev_file=None, sample_missing_splits=False)
     tags = corpus.make_label_dictionary("np", add_unk=False)
+    characters = Dictionary(add_unk=True)  # the training text's characters (flair's default list is a download)
+    for sentence in corpus.train:
+        for token in sentence:
+            for c in token.text:
+                characters.add_item(c)
     embeddings = StackedEmbeddings([
         OneHotEmbeddings.from_corpus(corpus, field="text", min_freq=1, embedding_length=args.word_dim),
         OneHotEmbeddings.from_corpus(corpus, field="pos", min_freq=1, embedding_length=args.pos_dim),
-        CharacterEmbeddings(),
+        CharacterEmbeddings(characters),
     ])
     tagger = SequenceTagger(hidden_size=args.hidden, embeddings=embeddings, tag_dictionary=tags, tag_type="np",
                             use_crf=True)
