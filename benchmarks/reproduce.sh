@@ -6,6 +6,7 @@
 #        bilstm-imdb bilstm-mr-cv conll2000-crf conll2000-softmax ud-ewt-upos wnut17-crf bench-tagging
 #        digits-caption-attn digits-caption-noattn bench-cotenancy
 #        g2p-bilstm-attn g2p-transformer multi30k-gru multi30k-transformer tatoeba bench-decoding
+#        conll2000-crf-sgd textcnn-ensembles peers-conll2000 peers-mr (the peers run side by side, one thread each)
 #        lsa-mr ptb-small shakespeare-char mr-conditional-lm bench-lm w2v-wikitext2 textcnn-mr-w2v (language models and
 #        the embeddings comparison run with SEQLAB_THREADS=1 in RESULTS.md, two at a time)
 set -uo pipefail
@@ -68,6 +69,11 @@ for n in "${names[@]}"; do
     tatoeba)           run $n $BIN/seqlab train --overwrite recipes/tatoeba-spa-eng.yaml --set train.max_minutes=20 \
                          --out $OUT/tatoeba-spa-eng --no-progress --json ;;
     bench-decoding)    run $n $BIN/python benchmarks/decoding.py $OUT/g2p-cmudict-bilstm-attn ;;
+    conll2000-crf-sgd) run $n $BIN/seqlab train --overwrite recipes/conll2000-bilstm-crf-sgd.yaml --out $OUT/conll2000-sgd --no-progress --json
+                       run $n-averaged $BIN/seqlab average $OUT/conll2000-sgd ;;
+    textcnn-ensembles) run $n bash benchmarks/textcnn_ensembles.sh ;;
+    peers-conll2000)   run $n $BIN/python benchmarks/peers.py conll2000 --minutes 20 --json $OUT/peers-conll2000.json ;;
+    peers-mr)          run $n $BIN/python benchmarks/peers.py mr --epochs 10 --json $OUT/peers-mr.json ;;
     bilstm-mr-cv) for k in 0 1 2 3 4 5 6 7 8 9; do
                     run $n-$k $BIN/seqlab train --overwrite recipes/mr-bilstm.yaml --set data.fold=$k --out $OUT/mr-bilstm-fold$k --no-progress --json
                   done ;;
