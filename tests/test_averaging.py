@@ -49,6 +49,10 @@ def test_models_of_different_runs_are_refused(kept_run, tmp_path, write_recipe):
     assert main(["train", str(recipe), "--out", str(other)]) == 0
     with pytest.raises(ArtifactError, match="only models of one run"):
         average([epoch_models(kept_run)[-1], other / "model"])
+    mixed = tmp_path / "mixed"
+    assert main(["average", "--models", str(epoch_models(kept_run)[-1]), str(epoch_models(kept_run)[-2]),
+                 "--out", str(mixed)]) == 0
+    assert artifact.load(mixed).model_config == artifact.load(kept_run).model_config
 
 
 def test_a_run_without_kept_epochs_says_how_to_keep_them(tmp_path, write_recipe, expect_error):
@@ -57,6 +61,8 @@ def test_a_run_without_kept_epochs_says_how_to_keep_them(tmp_path, write_recipe,
     expect_error(["average", run], "no epoch models", "train.keep_epochs")
     (run / "epochs" / "epoch-001").mkdir(parents=True)
     expect_error(["average", run, "--last", "2"], "fewer than the 2")
+    expect_error(["average", "--models", run / "model"], "--models", "--out")
+    expect_error(["average"], "RUN", "--models")
 
 
 def test_an_epoch_cut_short_by_the_time_budget_is_kept_as_the_last(tmp_path, write_recipe):

@@ -19,10 +19,10 @@ def add_parser(sub) -> None:
         epilog="examples:  seqlab train recipes/g2p-cmudict-bilstm-attn.yaml --set train.keep_epochs=5 --out runs/g2p\n"
                "           seqlab average runs/g2p --last 5\n"
                "           seqlab evaluate runs/g2p/averaged --beam 5")
-    p.add_argument("run", metavar="RUN", help="a run directory trained with train.keep_epochs > 0")
+    p.add_argument("run", metavar="RUN", nargs="?", help="a run directory trained with train.keep_epochs > 0")
     p.add_argument("--last", type=int, metavar="K", help="average the last K epoch models (default: all kept)")
-    p.add_argument("--models", nargs="+", metavar="DIR", help="average these model directories instead of RUN's "
-                   "epoch models (of one run)")
+    p.add_argument("--models", nargs="+", metavar="DIR", help="average these model directories (of one run) instead "
+                   "of RUN's epoch models; needs --out")
     p.add_argument("--out", metavar="OUT", help="directory to write (default RUN/averaged)")
     add_json_flag(p)
 
@@ -30,6 +30,10 @@ def add_parser(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..training.averaging import epoch_models, save_average
 
+    if (args.run is None) == (args.models is None):
+        raise ValueError("give a run directory (RUN) or --models DIR ..., one of the two")
+    if args.models and not args.out:
+        raise ValueError("--models: give --out, the directory to write the average to")
     models = [Path(m) for m in args.models] if args.models else epoch_models(args.run, args.last)
     out = save_average(models, Path(args.out) if args.out else Path(args.run) / "averaged")
     if args.json:
