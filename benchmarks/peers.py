@@ -134,6 +134,10 @@ def conll2000(args, python: Path, out: Path) -> dict:
                      out / "flair-conll2000.log")
     wait(seqlab, flair)
     flair_records = read_jsonl(flair_log)
+    read = [len(tags) for tags in flair_records[0]["tags"]]
+    if read != [len(tags) for tags in gold]:
+        sys.exit(f"flair read the test file into other tokens than seqlab did ({sum(read):,} against "
+                 f"{sum(map(len, gold)):,}): no common scorer")
     flair_curve = [(r["train_seconds"], 100 * chunk_scores(gold, r["tags"])["f1_conlleval"]) for r in flair_records]
     ours_records = [r for r in read_jsonl(ours_dir / "metrics.jsonl") if "dev_f1_conlleval" in r]
     ours_curve = [(r["train_seconds"], 100 * r["dev_f1_conlleval"]) for r in ours_records]

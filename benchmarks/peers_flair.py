@@ -45,7 +45,8 @@ def main() -> None:
     flair.set_seed(args.seed)
     flair.device = torch.device("cpu")
     corpus = ColumnCorpus(args.data, {0: "text", 1: "pos", 2: "np"}, train_file="train.txt", test_file="test.txt",
-                          dev_file=None, sample_missing_splits=False)
+                          dev_file=None, sample_missing_splits=False,
+                          comment_symbol=None)  # flair's default "# " drops CoNLL-2000's pound-sign tokens
     tags = corpus.make_label_dictionary("np", add_unk=False)
     characters = Dictionary(add_unk=True)  # the training text's characters (flair's default list is a download)
     for sentence in corpus.train:
