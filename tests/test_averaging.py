@@ -69,3 +69,9 @@ def test_an_epoch_cut_short_by_the_time_budget_is_kept_as_the_last(tmp_path, wri
     run = tmp_path / "short"
     assert main(["train", str(write_recipe(epochs=3, keep_epochs=2, max_minutes=1e-6)), "--out", str(run)]) == 0
     assert [p.name for p in epoch_models(run)] == ["epoch-001"]
+
+
+def test_epoch_models_are_ordered_by_number(tmp_path):
+    for epoch in (999, 1000, 8):
+        (tmp_path / "epochs" / f"epoch-{epoch:03d}").mkdir(parents=True)
+    assert [p.name for p in epoch_models(tmp_path, last=2)] == ["epoch-999", "epoch-1000"]

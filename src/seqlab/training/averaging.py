@@ -17,7 +17,7 @@ import torch
 
 from .. import artifact
 from ..artifact import Artifact, ArtifactError
-from .loop import EPOCHS
+from .loop import EPOCHS, kept_epochs
 
 AVERAGED = "averaged.json"
 
@@ -25,7 +25,7 @@ AVERAGED = "averaged.json"
 def epoch_models(run: str | Path, last: int | None = None) -> list[Path]:
     """The epoch models a run kept, oldest first; the last ``last`` of them when given."""
     folder = Path(run) / EPOCHS
-    found = sorted(folder.glob("epoch-*"))
+    found = kept_epochs(run)
     if not found:
         raise ArtifactError(f"{folder}: no epoch models (train with --set train.keep_epochs=N to keep the last N)")
     if last is not None:

@@ -236,10 +236,16 @@ def keep_epoch(out_dir: Path, epoch: int, keep: int, model: nn.Module, model_con
                recipe: Recipe) -> None:
     """Save the model as it ends ``epoch`` to ``out_dir/epochs/epoch-NNN`` (a whole model directory) and delete
     the ones before the last ``keep``: the inputs of checkpoint averaging (``seqlab average``)."""
-    folder = out_dir / EPOCHS
-    artifact.save(folder / f"epoch-{epoch:03d}", model, model_config, task.name, recipe.to_dict(), task.files())
-    for old in sorted(folder.glob("epoch-*"))[:-keep]:
+    artifact.save(out_dir / EPOCHS / f"epoch-{epoch:03d}", model, model_config, task.name, recipe.to_dict(),
+                  task.files())
+    for old in kept_epochs(out_dir)[:-keep]:
         shutil.rmtree(old)
+
+
+def kept_epochs(out_dir: str | Path) -> list[Path]:
+    """The epoch models a run kept, oldest first (by epoch number: epoch-1000 follows epoch-999)."""
+    found = [p for p in (Path(out_dir) / EPOCHS).glob("epoch-*") if p.name[len("epoch-"):].isdigit()]
+    return sorted(found, key=lambda p: int(p.name[len("epoch-"):]))
 
 
 def describe(state: LoopState) -> dict[str, Any]:
