@@ -73,7 +73,7 @@ for n in "${names[@]}"; do
                        run $n-averaged $BIN/seqlab average $OUT/conll2000-sgd ;;
     textcnn-ensembles) run $n bash benchmarks/textcnn_ensembles.sh ;;
     peers-conll2000)   run $n $BIN/python benchmarks/peers.py conll2000 --minutes 20 --json $OUT/peers-conll2000.json ;;
-    peers-mr)          run $n $BIN/python benchmarks/peers.py mr --epochs 10 --json $OUT/peers-mr.json ;;
+    peers-mr)          run $n $BIN/python benchmarks/peers.py mr --epochs 5 --json $OUT/peers-mr.json ;;
     bilstm-mr-cv) for k in 0 1 2 3 4 5 6 7 8 9; do
                     run $n-$k $BIN/seqlab train --overwrite recipes/mr-bilstm.yaml --set data.fold=$k --out $OUT/mr-bilstm-fold$k --no-progress --json
                   done ;;

@@ -13,7 +13,7 @@ from seqlab.cli.main import main
 from seqlab.data.vectors import load_into
 from seqlab.embeddings import evaluate as ev
 from seqlab.embeddings.io import FORMATS, from_matrix, guess_format, load_vectors, save_vectors
-from seqlab.embeddings.train import Word2VecSettings, train_word2vec
+from seqlab.embeddings.train import Word2VecSettings, read_corpus, train_word2vec
 from seqlab.layers.embedding import embedding
 
 
@@ -60,6 +60,18 @@ def test_word2vec_learns_which_words_share_contexts():
         assert all(w[0] == word[0] for w in near), near
     with pytest.raises(ValueError, match="not in the vectors' vocabulary"):
         ev.neighbours(vectors, "zzz")
+
+
+def test_embed_cli_train_reads_several_corpora_as_one(tmp_path, capsys):
+    first, second = tmp_path / "a.txt", tmp_path / "b.txt"
+    first.write_text("\n".join(" ".join(s) for s in clustered_corpus(300)), encoding="utf-8")
+    second.write_text("Zebra crossing\n\nzebra Crossing\n", encoding="utf-8")
+    args = ["embed", "train", str(first), str(second), "--lowercase", "--dim", "8", "--min-count", "1", "--epochs", "1",
+            "--out", str(tmp_path / "v.txt"), "--json"]
+    assert main(args) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["sentences"] == 300 + 2 and result["tokens"] == 300 * 8 + 4
+    assert result["words"] == 16 + 2  # zebra, crossing: lowercased across the second file's lines
 
 
 def test_embed_cli_train_evaluate_convert_plot(tmp_path, capsys):
@@ -117,3 +129,11 @@ def test_static_and_multichannel_textcnn_keep_the_frozen_vectors(tmp_path, tiny_
         if name == "multi":  # the tuned channel moved away from the same start
             assert not torch.equal(model.embedding.weight[good], frozen.weight[good])
     assert "pretrained vectors: 6 of" in capsys.readouterr().err
+
+
+def test_read_corpus_takes_any_split_of_a_dataset_by_name():
+    train, test = read_corpus("mr", "kim"), read_corpus("mr:test", "kim")
+    assert len(train) > 5 * len(test) > 0
+    assert read_corpus("mr:train", "kim") == train
+    with pytest.raises(ValueError, match="mr:valid: the split must be one of train, dev, test"):
+        read_corpus("mr:valid")

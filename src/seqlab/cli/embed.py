@@ -17,7 +17,9 @@ HELP = "train, inspect, evaluate and convert word vectors (word2vec, doc2vec, LS
 
 
 def _corpus_args(p) -> None:
-    p.add_argument("corpus", metavar="CORPUS", help="a text file (one sentence or document per line) or a dataset name")
+    p.add_argument("corpus", metavar="CORPUS", nargs="+",
+                   help="text files (one sentence or document per line) or datasets (NAME: its training split; NAME:test, "
+                        "NAME:dev: another split, text only); several are read in turn as one corpus")
     p.add_argument("--tokenizer", default="split", help="how lines become tokens (default split: on whitespace)")
     p.add_argument("--lowercase", action="store_true", help="lowercase the text first")
 
@@ -94,6 +96,11 @@ def add_parser(sub) -> None:
         parser.description = parser.description or action.help[0].upper() + action.help[1:] + "."
 
 
+def _read(args) -> list[list[str]]:
+    """The token lists of every CORPUS given, in order."""
+    return [tokens for source in args.corpus for tokens in read_corpus(source, args.tokenizer, args.lowercase)]
+
+
 def run(args: argparse.Namespace) -> int:
     return ACTIONS[args.embed_command](args)
 
@@ -102,7 +109,7 @@ def _train(args) -> int:
     settings = Word2VecSettings(args.method, args.dim, args.window, args.negative, args.min_count, args.epochs,
                                 seed=args.seed, workers=runtime.set_threads(None))
     t0 = time.perf_counter()
-    sentences = read_corpus(args.corpus, args.tokenizer, args.lowercase)
+    sentences = _read(args)
     with runtime.working(f"training {args.method} on {sum(map(len, sentences)):,} tokens ({args.epochs} epochs)"):
         vectors = train_word2vec(sentences, settings)
     seconds = time.perf_counter() - t0
@@ -125,7 +132,7 @@ def _train(args) -> int:
 def _doc2vec(args) -> int:
     from ..embeddings.io import from_matrix
 
-    docs = read_corpus(args.corpus, args.tokenizer, args.lowercase)
+    docs = _read(args)
     model = train_doc2vec(docs, dim=args.dim, epochs=args.epochs, dm=args.dm, workers=runtime.set_threads(None))
     save_vectors(from_matrix([str(i) for i in range(len(docs))], model.dv.vectors), args.out)
     result = {"documents": len(docs), "dim": args.dim, "out": args.out}
@@ -134,7 +141,7 @@ def _doc2vec(args) -> int:
 
 
 def _topics(args) -> int:
-    docs = read_corpus(args.corpus, args.tokenizer, args.lowercase)
+    docs = _read(args)
     model, _ = train_topics(docs, args.method, args.topics)
     topics = [[w for w, _ in model.show_topic(k, topn=args.words)] for k in range(args.topics)]
     if args.json:

@@ -3,7 +3,8 @@ doc2vec (Le & Mikolov 2014: PV-DM or PV-DBOW) and topic models as document featu
 (Deerwester et al. 1990: truncated SVD of TF-IDF) and LDA (Blei et al. 2003).
 
 A corpus is a list of token lists (one per line of text); ``read_corpus`` makes one from a text file or
-the training split of a registry dataset, tokenised as seqlab's tokenizers do.
+a split of a registry dataset (``imdb`` is its training split, ``imdb:test`` its test split; labels are never
+read), tokenised as seqlab's tokenizers do.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from ..data.tokenizers import Tokenizer
 from ._gensim import gensim_models
 
 METHODS = {"skipgram": 1, "cbow": 0}
+SPLITS = ("train", "dev", "test")
 
 
 @dataclass
@@ -41,12 +43,17 @@ class Word2VecSettings:
 
 
 def read_corpus(source: str, tokenizer: str = "split", lowercase: bool = False) -> list[list[str]]:
-    """Token lists, one per non-empty line of ``source``: a text file, or a registry dataset's training split."""
+    """Token lists, one per non-empty line of ``source``: a text file, or a registry dataset's split as
+    ``NAME`` (its training split) or ``NAME:SPLIT`` (``train``, ``dev`` or ``test``)."""
     tok = Tokenizer(tokenizer, lowercase)
+    name, _, split = source.partition(":")
     if Path(source).is_file():
         lines = read_lines(source)
-    elif source in REGISTRY:
-        lines = [ex.text if hasattr(ex, "text") else " ".join(ex.tokens) for ex in load_splits(source, None).train]
+    elif name in REGISTRY:
+        if split not in ("", *SPLITS):
+            raise ValueError(f"{source}: the split must be one of {', '.join(SPLITS)}, got {split!r}")
+        examples = getattr(load_splits(name, None), split or "train")
+        lines = [ex.text if hasattr(ex, "text") else " ".join(ex.tokens) for ex in examples]
     else:
         raise FileNotFoundError(f"{source}: neither a text file nor a dataset (see `seqlab data list`)")
     return [tokens for tokens in map(tok, lines) if tokens]
