@@ -6,7 +6,8 @@
 #        bilstm-imdb bilstm-mr-cv conll2000-crf conll2000-softmax ud-ewt-upos wnut17-crf bench-tagging
 #        digits-caption-attn digits-caption-noattn bench-cotenancy
 #        g2p-bilstm-attn g2p-transformer multi30k-gru multi30k-transformer tatoeba bench-decoding
-#        conll2000-crf-sgd textcnn-ensembles peers-conll2000 peers-mr (the peers run side by side, one thread each)
+#        conll2000-crf-sgd conll2000-crf-sgd-w2v textcnn-ensembles textcnn-vectors peers-conll2000 peers-mr
+#        (the peers run side by side, one thread each)
 #        lsa-mr ptb-small shakespeare-char mr-conditional-lm bench-lm w2v-wikitext2 textcnn-mr-w2v (language models and
 #        the embeddings comparison run with SEQLAB_THREADS=1 in RESULTS.md, two at a time)
 set -uo pipefail
@@ -71,7 +72,14 @@ for n in "${names[@]}"; do
     bench-decoding)    run $n $BIN/python benchmarks/decoding.py $OUT/g2p-cmudict-bilstm-attn ;;
     conll2000-crf-sgd) run $n $BIN/seqlab train --overwrite recipes/conll2000-bilstm-crf-sgd.yaml --out $OUT/conll2000-sgd --no-progress --json
                        run $n-averaged $BIN/seqlab average $OUT/conll2000-sgd ;;
+    conll2000-crf-sgd-w2v) run $n-vectors $BIN/seqlab embed train conll2000 imdb wikitext2 --tokenizer kim --lowercase --dim 100 \
+                           --out runs/vectors/conll-imdb-wikitext2-sg100.txt
+                       for seed in 1 2 3; do
+                         run $n-s$seed $BIN/seqlab train --overwrite recipes/conll2000-bilstm-crf-sgd-w2v.yaml --set train.seed=$seed \
+                           --out $OUT/conll2000-sgd-w2v-s$seed --no-progress --json
+                       done ;;
     textcnn-ensembles) run $n bash benchmarks/textcnn_ensembles.sh ;;
+    textcnn-vectors)   run $n $BIN/python benchmarks/textcnn_vectors.py --json $OUT/textcnn-vectors.json ;;
     peers-conll2000)   run $n $BIN/python benchmarks/peers.py conll2000 --minutes 20 --json $OUT/peers-conll2000.json ;;
     peers-mr)          run $n $BIN/python benchmarks/peers.py mr --epochs 5 --json $OUT/peers-mr.json ;;
     bilstm-mr-cv) for k in 0 1 2 3 4 5 6 7 8 9; do
