@@ -10,7 +10,7 @@ $(BIN)/seqlab: pyproject.toml requirements/cpu.txt requirements/test.txt
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -r requirements/cpu.txt
 	$(BIN)/python -m pip install -q -r requirements/test.txt
-	$(BIN)/python -m pip install -q -e '.[plots,embeddings,explain,seq2seq,vision,serve,onnx,tensorboard]'
+	$(BIN)/python -m pip install -q -e '.[plots,embeddings,explain,seq2seq,vision,serve,onnx,tensorboard,zh]'
 	touch $(BIN)/seqlab
 
 setup: $(BIN)/seqlab

@@ -34,8 +34,21 @@ def test_model_section_validated_by_registry(tmp_path):
         build({"name": "rnn_classifier", "hidden_sise": 3}, "r.yaml")
     with pytest.raises(ConfigError, match=r"model.name: unknown model 'cnn'"):
         build({"name": "cnn"}, "r.yaml")
-    with pytest.raises(ConfigError, match="pooling must be one of"):
+    with pytest.raises(ConfigError, match="r.yaml: model.pooling: must be one of last, mean, max, attention, got 'sum'"):
         build({"name": "rnn_classifier", "vocab_size": 10, "num_classes": 2, "pooling": "sum"}, "r.yaml")
+
+
+@pytest.mark.parametrize("recipe, field, needle", [
+    ("mr-bilstm", "model.cell=gr", "model.cell: must be one of lstm, gru, rnn, got 'gr'"),
+    ("conll2000-bilstm-crf", "model.cell=rnn", "model.cell: must be one of lstm, gru, got 'rnn'"),  # the tagger's narrower set
+    ("mr-bilstm", "model.pooling=maxx", "model.pooling: must be one of"),
+])
+def test_choices_of_a_model_section_are_checked_by_config(recipe, field, needle, expect_error, tmp_path, monkeypatch):
+    """`seqlab config` refuses a bad choice, so that `train` never reads data or makes a directory for it."""
+    monkeypatch.chdir(tmp_path)
+    expect_error(["config", recipe, "--set", field], needle)
+    expect_error(["train", recipe, "--set", field], needle)
+    assert not (tmp_path / "runs").exists()
 
 
 def test_overrides_are_parsed_as_yaml(tmp_path):

@@ -16,7 +16,7 @@ def test_readme_starts_with_the_two_commands():
     assert re.search(r"^demo: setup\n\t\$\(BIN\)/seqlab quickstart", makefile, re.M)
     assert re.search(r"^test: setup browser\n", makefile, re.M)
     setup = makefile[makefile.index("$(BIN)/seqlab:"):]
-    assert setup.index("requirements/cpu.txt") < setup.index("-e '.[plots,embeddings,explain,seq2seq,vision,serve,onnx,tensorboard]'")  # CPU torch first
+    assert setup.index("requirements/cpu.txt") < setup.index("-e '.[plots,embeddings,explain,seq2seq,vision,serve,onnx,tensorboard,zh]'")  # CPU torch first
     assert "make test" in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
 
 

@@ -23,18 +23,26 @@ def _train(root: Path, name: str, recipe: dict) -> Path:
 
 
 def classification(root: Path) -> Path:
+    return _train(root, "classifier", classification_recipe(root))
+
+
+def classification_recipe(root: Path) -> dict:
     rng = random.Random(0)
     good, bad = ["fine", "great", "superb", "moving"], ["dull", "awful", "boring", "flat"]
     rows = ["text\tlabel"] + [f"a {rng.choice(good if i % 2 else bad)} film about {rng.choice(['love', 'war', 'dogs'])}\t"
                               f"{'pos' if i % 2 else 'neg'}" for i in range(200)]
     data = _write(root / "cls.tsv", "\n".join(rows) + "\n")
-    return _train(root, "classifier", {
+    return {
         "task": "classification", "data": {"train": data, "tokenizer": "whitespace", "max_length": 12},
         "model": {"name": "rnn_classifier", "embed_dim": 16, "hidden_size": 16},
-        "train": {"epochs": 4, "batch_size": 16, "lr": 0.02, "patience": None, "log_every": 0}})
+        "train": {"epochs": 4, "batch_size": 16, "lr": 0.02, "patience": None, "log_every": 0}}
 
 
 def tagging(root: Path) -> Path:
+    return _train(root, "tagger", tagging_recipe(root))
+
+
+def tagging_recipe(root: Path) -> dict:
     rng = random.Random(1)
     lines = []
     for _ in range(200):
@@ -46,23 +54,31 @@ def tagging(root: Path) -> Path:
                 lines.append(f"{rng.choice(['ran', 'sat', 'saw'])} B-VP")
         lines.append("")
     data = _write(root / "tags.conll", "\n".join(lines) + "\n")
-    return _train(root, "tagger", {
+    return {
         "task": "tagging", "data": {"train": data, "format": "conll"},
         "model": {"name": "tagger", "embed_dim": 16, "hidden_size": 16, "char_hidden": 8},
-        "train": {"epochs": 5, "batch_size": 8, "lr": 0.01, "monitor": "f1", "patience": None, "log_every": 0}})
+        "train": {"epochs": 5, "batch_size": 8, "lr": 0.01, "monitor": "f1", "patience": None, "log_every": 0}}
 
 
 def language_model(root: Path) -> Path:
+    return _train(root, "lm", language_model_recipe(root))
+
+
+def language_model_recipe(root: Path) -> dict:
     text = "".join(f"to be or not to be {i % 7}\nthat is the question\n" for i in range(150))
     data = _write(root / "lm.txt", text)
-    return _train(root, "lm", {
+    return {
         "task": "language_model", "data": {"train": data, "tokenizer": "character", "lowercase": False, "bptt": 16},
         "model": {"name": "rnn_lm", "embed_dim": 16, "hidden_size": 32, "num_layers": 1, "tie_weights": False},
         "train": {"epochs": 3, "batch_size": 8, "eval_batch_size": 4, "lr": 0.02, "monitor": "bpc",
-                  "monitor_mode": "min", "patience": None, "log_every": 0}})
+                  "monitor_mode": "min", "patience": None, "log_every": 0}}
 
 
 def seq2seq(root: Path, model: dict, name: str) -> Path:
+    return _train(root, name, seq2seq_recipe(root, model))
+
+
+def seq2seq_recipe(root: Path, model: dict) -> dict:
     rng = random.Random(2)
     rows = ["source\ttarget"]
     for _ in range(600):
@@ -70,13 +86,13 @@ def seq2seq(root: Path, model: dict, name: str) -> Path:
         rows.append(f"{word}\t{' '.join(reversed(word.upper()))}")
     data = _write(root / "pairs.tsv", "\n".join(rows[:501]) + "\n")
     dev = _write(root / "pairs-dev.tsv", "\n".join(rows[:1] + rows[501:]) + "\n")
-    return _train(root, name, {
+    return {
         "task": "seq2seq", "data": {"train": data, "dev": dev, "test": dev, "text_field": "source", "label_field": "target",
                                     "tokenizer": "character", "target_tokenizer": "whitespace", "lowercase": False,
                                     "metric": "g2p", "beam": 3},
         "model": model,
         "train": {"epochs": 4, "batch_size": 32, "lr": 0.005, "monitor": "wer", "monitor_mode": "min",
-                  "patience": None, "log_every": 0}})
+                  "patience": None, "log_every": 0}}
 
 
 def train_all(root: Path) -> dict[str, Path]:

@@ -68,6 +68,9 @@ def _one_of(*allowed):
     return check
 
 
+#: The tokenizers ``data.tokenizer`` may name (``seqlab.data.tokenizers``).
+TOKENIZERS = ("basic_english", "whitespace", "split", "character", "kim", "bpe", "jieba")
+
 #: Range and choice checks by field name, for every section (data, train and the models' own dataclasses).
 #: None always passes (it means "unset"); lists are checked item by item.
 RULES: dict[str, Any] = {
@@ -94,6 +97,10 @@ RULES: dict[str, Any] = {
     "device": _one_of("auto", "cpu", "cuda", "mps"),
     "log": _one_of("jsonl", "csv", "tensorboard"),  # each item of train.log
     "metric": _one_of("bleu", "g2p"),
+    "tokenizer": _one_of(*TOKENIZERS),
+    "cell": _one_of("lstm", "gru", "rnn"),  # a model that takes fewer narrows it in its config's check()
+    "pooling": _one_of("last", "mean", "max", "attention"),
+    "target_tokenizer": _one_of(*TOKENIZERS),
     "tag_scheme": _one_of("bio", "bioes"),
     "input_scheme": _one_of("iob2", "iob1"),
 }
@@ -147,6 +154,7 @@ class DataConfig:
     label_field: str = "label"
     label_set: str | None = None  # dataset-specific label choice, e.g. TREC "coarse" or "fine"
     tokenizer: str = "basic_english"
+    user_dict: str | None = None  # tokenizer jieba: a user dictionary file (jieba's format: word [freq] [tag])
     lowercase: bool = True
     bpe_vocab_size: int = 8000
     min_freq: int = 1
@@ -163,6 +171,8 @@ class DataConfig:
     def check(self) -> tuple[str, str] | None:
         if self.fold >= self.folds:
             return "fold", f"must be below data.folds ({self.folds}), got {self.fold}"
+        if self.user_dict and self.tokenizer != "jieba":
+            return "user_dict", f"a user dictionary is for tokenizer jieba, not {self.tokenizer}"
         return None
 
 
@@ -444,7 +454,7 @@ def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
     return recipe
 
 
-PATH_FIELDS = ("train", "dev", "test", "vectors")
+PATH_FIELDS = ("train", "dev", "test", "vectors", "user_dict")
 
 
 def resolve_data_paths(data: DataConfig, folder: Path, source: str = "<recipe>") -> None:

@@ -37,6 +37,7 @@ _UD = "https://raw.githubusercontent.com/UniversalDependencies/UD_English-EWT/15
 _WNUT = "https://raw.githubusercontent.com/leondz/emerging_entities_17/e52a2d2a71ac1a051ca2d532eef28653c5c02603/"
 _LASAGNE = "https://raw.githubusercontent.com/Lasagne/Recipes/d616658de38e69f5036b236b6acbaf6e465ec9bd/examples/penntree/"
 _EXAMPLES = "https://raw.githubusercontent.com/pytorch/examples/77f55b912142e11fcfdf5b530231fb9c52f181e8/word_language_model/data/wikitext-2/"
+_CHNSENTI = "https://raw.githubusercontent.com/LiuYe-dragon/nlp-ChnSentiCorp/c4cd145/datasets/"
 _M30K = "https://raw.githubusercontent.com/multi30k/dataset/a3d2e0d26b56f3846f66a952536ffed4e401d05a/data/task1/raw/"
 
 
@@ -108,6 +109,17 @@ CATALOGUE: tuple[DatasetSpec, ...] = (
         archive=RemoteFile("aclImdb_v1.tar.gz", _IMDB_URL, _IMDB_SHA256),
         prepare=c.imdb_prepare,
         notes="Downloaded as the original tarball (sha256-checked) and repacked to train/test CSV.",
+    ),
+    DatasetSpec(
+        "chnsenticorp", "chnsenticorp", "ChnSentiCorp Chinese review sentiment (hotels, laptops, books): 8640 / 960 / "
+        "1200; test = the labelled dev.tsv, dev = a seeded tenth of train",
+        "Tan Songbo, ChnSentiCorp (ICT, CAS); as distributed with ERNIE, via LiuYe-dragon/nlp-ChnSentiCorp",
+        tuple(RemoteFile(f"{s}.tsv", _CHNSENTI + f"{s}.tsv", h) for s, h in (
+            ("train", "0b2653c23e5c79f539472e90cb10522f0ada4b80d3da95572d8b48fda47d5b33"),
+            ("dev", "83cc6779a1c12517120dab421ca69d22e48ea0fef72d40ea7f0d5c4cff53f603"))),
+        c.chnsenticorp_load,
+        notes="The distributed test.tsv has no labels and is not used. The corpus repeats itself: 1,351 duplicate "
+        "texts inside train and 335 texts of the test split (dev.tsv) also in train; `seqlab data check` counts them.",
     ),
     DatasetSpec(
         "conll2000", "conll2000", "CoNLL-2000 chunking (WSJ): 8936 / 2012 sentences; chunk tags (label_set: pos for POS)",

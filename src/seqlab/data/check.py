@@ -1,7 +1,8 @@
 """What a data split holds, before anything trains on it: ``seqlab data check``.
 
 For labelled texts: examples, label distribution, empty texts, duplicate texts (and duplicates whose labels
-disagree), text lengths in whitespace tokens. For tagged sentences: sentences, tokens, tag distribution and
+disagree), text lengths in tokens (the recipe's tokenizer; whitespace tokens for a bare file), and for a
+recipe how many dev and test texts also occur in train. For tagged sentences: sentences, tokens, tag distribution and
 the chunk-scheme problems that would be mis-scored — an ``I-X`` that starts a chunk (IOB1 files, or
 damaged IOB2), and tags without a ``B-``/``I-`` prefix beside prefixed ones — and sentences longer than
 ``long`` tokens (a file without blank lines reads as one huge sentence). Problems are listed with the
@@ -11,6 +12,7 @@ example's index so they can be found in the file.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from .readers import TaggedSentence, TextExample
@@ -24,7 +26,9 @@ def _lengths(values: list[int]) -> dict[str, Any]:
     return {"min": ordered[0], "median": ordered[len(ordered) // 2], "max": ordered[-1]}
 
 
-def check_texts(examples: list[TextExample]) -> dict[str, Any]:
+def check_texts(examples: list[TextExample], tokenize: Callable[[str], list[str]] = str.split) -> dict[str, Any]:
+    """The report for labelled texts; lengths are counted in ``tokenize``'s tokens (a recipe's tokenizer, so
+    that Chinese text is not one whitespace token a review)."""
     labels = Counter(ex.label for ex in examples if ex.label is not None)
     empty = [i for i, ex in enumerate(examples) if not ex.text.strip()]
     seen: dict[str, list[int]] = {}
@@ -42,7 +46,7 @@ def check_texts(examples: list[TextExample]) -> dict[str, Any]:
                         f"{', '.join(str(i + 1) for i in conflicting[0][:3])})")
     return {"examples": len(examples), "labels": dict(labels.most_common()), "empty_texts": len(empty),
             "duplicate_texts": sum(len(rows) - 1 for rows in duplicates), "conflicting_duplicates": len(conflicting),
-            "tokens_per_text": _lengths([len(ex.text.split()) for ex in examples]), "problems": problems}
+            "tokens_per_text": _lengths([len(tokenize(ex.text)) for ex in examples]), "problems": problems}
 
 
 def check_tagged(sentences: list[TaggedSentence], long: int = 250) -> dict[str, Any]:
@@ -67,10 +71,25 @@ def check_tagged(sentences: list[TaggedSentence], long: int = 250) -> dict[str, 
             "problems": problems}
 
 
-def check_split(examples: list) -> dict[str, Any]:
+def _key(example) -> object:
+    return example.tokens if isinstance(example, TaggedSentence) else getattr(example, "text", example).strip()
+
+
+def also_in(examples: list, reference: list) -> int:
+    """How many of ``examples`` (texts, or tagged sentences by their tokens) also occur in ``reference``: the
+    overlap between a corpus's test or dev split and its training split, which flatters a score.
+
+    >>> also_in([TextExample("a"), TextExample("b "), TextExample("c")], [TextExample("b"), TextExample("a")])
+    2
+    """
+    seen = {_key(ex) for ex in reference}
+    return sum(_key(ex) in seen for ex in examples)
+
+
+def check_split(examples: list, tokenize: Callable[[str], list[str]] = str.split) -> dict[str, Any]:
     """The report for one split, by the kind of example it holds."""
     if examples and isinstance(examples[0], TaggedSentence):
         return check_tagged(examples)
     if examples and isinstance(examples[0], TextExample):
-        return check_texts(examples)
+        return check_texts(examples, tokenize)
     return {"examples": len(examples), "problems": []}

@@ -141,6 +141,32 @@ def imdb_prepare(archive: Path, target: Path) -> None:
         shutil.move(tmp, target / f"{split}.csv.gz")
 
 
+CHNSENTICORP_LABELS = ["negative", "positive"]  # the files' 0 and 1
+
+
+def _chnsenticorp_read(path: Path, columns: tuple[str, ...]) -> list[TextExample]:
+    """Rows of a ChnSentiCorp TSV with the header ``columns`` (``label`` 0/1 and ``text_a`` among them)."""
+    lines = read_lines(path)
+    if not lines or tuple(lines[0].split("\t")) != columns:
+        raise DataFormatError(f"{path}:1: expected the header {'<TAB>'.join(columns)}")
+    out, label_at, text_at = [], columns.index("label"), columns.index("text_a")
+    for number, line in enumerate(lines[1:], start=2):
+        fields = line.split("\t")
+        if len(fields) != len(columns) or fields[label_at] not in ("0", "1"):
+            raise DataFormatError(f"{path}:{number}: expected {len(columns)} tab-separated fields with label 0 or 1")
+        out.append(TextExample(fields[text_at], CHNSENTICORP_LABELS[int(fields[label_at])]))
+    return out
+
+
+def chnsenticorp_load(folder: Path, options: object) -> Splits:
+    """ChnSentiCorp as distributed with ERNIE: its test file has no labels, so the labelled ``dev.tsv`` is the
+    test split and a seeded tenth (``dev_fraction``) of ``train.tsv`` is dev, as published figures do."""
+    train = _chnsenticorp_read(folder / "train.tsv", ("label", "text_a"))
+    test = _chnsenticorp_read(folder / "dev.tsv", ("qid", "label", "text_a"))
+    train, dev = holdout(train, _opt(options, "dev_fraction", 0.1), _opt(options, "split_seed", 1234))
+    return Splits(train, dev, test, CHNSENTICORP_LABELS)
+
+
 def conll2000_load(folder: Path, options: object) -> Splits:
     """CoNLL-2000 chunking: ``word POS chunk``; the chunk column is predicted (``label_set: pos`` for POS)."""
     column = 1 if _opt(options, "label_set", None) == "pos" else 2

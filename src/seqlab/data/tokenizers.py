@@ -21,6 +21,12 @@ baselines on MR, SST, SUBJ, TREC, CR and MPQA: keep letters, digits and ``( ) , 
 >>> kim("It's not the film's fault, isn't it?")
 ['it', "'s", 'not', 'the', 'film', "'s", 'fault', ',', 'is', "n't", 'it', '?']
 
+``jieba`` segments Chinese into words with the ``jieba`` package (``pip install 'seqlab[zh]'``) and keeps
+``basic_english``'s rules for everything else (Latin words, numbers, punctuation): each run of CJK characters
+goes to jieba, the text between runs to ``basic_english``. A user dictionary (``data.user_dict``: one
+``word [freq] [tag]`` a line, jieba's format) is read when the tokenizer is made and saved with it, so a
+trained model segments the same way wherever it is loaded.
+
 Others: ``whitespace`` (split on whitespace, pre-tokenised corpora such as MR and SST), ``character``
 (every character, spaces included) and ``bpe`` (byte-pair encoding trained with Hugging Face
 ``tokenizers`` on the training texts).
@@ -29,8 +35,14 @@ Others: ``whitespace`` (split on whitespace, pre-tokenised corpora such as MR an
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Callable, Iterable
+from functools import lru_cache
+from pathlib import Path
+
+from ..config import TOKENIZERS, ConfigError
+from ..runtime import cache_dir
 
 _CJK = (
     "\u2e80-\u2fdf\u3000-\u303f\u3040-\u30ff\u3100-\u312f\u3190-\u31ff\u3400-\u4dbf"
@@ -107,14 +119,81 @@ def character(text: str, lowercase: bool = False) -> list[str]:
     return list(text.lower() if lowercase else text)
 
 
+_CJK_RUN = re.compile(f"[{_CJK}]+")
+_USER_WORD = re.compile(r"^(\S+?)(?: +([0-9]+))?(?: +([a-z]+))?$")
+
+
+def read_user_dict(path: str | Path) -> list[str]:
+    """The entries of a jieba user dictionary (``word [freq] [tag]`` a line, UTF-8), checked line by line; blank
+    lines and ``#`` comments are skipped. An entry jieba would misread is an error naming ``path:line``."""
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such user dictionary") from None
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
+    entries = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if not _USER_WORD.match(line):
+            raise ConfigError(f"{path}:{number}: expected 'word [frequency] [tag]', got {line[:60]!r}")
+        entries.append(line)
+    return entries
+
+
+@lru_cache(maxsize=8)
+def _jieba_segmenter(user_words: tuple[str, ...]):
+    """One jieba segmenter per user dictionary, made on first use. Its prefix dictionary is built once and
+    cached under ``$SEQLAB_CACHE_DIR`` (not in the shared temporary folder), and its start-up log is silenced."""
+    try:
+        import jieba
+    except ImportError:
+        raise ConfigError("tokenizer jieba: the jieba package is not installed (pip install 'seqlab[zh]')") from None
+    logging.getLogger("jieba").setLevel(logging.WARNING)
+    segmenter = jieba.Tokenizer()
+    folder = cache_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    segmenter.tmp_dir = str(folder)
+    segmenter.initialize()
+    for entry in user_words:
+        word, freq, tag = _USER_WORD.match(entry).groups()
+        segmenter.add_word(word, int(freq) if freq else None, tag)
+    return segmenter
+
+
+def jieba_words(text: str, lowercase: bool = True, user_words: tuple[str, ...] = ()) -> list[str]:
+    """Chinese runs segmented by jieba (precise mode, HMM for unknown words), the rest by ``basic_english``.
+
+    >>> jieba_words("我爱人工智能")
+    ['我', '爱', '人工智能']
+    >>> jieba_words("这部电影 is GREAT!")
+    ['这部', '电影', 'is', 'great', '!']
+    """
+    segmenter, out, at = _jieba_segmenter(tuple(user_words)), [], 0
+    for run in _CJK_RUN.finditer(text):
+        out += basic_english(text[at:run.start()], lowercase)
+        out += [w for w in segmenter.lcut(run.group(), HMM=True) if w.strip()]
+        at = run.end()
+    return out + basic_english(text[at:], lowercase)
+
+
 class Tokenizer:
     """A named tokenizer with its options; ``to_dict()`` / ``from_dict()`` round-trip through JSON."""
 
-    def __init__(self, name: str, lowercase: bool = True, bpe_json: str | None = None):
+    def __init__(self, name: str, lowercase: bool = True, bpe_json: str | None = None,
+                 user_words: list[str] | None = None):
         self.name = name
         self.lowercase = lowercase
         self.bpe_json = bpe_json
-        if name == "bpe":
+        self.user_words = list(user_words or [])
+        if self.user_words and name != "jieba":
+            raise ValueError(f"tokenizer {name}: a user dictionary is for the jieba tokenizer only")
+        if name == "jieba":
+            words = tuple(self.user_words)
+            self._fn = lambda t: jieba_words(t, lowercase, words)
+        elif name == "bpe":
             if bpe_json is None:
                 raise ValueError("tokenizer bpe: not trained yet (use Tokenizer.train_bpe)")
             from tokenizers import Tokenizer as HFTokenizer
@@ -127,7 +206,7 @@ class Tokenizer:
             fn = _SIMPLE[name]
             self._fn = lambda t: fn(t, lowercase)
         else:
-            raise ValueError(f"unknown tokenizer {name!r} (known: {', '.join([*_SIMPLE, 'bpe'])})")
+            raise ValueError(f"unknown tokenizer {name!r} (known: {', '.join(TOKENIZERS)})")
 
     def __call__(self, text: str) -> list[str]:
         return self._fn(text)
@@ -136,12 +215,21 @@ class Tokenizer:
         out = {"name": self.name, "lowercase": self.lowercase}
         if self.bpe_json is not None:
             out["bpe"] = json.loads(self.bpe_json)
+        if self.user_words:
+            out["user_dict"] = self.user_words
         return out
 
     @classmethod
     def from_dict(cls, spec: dict) -> Tokenizer:
         bpe = spec.get("bpe")
-        return cls(spec["name"], spec.get("lowercase", True), json.dumps(bpe) if bpe is not None else None)
+        return cls(spec["name"], spec.get("lowercase", True), json.dumps(bpe) if bpe is not None else None,
+                   spec.get("user_dict"))
+
+    @classmethod
+    def from_config(cls, name: str, lowercase: bool, user_dict: str | None = None) -> Tokenizer:
+        """The tokenizer a recipe's ``data`` names (all but ``bpe``, which is trained: ``train_bpe``), with its
+        user dictionary read from ``user_dict``."""
+        return cls(name, lowercase, user_words=read_user_dict(user_dict) if user_dict else None)
 
     @classmethod
     def train_bpe(cls, texts: Iterable[str], vocab_size: int = 8000, lowercase: bool = True) -> Tokenizer:

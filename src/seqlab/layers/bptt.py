@@ -54,7 +54,10 @@ def onednn_matmul_available() -> bool:
         if not os.environ.get("SEQLAB_NO_ONEDNN_MATMUL") and torch.backends.mkldnn.is_available():
             try:
                 op = torch.ops.mkldnn._linear_pointwise
-                x, w, b = (torch.randn(*shape, device="cpu") for shape in ((5, 7), (3, 7), (3,)))  # whatever the default device
+                # a private generator: the global one drives dropout, and a draw here on a process's first call
+                # would shift every later draw (a resumed run would then drift from the uninterrupted one)
+                g = torch.Generator(device="cpu").manual_seed(0)
+                x, w, b = (torch.randn(*shape, device="cpu", generator=g) for shape in ((5, 7), (3, 7), (3,)))
                 _ONEDNN = bool(torch.allclose(op(x, w.t().contiguous().t(), b, "none", [], ""), F.linear(x, w, b),
                                               atol=1e-5))
             except (AttributeError, RuntimeError):

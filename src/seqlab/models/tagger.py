@@ -45,6 +45,11 @@ class TaggerConfig:
     feature_sizes: list[int] = field(default_factory=list)  # filled: vocabulary of each extra input column
     feature_dim: int = 25  # embedding size of each extra input column (e.g. CoNLL-2000's POS tags)
 
+    def check(self) -> tuple[str, str] | None:
+        if self.cell not in ("lstm", "gru"):
+            return "cell", f"must be one of lstm, gru, got {self.cell!r}"
+        return None
+
 
 class CharCNN(nn.Module):
     """Characters [N, W] → one vector per word [N, F]: embed, convolve (width 3), max over real characters."""

@@ -106,6 +106,15 @@ class Task(ABC):
                 return int(value.size(0))
         raise TypeError(f"{type(batch).__name__}: no tensor field to count examples by; override Task.loss_count")
 
+    def training_state(self) -> dict[str, torch.Tensor]:
+        """Tensors the task carries from one training batch to the next (a language model's hidden state across
+        BPTT windows). A mid-epoch checkpoint saves them and ``restore_training_state`` puts them back, so that a
+        resumed run continues exactly; none by default."""
+        return {}
+
+    def restore_training_state(self, tensors: dict[str, torch.Tensor]) -> None:
+        """Take back what ``training_state`` returned (on the model's device); nothing by default."""
+
     def truncated(self, examples: list) -> dict[str, int]:
         """Examples that will be used cut short, by why (``{"longer than data.max_length": 12}``); none by default."""
         return {}

@@ -98,7 +98,7 @@ class CaptioningTask(Task):
     def from_recipe(cls, cfg: DataConfig, source: str = "<recipe>") -> tuple["CaptioningTask", Splits]:
         splits = read_caption_splits(cfg, source).limited(cfg.limit, cfg.eval_limit)
         train = splits.train
-        tokenizer = Tokenizer(cfg.tokenizer, cfg.lowercase)
+        tokenizer = Tokenizer.from_config(cfg.tokenizer, cfg.lowercase, cfg.user_dict)
         vocab = checked_vocab(Vocab.build((tokenizer(ex.caption) for ex in train), cfg.min_freq, cfg.max_size),
                               len(train), cfg, source, "captions")
         longest = max((len(tokenizer(ex.caption)) for ex in train), default=1)

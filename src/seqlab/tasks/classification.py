@@ -73,7 +73,7 @@ class ClassificationTask(Task):
         if cfg.tokenizer == "bpe":
             tokenizer = Tokenizer.train_bpe((ex.text for ex in train), cfg.bpe_vocab_size, cfg.lowercase)
         else:
-            tokenizer = Tokenizer(cfg.tokenizer, cfg.lowercase)
+            tokenizer = Tokenizer.from_config(cfg.tokenizer, cfg.lowercase, cfg.user_dict)
         vocab = checked_vocab(Vocab.build((tokenizer(ex.text) for ex in train), cfg.min_freq, cfg.max_size),
                               len(train), cfg, source)
         seen = sorted({ex.label for ex in train})

@@ -6,7 +6,7 @@ Two shapes of data, one model (``models.language_model``):
   (word level, as Mikolov's PTB) or by its newline character (``tokenizer: character``). Training cuts the
   stream into ``batch_size`` contiguous rows and walks them in windows of ``data.bptt`` tokens; the hidden
   state is carried from one window to the next and detached between them (truncated BPTT, Zaremba et al.
-  2014). Resuming mid-epoch restarts the carried state from zero.
+  2014). A mid-epoch checkpoint saves the carried state (``training_state``), so a resumed run continues exactly.
 * **sentence** (``data.conditional: true``) — one example per text, ``<bos> w₁ … wₙ`` predicting
   ``w₁ … wₙ <eos>``, conditioned on the example's label: "generate a positive review".
 
@@ -116,7 +116,7 @@ class LanguageModelTask(Task):
     def from_recipe(cls, cfg: DataConfig, source: str = "<recipe>") -> tuple["LanguageModelTask", Splits]:
         splits = read_text_splits(cfg, source).limited(cfg.limit, cfg.eval_limit)
         train = splits.train
-        tokenizer = Tokenizer(cfg.tokenizer, cfg.lowercase) if cfg.tokenizer != "bpe" else \
+        tokenizer = Tokenizer.from_config(cfg.tokenizer, cfg.lowercase, cfg.user_dict) if cfg.tokenizer != "bpe" else \
             Tokenizer.train_bpe((ex.text for ex in train), cfg.bpe_vocab_size, cfg.lowercase)
         tokens = [tokenizer(ex.text) for ex in train]
         if tokenizer.name == "character":
@@ -207,6 +207,15 @@ class LanguageModelTask(Task):
         logits, hidden = model(batch.inputs, hidden, batch.condition, batch.lengths)
         self._carried = detach_state(hidden) if batch.lengths is None else None
         return F.cross_entropy(logits.reshape(-1, logits.size(-1)), batch.targets.reshape(-1), ignore_index=IGNORE_INDEX)
+
+    def training_state(self) -> dict[str, torch.Tensor]:
+        """The hidden state carried into the next window: ``hidden.0`` (h), and ``hidden.1`` (c) for an LSTM."""
+        carried = self._carried if isinstance(self._carried, tuple) else (self._carried,) if self._carried is not None else ()
+        return {f"hidden.{i}": h.contiguous() for i, h in enumerate(carried)}
+
+    def restore_training_state(self, tensors: dict[str, torch.Tensor]) -> None:
+        parts = [tensors[f"hidden.{i}"] for i in range(len(tensors))]
+        self._carried = None if not parts else parts[0] if len(parts) == 1 else tuple(parts)
 
     def predict(self, model: nn.Module, batch: LMBatch) -> list[list[int]]:
         """The most likely next token at every position."""

@@ -121,8 +121,9 @@ class Seq2SeqTask(Task):
     def from_recipe(cls, cfg: DataConfig, source: str = "<recipe>") -> tuple["Seq2SeqTask", Splits]:
         splits = read_pair_splits(cfg, source).limited(cfg.limit, cfg.eval_limit)
         train = splits.train
-        src_tok = Tokenizer(cfg.tokenizer, cfg.lowercase)
-        tgt_tok = Tokenizer(cfg.target_tokenizer or cfg.tokenizer, cfg.lowercase)
+        target = cfg.target_tokenizer or cfg.tokenizer
+        src_tok = Tokenizer.from_config(cfg.tokenizer, cfg.lowercase, cfg.user_dict)
+        tgt_tok = Tokenizer.from_config(target, cfg.lowercase, cfg.user_dict if target == "jieba" else None)
         src_vocab = checked_vocab(Vocab.build((src_tok(ex.text) for ex in train), cfg.min_freq, cfg.max_size),
                                   len(train), cfg, source, "source texts")
         tgt_vocab = checked_vocab(Vocab.build((tgt_tok(ex.label) for ex in train), cfg.min_freq, cfg.max_size),

@@ -138,7 +138,8 @@ class TaggingTask(Task):
         chars = Vocab.build(list(w[:MAX_WORD_CHARS]) for s in train for w in s.tokens)
         scheme_tags = [to_bioes(s.tags) if cfg.tag_scheme == "bioes" else s.tags for s in train]
         tags = sorted({t for ts in scheme_tags for t in ts})
-        tokenizer = Tokenizer(cfg.tokenizer if cfg.tokenizer != "basic_english" else "whitespace", lowercase=False)
+        tokenizer = Tokenizer.from_config(cfg.tokenizer if cfg.tokenizer != "basic_english" else "whitespace", False,
+                                         cfg.user_dict)
         features = [Vocab.build(s.features[k] for s in train) for k in range(len(cfg.feature_columns))]
         task = cls(words, chars, tags, cfg.tag_scheme, cfg.lowercase, tokenizer, features)
         return task, replace(splits, labels=tags)

@@ -3,7 +3,8 @@
 A checkpoint directory is a model artifact (``seqlab.artifact``) plus
 
 * ``trainer.safetensors`` — every tensor of the optimiser state, and torch's global RNG state (``rng.torch``;
-  under data parallelism also ``rng.torch.<rank>`` for the other ranks);
+  under data parallelism also ``rng.torch.<rank>`` for the other ranks), and ``task.<name>`` for what the task
+  carries between batches (``Task.training_state``);
 * ``trainer.json`` — the optimiser's non-tensor state and param groups, the schedule, and the loop's
   position (epoch, batch within the epoch, step, best dev metric, epochs without improvement).
 
@@ -68,8 +69,9 @@ def _unflatten_optimizer(tensors: dict[str, torch.Tensor], meta: dict) -> dict:
 
 def save(directory: Path, model: nn.Module, model_config: dict, task_name: str, recipe: dict,
          files: dict, optimizer: torch.optim.Optimizer, schedule_state: dict, loop: LoopState,
-         rng_states: list[torch.Tensor] | None = None) -> None:
+         rng_states: list[torch.Tensor] | None = None, task_state: dict[str, torch.Tensor] | None = None) -> None:
     tensors, meta = _flatten_optimizer(optimizer.state_dict())
+    tensors.update({f"task.{name}": t.detach().cpu().contiguous() for name, t in (task_state or {}).items()})
     states = rng_states or [torch.get_rng_state()]
     tensors["rng.torch"] = states[0]
     for rank, rng in enumerate(states[1:], start=1):
@@ -90,6 +92,7 @@ class Restored:
     rng: torch.Tensor
     weights: Path
     rank_rngs: dict[int, torch.Tensor] = field(default_factory=dict)
+    task_state: dict[str, torch.Tensor] = field(default_factory=dict)  # Task.training_state() when it was saved
 
     def rng_of(self, rank: int) -> torch.Tensor:
         """Rank ``rank``'s saved RNG state (rank 0's when the run had fewer ranks)."""
@@ -121,4 +124,5 @@ def load(directory: Path) -> Restored:
     files = {n: artifact.read_json(directory / f"{n}.json") for n in config["files"]}
     return Restored(files, config["recipe"], loop, _unflatten_optimizer(tensors, optimizer_meta), schedule,
                     tensors["rng.torch"], directory / artifact.WEIGHTS,
-                    {int(k.rsplit(".", 1)[1]): v for k, v in tensors.items() if k.startswith("rng.torch.")})
+                    {int(k.rsplit(".", 1)[1]): v for k, v in tensors.items() if k.startswith("rng.torch.")},
+                    {k[len("task."):]: v for k, v in tensors.items() if k.startswith("task.")})

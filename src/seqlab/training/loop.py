@@ -13,8 +13,10 @@ models of the last ``keep_epochs`` epochs, for checkpoint averaging: ``training.
 (one JSON object per log line; ``train.log`` adds CSV files and TensorBoard events: ``training.logs``). A stop on a non-finite value raises ``TrainingDiverged`` before the
 update is applied, so the weights and the last checkpoint stay good.
 
-Resuming restores weights, optimiser, schedule, torch's RNG and the loop position, then skips the
-batches of the current epoch already trained: the result equals an uninterrupted run.
+Resuming restores weights, optimiser, schedule, torch's RNG, the loop position and what the task carries between
+batches (``Task.training_state``: a language model's hidden state; in one process: under data parallelism
+each rank's restarts from zero), then
+skips the batches of the current epoch already trained: the result equals an uninterrupted run.
 
 With ``world`` (``training.distributed``: torchrun, several processes) the same loop runs on every rank: the
 model is wrapped in DistributedDataParallel, each rank trains on its piece of every batch, its loss weighted so
@@ -100,6 +102,8 @@ def fit(task: Task, model: nn.Module, model_config: dict, recipe: Recipe, train,
         schedule.load_state_dict(restored.schedule_state)
         torch.set_rng_state(restored.rng_of(world.rank))
         state = restored.loop
+        if state.batch_in_epoch:  # mid-epoch: what the task carried into the next batch
+            task.restore_training_state({k: v.to(device) for k, v in restored.task_state.items()})
         out.print(f"resumed from {ckpt_dir}: epoch {state.epoch + 1}, batch {state.batch_in_epoch}, step {state.step}")
     elif world.size > 1:  # each rank its own dropout draws (a resumed run restores each rank's state)
         torch.manual_seed(cfg.seed * 1_000 + world.rank)
@@ -109,7 +113,8 @@ def fit(task: Task, model: nn.Module, model_config: dict, recipe: Recipe, train,
         rngs = world.rng_states()  # a collective: every rank calls it
         if main:
             checkpoint.save(ckpt_dir, model, model_config, task.name, recipe.to_dict(), task.files(),
-                            optimizer, schedule.state_dict(), state, rngs)
+                            optimizer, schedule.state_dict(), state, rngs,
+                            task.training_state() if world.size == 1 else None)
 
     def log(record: dict) -> None:
         if run_log is not None:

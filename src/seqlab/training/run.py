@@ -159,6 +159,7 @@ def _train(recipe: Recipe, out_dir: Path, resume: bool, out: Console, progress: 
               + "".join(f"; {c['reason']}" for c in governor.changes))
     runtime.seed_everything(cfg.seed)
     task_cls = get_task(recipe.task, recipe.source)
+    registry.model_config(recipe.model, recipe.source)  # the model section's fields, before any data is read
     if not resume and not overwrite and (out_dir / "model" / artifact.CONFIG).is_file():
         raise ConfigError(f"{out_dir}: holds a trained model already; --resume continues its run, --overwrite "
                           "replaces it, or give another --out")
