@@ -18,11 +18,15 @@ setup: $(BIN)/seqlab
 demo: setup
 	$(BIN)/seqlab quickstart
 
-# the web page's browser test drives Debian's Chromium (Playwright's own download is not reachable here)
+# the web page's browser test drives Debian's Chromium (Playwright's own download is not reachable here);
+# Chinese plots need a CJK font (WenQuanYi Micro Hei, 5 MB)
 browser:
 	@command -v chromium >/dev/null 2>&1 || apt-get install -y -q chromium >/dev/null 2>&1 || \
 		(apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1) || \
 		echo "note: could not install chromium (apt-get install -y chromium); the browser test will say so"
+	@test -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc || apt-get install -y -q fonts-wqy-microhei >/dev/null 2>&1 || \
+		(apt-get update -q >/dev/null 2>&1 && apt-get install -y -q fonts-wqy-microhei >/dev/null 2>&1) || \
+		echo "note: could not install fonts-wqy-microhei; Chinese in plots will show as boxes"
 
 test: setup browser
 	SEQLAB_DATA_DIR=$${SEQLAB_DATA_DIR:-$(abspath ../shared/datasets)} $(BIN)/python -m pytest

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import random
+import subprocess
+import sys
 
 import pytest
 import yaml
@@ -120,6 +122,12 @@ def test_export_and_server_answer_as_predict(jieba_model, tmp_path, capsys):
     exported = inference.load(tmp_path / "onnx")
     assert [o["label"] for o in exported.predict(texts, {})] == [o["label"] for o in expected]
     assert exported.input_tokens(texts[0]) == torch_side.input_tokens(texts[0]) == ["这家", "酒店", "服务很好"]
+    served_without_torch = subprocess.run([sys.executable, "-c", (
+        "import sys, json\nfrom seqlab import inference\n"
+        f"p = inference.load({str(tmp_path / 'onnx')!r})\n"
+        "print(json.dumps([p.input_tokens('这家酒店服务很好'), 'torch' in sys.modules], ensure_ascii=False))")],
+        capture_output=True, text=True, timeout=120)
+    assert json.loads(served_without_torch.stdout) == [["这家", "酒店", "服务很好"], False], served_without_torch.stderr
     client = TestClient(create_app([torch_side]))
     answer = client.post(f"/v1/{torch_side.name}/predict", json={"inputs": texts})
     assert answer.status_code == 200 and answer.json()["outputs"] == json.loads(json.dumps(expected))

@@ -69,7 +69,7 @@ def _one_of(*allowed):
 
 
 #: The tokenizers ``data.tokenizer`` may name (``seqlab.data.tokenizers``).
-TOKENIZERS = ("basic_english", "whitespace", "split", "character", "kim", "bpe", "jieba")
+TOKENIZERS = ("basic_english", "whitespace", "split", "character", "kim", "treebank", "bpe", "jieba")
 
 #: Range and choice checks by field name, for every section (data, train and the models' own dataclasses).
 #: None always passes (it means "unset"); lists are checked item by item.
@@ -168,6 +168,18 @@ class DataConfig:
     eval_limit: int | None = None  # keep the first N dev and test examples (smoke tests)
     vectors: str | None = None  # pretrained word vectors (GloVe / word2vec text) for the word embedding
 
+    def split_source(self, split: str) -> str:
+        """Where a split's examples come from, for titles: ``sst2:test``; ``dev.tsv`` when the recipe names a file;
+        ``train.tsv:dev`` when it was held out of train."""
+        if self.dataset:
+            return f"{self.dataset}:{split}"
+        return getattr(self, split, None) or f"{self.train}:{split}"
+
+    def default_monitor(self) -> str:
+        """The dev metric that picks the best epoch when ``train.monitor`` is not given: each task's data section
+        names one its evaluation always reports."""
+        return "accuracy"
+
     def check(self) -> tuple[str, str] | None:
         if self.fold >= self.folds:
             return "fold", f"must be below data.folds ({self.folds}), got {self.fold}"
@@ -210,8 +222,8 @@ class TrainConfig:
     max_norm: float | None = None  # Kim 2014: renormalise rows of max_norm_params to this l2 norm
     max_norm_params: list[str] = field(default_factory=list)
     freeze: list[str] = field(default_factory=list)  # parameters kept fixed, e.g. [embedding.weight] (Kim's static)
-    monitor: str = "accuracy"  # dev metric for early stopping and the best checkpoint
-    monitor_mode: str = "max"
+    monitor: str | None = None  # dev metric for early stopping and the best checkpoint (default: the task's)
+    monitor_mode: str | None = None  # min or max (default: min for losses and error rates, else max)
     patience: int | None = 3  # epochs without dev improvement before stopping; None never stops early
     bucket: bool = True  # length-bucketed batches
     seed: int = 1
@@ -223,6 +235,10 @@ class TrainConfig:
     device: str = "auto"  # auto (CUDA, else MPS, else CPU), cpu, cuda, mps; per process under torchrun
     precision: str = "fp32"  # fp32; fp64 (weights and arithmetic in float64: exactness checks); bf16 (autocast)
     keep_epochs: int = 0  # keep the model of each of the last N epochs in epochs/ (for `seqlab average`)
+
+
+#: dev metrics that are better lower: ``train.monitor_mode`` defaults to min for these
+MINIMISED = ("loss", "nll", "perplexity", "bpc", "bits_per_token", "wer", "per", "ter", "mse")
 
 
 @dataclass
@@ -362,13 +378,11 @@ def recipe_from_dict(raw: dict[str, Any], source: str = "<recipe>") -> Recipe:
         raise ConfigError(f"{source}: model: expected a mapping with a name, got {short(model)}")
     if "name" not in model:
         raise ConfigError(f"{source}: model.name: missing (e.g. rnn_classifier, textcnn, bow)")
-    return Recipe(
-        task=task,
-        data=from_dict(data_section(task), raw.get("data"), "data", source),
-        model=dict(model),
-        train=from_dict(TrainConfig, raw.get("train"), "train", source),
-        source=source,
-    )
+    data = from_dict(data_section(task), raw.get("data"), "data", source)
+    train = from_dict(TrainConfig, raw.get("train"), "train", source)
+    train.monitor = train.monitor or data.default_monitor()
+    train.monitor_mode = train.monitor_mode or ("min" if train.monitor in MINIMISED else "max")
+    return Recipe(task=task, data=data, model=dict(model), train=train, source=source)
 
 
 def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
@@ -400,7 +414,11 @@ def safe_yaml(text: str, where: str) -> Any:
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         line = f":{mark.line + 1}" if mark else ""
-        raise ConfigError(f"{where}{line}: not valid YAML ({getattr(err, 'problem', None) or short(str(err))})") from None
+        problem = getattr(err, "problem", None) or short(str(err))
+        lines = text.splitlines()
+        if mark and mark.line < len(lines) and "\t" in lines[mark.line][: mark.column + 1]:  # PyYAML: "found character '\t'…"
+            problem = "a tab character; YAML indents and separates with spaces only"
+        raise ConfigError(f"{where}{line}: not valid YAML ({problem})") from None
 
 
 PACKAGED_RECIPES = Path(__file__).parent / "recipes"  # shipped in the wheel; the checkout's recipes/ links here
@@ -459,7 +477,8 @@ PATH_FIELDS = ("train", "dev", "test", "vectors", "user_dict")
 
 def resolve_data_paths(data: DataConfig, folder: Path, source: str = "<recipe>") -> None:
     """Relative data paths are read from the recipe's folder when the file is there (so ``seqlab train
-    mydata/recipe.yaml`` finds ``mydata/train.tsv``), else from the current directory as before. A
+    mydata/recipe.yaml`` finds ``mydata/train.tsv``), else from the current directory as before, and are kept
+    absolute (the run's ``recipe.yaml`` then works from any directory). A
     comma-separated pair (``format: aligned``) is resolved part by part; absolute paths stay as they are.
     A data file (``train``, ``dev``, ``test``) found in neither place fails here, naming the field and both
     places looked in, before anything is read or trained."""
@@ -476,5 +495,7 @@ def resolve_data_paths(data: DataConfig, folder: Path, source: str = "<recipe>")
                 where = f"{beside.resolve()} or {Path(part).resolve()}" if relative and folder.resolve() != Path.cwd() \
                     else str(Path(part).resolve())
                 raise ConfigError(f"{source}: data.{name}: no such file {part!r} (looked for {where})")
-            parts.append(str(beside) if relative and beside.exists() else part)
+            found = beside if relative and beside.exists() else Path(part)
+            # absolute, so that the run's saved recipe finds its files from any working directory
+            parts.append(str(found.resolve()) if part and found.exists() else part)
         setattr(data, name, ",".join(parts))

@@ -98,3 +98,36 @@ def test_the_readme_runs_top_to_bottom(tmp_path, monkeypatch, capsys):
         assert "Traceback" not in err and "{'" not in out, f"`{command}` printed a traceback or a raw dict"
         ran.append(command)
     assert len(ran) >= 45 and len(skipped) <= 16, (len(ran), skipped)
+
+
+def test_the_readme_own_data_recipes_train_and_serve_from_another_directory(tmp_path, monkeypatch, capsys):
+    """The "Your own data" recipes of every task the README shows, written into mydata/ with their files, trained
+    from the folder above and then evaluated and predicted from a third directory, as a new user would."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    mydata = tmp_path / "mydata"
+    mydata.mkdir()
+    own_data(mydata)  # my-recipe.yaml with train/dev/test.tsv
+    tagged = "\n\n".join("\n".join(f"{w}\t{t}" for w, t in [(name, "B-PER"), ("sang", "O"), ("in", "O"), (place, "B-LOC")])
+                         for name in ("Taylor", "Adele", "Bono") for place in ("London", "Paris", "Rome")) + "\n"
+    pairs = "source\ttarget\n" + "".join(f"{w}\t{w[::-1]}\n" for w in ("abc", "bca", "cab", "abba", "cc", "bac") * 10)
+    for name in ("train.conll", "dev.conll", "test.conll"):
+        (mydata / name).write_text(tagged, encoding="utf-8")
+    for name in ("pairs.tsv", "pairs-dev.tsv", "pairs-test.tsv"):
+        (mydata / name).write_text(pairs, encoding="utf-8")
+    for recipe_name in ("my-tagger.yaml", "my-seq2seq.yaml"):
+        block = re.search(rf"```yaml\n# {re.escape(recipe_name)}\n(.*?)```", readme, re.S).group(1)
+        (mydata / recipe_name).write_text(block, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SEQLAB_PROGRESS", "0")
+    for recipe_name, text in (("my-recipe.yaml", "a great film"), ("my-tagger.yaml", "Adele sang in Rome"),
+                              ("my-seq2seq.yaml", "abc")):
+        run = f"mydata/runs/{recipe_name.removesuffix('.yaml')}"
+        assert main(["train", f"mydata/{recipe_name}", "--out", run, "--set", "train.epochs=1"]) == 0, recipe_name
+        elsewhere = tmp_path / "elsewhere" / recipe_name
+        elsewhere.mkdir(parents=True)
+        monkeypatch.chdir(elsewhere)
+        capsys.readouterr()
+        assert main(["evaluate", str(tmp_path / run), "--split", "test", "--json"]) == 0, capsys.readouterr().err
+        assert main(["predict", str(tmp_path / run), text, "--json"]) == 0, capsys.readouterr().err
+        assert '"predictions"' in capsys.readouterr().out
+        monkeypatch.chdir(tmp_path)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from rich.console import Console
 from rich.table import Table
 
 from ..config import load_recipe
@@ -15,7 +14,7 @@ from ..data.readers import read_conll, read_conllu, read_examples
 from ..data.tokenizers import Tokenizer
 from ..evaluation.evaluate import guess_format
 from ..tasks import get_task
-from .output import add_json_flag, emit_json
+from .output import add_json_flag, add_recipe_flags, emit_json, piped_console
 
 HELP = "list the dataset registry, verify local copies by sha256, or check a recipe's data or a file"
 
@@ -35,6 +34,7 @@ def add_parser(sub) -> None:
     ck.add_argument("names", nargs="+", metavar="TARGET", help="recipe files (.yaml) or data files")
     ck.add_argument("--format", help="the data files' format (default: from the suffix; .conll and .conllu are read "
                     "as tagged sentences)")
+    add_recipe_flags(ck)
     add_json_flag(ck)
     for action in actions._choices_actions:  # each action's --help opens with what it does
         parser = actions.choices[action.dest]
@@ -50,14 +50,14 @@ def _where(spec) -> str:
     return "not present (downloads on first use)"
 
 
-def _check_reports(target: str, fmt: str | None) -> dict[str, dict]:
+def _check_reports(target: str, fmt: str | None, overrides: list[str]) -> dict[str, dict]:
     if target.endswith((".yaml", ".yml")):
-        recipe = load_recipe(target)
+        recipe = load_recipe(target, overrides)
         task = get_task(recipe.task, recipe.source)
         splits = {split: task.load_split(recipe.data, split, recipe.source) for split in ("train", "dev", "test")}
         data = recipe.data
         tokenize = str.split if data.tokenizer == "bpe" else Tokenizer.from_config(data.tokenizer, data.lowercase, data.user_dict)
-        reports = {f"{target} {split}": check_split(examples, tokenize) for split, examples in splits.items()}
+        reports = {f"{target} {split}": check_split(examples, tokenize, task.paired_texts) for split, examples in splits.items()}
         for split in ("dev", "test"):  # what the held-out splits share with train flatters their scores
             reports[f"{target} {split}"]["also_in_train"] = also_in(splits[split], splits["train"])
         return reports
@@ -82,12 +82,12 @@ def run_check(args: argparse.Namespace) -> int:
         raise ValueError("data check: give recipe files or data files to check")
     reports = {}
     for target in args.names:
-        reports.update(_check_reports(target, args.format))
+        reports.update(_check_reports(target, args.format, args.overrides))
     problems = sum(len(r["problems"]) for r in reports.values())
     if args.json:
         emit_json({"ok": not problems, "reports": reports})
         return 1 if problems else 0
-    console = Console()
+    console = piped_console()
     for name, report in reports.items():
         counts = {k: v for k, v in report.items() if k not in ("problems", "labels", "tags")}
         classes = report.get("labels") or report.get("tags") or {}
@@ -117,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
             table.add_column(col)
         for r in rows:
             table.add_row(r["name"], r["task"], r["description"], r["location"])
-        Console().print(table)
+        piped_console().print(table)
         return 0
     report = {s.name: verify(s) for s in specs}
     bad = [(n, p, st) for n, items in report.items() for p, st in items if not st.startswith("ok")]

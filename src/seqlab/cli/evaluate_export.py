@@ -55,7 +55,7 @@ def evaluate_export(args: argparse.Namespace) -> dict[str, Any]:
     task_cls = get_task(name)
     data = predictor.meta.get("data") or {}
     cfg = from_dict(task_cls.data_config, data, "data", str(predictor.path), lenient=True)
-    source = f"{cfg.dataset or cfg.train}:{args.split}"
+    source = cfg.split_source(args.split)
     batch_size = args.batch_size or int(predictor.meta.get("eval_batch_size") or 256)
     if name == "tagging":
         if args.data:  # a CoNLL / CoNLL-U file read as the recipe reads its own

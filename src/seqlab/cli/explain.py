@@ -9,7 +9,7 @@ from rich.console import Console
 
 from ..evaluation.evaluate import load_task
 from ..evaluation.explain import METHODS, SHORT, explain, render_html, render_rich
-from .output import add_json_flag, emit_json
+from .output import add_json_flag, emit_json, positive_int
 
 HELP = "show which tokens drove a classifier's decision (integrated gradients, occlusion, LIME)"
 
@@ -22,8 +22,8 @@ def add_parser(sub) -> None:
     p.add_argument("--method", action="append", choices=[*SHORT, "all"],
                    help="ig, occlusion or lime (repeatable; default all three)")
     p.add_argument("--target", metavar="LABEL", help="explain this class instead of the predicted one")
-    p.add_argument("--steps", type=int, default=64, help="integrated-gradients steps (default 64)")
-    p.add_argument("--samples", type=int, default=500, help="LIME samples (default 500)")
+    p.add_argument("--steps", type=positive_int, default=64, help="integrated-gradients steps (default 64)")
+    p.add_argument("--samples", type=positive_int, default=500, help="LIME samples (default 500)")
     p.add_argument("--seed", type=int, default=0, help="LIME's random seed")
     p.add_argument("--html", metavar="FILE", help="also write an HTML rendering")
     p.add_argument("--png", metavar="FILE", help="also write a PNG rendering")
@@ -50,7 +50,11 @@ def run(args: argparse.Namespace) -> int:
     probs = ", ".join(f"{k} {v:.3f}" for k, v in result["probabilities"].items())
     console.print(f"predicted [bold]{result['predicted']}[/] ({probs}); attributions of p({result['target']})")
     for method in result["attributions"]:
-        console.print(f"[dim]{method.replace('_', ' '):>21}[/] ", render_rich(result, method))
+        if console.is_terminal:  # colours carry the scores
+            console.print(f"[dim]{method.replace('_', ' '):>21}[/] ", render_rich(result, method))
+        else:  # piped to a file: the scores as numbers, one token=score pair each
+            pairs = " ".join(f"{token}={score:+.3f}" for token, score in zip(result["tokens"], result["attributions"][method]))
+            print(f"{method.replace('_', ' '):>21}  {pairs}")
     if "delta" in result:
         console.print(f"[dim]integrated gradients completeness gap: {result['delta']:.2e}[/]")
     return 0

@@ -39,6 +39,24 @@ COMMANDS = {
 USER_ERRORS = (ConfigError, DataFormatError, DatasetError, ArtifactError, FileNotFoundError, ValueError)
 
 
+class CommandParser(argparse.ArgumentParser):
+    """A command's parser that takes options among its positional arguments, as users type them
+    (``seqlab predict DIR --json "a fine film"``): argparse's intermixed parsing, for every command whose
+    positionals allow it (not those with sub-commands of their own, such as ``seqlab data``)."""
+
+    _intermixing = False
+
+    def parse_known_args(self, args=None, namespace=None):
+        mixable = not any(a.nargs in (argparse.PARSER, argparse.REMAINDER) for a in self._actions)
+        if self._intermixing or not mixable:
+            return super().parse_known_args(args, namespace)
+        self._intermixing = True  # parse_known_intermixed_args calls parse_known_args itself
+        try:
+            return self.parse_known_intermixed_args(args, namespace)
+        finally:
+            self._intermixing = False
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="seqlab",
@@ -48,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"seqlab {__version__}")
     parser.add_argument("--debug", action="store_true",
                         help="show the full traceback of an error instead of its one line (also SEQLAB_DEBUG=1)")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=CommandParser)
     for module in COMMANDS.values():
         module.add_parser(sub)
     return parser

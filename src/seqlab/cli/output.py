@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
-from ..data.readers import read_lines
+from ..data.readers import read_examples, read_lines
 
 
 class ExamplesFormatter(argparse.HelpFormatter):
@@ -36,6 +37,14 @@ positive_int = _number(int, lambda v: v >= 1, "at least 1")
 non_negative_int = _number(int, lambda v: v >= 0, "0 or more")
 non_negative_float = _number(float, lambda v: 0 <= v < float("inf"), "a finite number ≥ 0")
 probability = _number(float, lambda v: 0 < v <= 1, "in (0, 1]")
+
+
+def piped_console():
+    """A rich console for reports: on a terminal as usual; piped to a file or a program, its lines neither wrapped
+    nor its tables cut at rich's default 80 columns."""
+    from rich.console import Console
+
+    return Console() if sys.stdout.isatty() else Console(width=1_000, soft_wrap=True)
 
 
 def emit_json(obj: Any) -> None:
@@ -130,11 +139,39 @@ def load_predictor(args: argparse.Namespace, command: str, tasks: tuple[str, ...
     return predictor
 
 
+#: ``--input`` files read by their text column rather than line by line (a labelled file's label is not read)
+COLUMN_FORMATS = {".tsv": "tsv", ".csv": "csv", ".jsonl": "jsonl"}
+
+
+def add_input_flags(p: argparse.ArgumentParser, what: str) -> None:
+    """``--input FILE`` (``--file``, the old spelling) and ``--text-field`` for a column file."""
+    p.add_argument("--input", "--file", dest="file", metavar="FILE",
+                   help=f"{what} per line; a .tsv, .csv or .jsonl file (gzipped too) by its --text-field column")
+    p.add_argument("--text-field", default="text", metavar="NAME",
+                   help="the column of a .tsv/.csv/.jsonl --input holding the texts (default: text)")
+
+
+def input_file_texts(path: str, text_field: str = "text") -> list[str]:
+    """The texts of an ``--input`` file: a ``.tsv``/``.csv``/``.jsonl`` file (gzipped too) by its ``text_field``
+    column, its header and other columns (a label) left out; any other file one text per line."""
+    suffix = Path(path.removesuffix(".gz")).suffix.lower()
+    if suffix not in COLUMN_FORMATS:
+        return read_lines(path)
+    examples = read_examples(path, COLUMN_FORMATS[suffix], text_field=text_field, label_field=None)
+    print(f"{path}: the texts of column {text_field!r} ({len(examples):,}); other columns are not read "
+          "(`seqlab evaluate DIR --input FILE` scores a labelled file)", file=sys.stderr)
+    return [ex.text for ex in examples]
+
+
 def read_texts(args: argparse.Namespace, what: str, skip_empty: bool = False) -> list[str]:
-    """Texts from the TEXT arguments, then ``--input`` (one per line), else standard input when it is piped."""
+    """Texts from the TEXT arguments, then ``--input`` (``input_file_texts``), else standard input when it is
+    piped. An empty TEXT argument is an error, as over HTTP; an empty line of a file keeps its place."""
     texts = list(args.texts)
+    for i, text in enumerate(texts, start=1):
+        if not text.strip() and not skip_empty:
+            raise ValueError(f"TEXT {i}: empty text (give a text with at least one token)")
     if args.file:
-        texts += read_lines(args.file)
+        texts += input_file_texts(args.file, args.text_field)
     if not texts and not sys.stdin.isatty():
         texts = [line.rstrip("\n") for line in sys.stdin]
     if skip_empty:

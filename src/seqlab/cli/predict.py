@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .output import (ExamplesFormatter, add_device_flag, add_inference_flags, add_json_flag, emit_json, load_predictor, parse_options,
+from .output import (ExamplesFormatter, add_device_flag, add_inference_flags, add_input_flags, add_json_flag, emit_json, load_predictor, parse_options,
                      read_texts)
 
 HELP = "run a saved model of any task on texts (classify, tag, continue, translate)"
@@ -20,7 +20,7 @@ def add_parser(sub) -> None:
                "           seqlab predict runs/quickstart --list-options")
     p.add_argument("model_dir", metavar="DIR", help="run directory or model directory")
     p.add_argument("texts", nargs="*", metavar="TEXT", help="texts to run the model on (or --input, or standard input)")
-    p.add_argument("--input", "--file", dest="file", metavar="FILE", help="one text per line (--file: the old spelling)")
+    add_input_flags(p, "one text")
     p.add_argument("--list-options", action="store_true", help="list the model's inference options and exit")
     add_inference_flags(p)
     add_device_flag(p)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .output import add_device_flag, add_inference_flags, add_json_flag, emit_json, load_predictor, read_texts
+from .output import add_device_flag, add_inference_flags, add_input_flags, add_json_flag, emit_json, load_predictor, read_texts
 
 HELP = "tag the tokens of sentences with a saved sequence labeller"
 
@@ -15,7 +15,7 @@ def add_parser(sub) -> None:
                        "--json adds the chunks / entities with their character offsets.")
     p.add_argument("model_dir", metavar="DIR", help="run directory or model directory of a tagging model")
     p.add_argument("texts", nargs="*", metavar="TEXT", help="sentences to tag (or --input, or standard input)")
-    p.add_argument("--input", "--file", dest="file", metavar="FILE", help="one sentence per line (--file: the old spelling)")
+    add_input_flags(p, "one sentence")
     add_inference_flags(p)
     add_device_flag(p)
     add_json_flag(p)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .output import add_device_flag, add_json_flag, emit_json, load_predictor, positive_int, read_texts
+from .output import add_device_flag, add_input_flags, add_json_flag, emit_json, load_predictor, positive_int, read_texts
 
 HELP = "translate / transcribe texts with a saved sequence-to-sequence model"
 
@@ -14,7 +14,7 @@ def add_parser(sub) -> None:
                        "or per line of standard input (for grapheme-to-phoneme models, a word).")
     p.add_argument("model_dir", metavar="DIR", help="run directory or model directory of a seq2seq model")
     p.add_argument("texts", nargs="*", metavar="TEXT", help="sources to translate (or --input, or standard input)")
-    p.add_argument("--input", "--file", dest="file", metavar="FILE", help="one source per line (--file: the old spelling)")
+    add_input_flags(p, "one source")
     p.add_argument("--beam", type=positive_int, default=None, metavar="K", help="beam width (default: the recipe's data.beam)")
     p.add_argument("--n-best", type=positive_int, default=1, metavar="N", help="print the N best hypotheses with their scores")
     p.add_argument("--penalty", choices=["none", "average", "gnmt"], default="average",

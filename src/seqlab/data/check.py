@@ -26,17 +26,40 @@ def _lengths(values: list[int]) -> dict[str, Any]:
     return {"min": ordered[0], "median": ordered[len(ordered) // 2], "max": ordered[-1]}
 
 
+def check_pairs(examples: list[TextExample], tokenize: Callable[[str], list[str]] = str.split) -> dict[str, Any]:
+    """The report for source → target pairs (seq2seq): the targets' lengths, not a distribution of them as labels."""
+    report = check_texts([TextExample(ex.text) for ex in examples], tokenize)
+    empty = [i for i, ex in enumerate(examples) if not (ex.label or "").strip()]
+    if empty:
+        report["problems"].append(f"{len(empty)} empty targets (first at example {empty[0] + 1})")
+    report.pop("labels")
+    report.pop("conflicting_duplicates")
+    report["sources_with_several_targets"] = sum(len({examples[i].label for i in rows}) > 1 for rows in _rows_by_text(examples))
+    report["target_words"] = _lengths([len((ex.label or "").split()) for ex in examples])  # whitespace tokens
+    return report
+
+
+def _rows_by_text(examples: list[TextExample]) -> list[list[int]]:
+    seen: dict[str, list[int]] = {}
+    for i, ex in enumerate(examples):
+        seen.setdefault(ex.text.strip(), []).append(i)
+    return [rows for text, rows in seen.items() if text and len(rows) > 1]
+
+
 def check_texts(examples: list[TextExample], tokenize: Callable[[str], list[str]] = str.split) -> dict[str, Any]:
     """The report for labelled texts; lengths are counted in ``tokenize``'s tokens (a recipe's tokenizer, so
     that Chinese text is not one whitespace token a review)."""
     labels = Counter(ex.label for ex in examples if ex.label is not None)
     empty = [i for i, ex in enumerate(examples) if not ex.text.strip()]
-    seen: dict[str, list[int]] = {}
-    for i, ex in enumerate(examples):
-        seen.setdefault(ex.text.strip(), []).append(i)
-    duplicates = [rows for text, rows in seen.items() if text and len(rows) > 1]
+    duplicates = _rows_by_text(examples)
     conflicting = [rows for rows in duplicates if len({examples[i].label for i in rows}) > 1]
     problems = []
+    by_case: dict[str, list[str]] = {}
+    for label in labels:
+        by_case.setdefault(label.casefold(), []).append(label)
+    for spellings in (v for v in by_case.values() if len(v) > 1):
+        problems.append(f"labels that differ only in case ({', '.join(map(repr, spellings))}) are {len(spellings)} "
+                        "different classes; spell them alike if they mean one")
     if len(labels) == 1:
         problems.append(f"only one label ({next(iter(labels))!r}): a classifier needs at least two")
     if empty:
@@ -86,8 +109,10 @@ def also_in(examples: list, reference: list) -> int:
     return sum(_key(ex) in seen for ex in examples)
 
 
-def check_split(examples: list, tokenize: Callable[[str], list[str]] = str.split) -> dict[str, Any]:
-    """The report for one split, by the kind of example it holds."""
+def check_split(examples: list, tokenize: Callable[[str], list[str]] = str.split, pairs: bool = False) -> dict[str, Any]:
+    """The report for one split, by the kind of example it holds (``pairs``: source → target texts)."""
+    if pairs:
+        return check_pairs(examples, tokenize)
     if examples and isinstance(examples[0], TaggedSentence):
         return check_tagged(examples)
     if examples and isinstance(examples[0], TextExample):

@@ -115,6 +115,21 @@ def _rows(path: str | Path, text: str, delimiter: str):
         raise DataFormatError(f"{path}:{start}: {err}{hint}") from None
 
 
+def _column_hint(header: list[str], name: str, text_field: str, delimiter: str, path: str | Path) -> str:
+    """What to change when a header lacks a column: the file's real delimiter, its format, or the field name."""
+    field = "data.text_field" if name == text_field else "data.label_field"
+    if len(header) == 1:
+        for other, fmt in ((";", None), (",", "csv"), ("\t", "tsv")):
+            if other != delimiter and other in header[0]:
+                if fmt is None:
+                    return "the header is ';'-separated (an Excel CSV): save it comma- or tab-separated"
+                return f"the header is {'comma' if fmt == 'csv' else 'tab'}-separated: set data.format: {fmt}"
+    suffix = Path(str(path).removesuffix(".gz")).suffix.lower()
+    if suffix == ".csv" and delimiter == "\t":
+        return "a .csv file read as TSV: set data.format: csv"
+    return f"set {field} to one of the columns"
+
+
 def read_delimited(path: str | Path, text_field: str, label_field: str | None, delimiter: str,
                    encoding: str = "utf-8") -> list[TextExample]:
     """Rows of a CSV/TSV file with a header; every row must have as many fields as the header."""
@@ -125,7 +140,8 @@ def read_delimited(path: str | Path, text_field: str, label_field: str | None, d
     header = [h.strip() for h in first[1]]
     for name in (text_field, label_field):
         if name is not None and name not in header:
-            raise DataFormatError(f"{path}:{first[0]}: no column {name!r} in header {header}")
+            raise DataFormatError(f"{path}:{first[0]}: no column {name!r} in header {header}; "
+                                  + _column_hint(header, name, text_field, delimiter, path))
     ti = header.index(text_field)
     li = header.index(label_field) if label_field is not None else None
     out = []
@@ -233,7 +249,9 @@ def read_conll(path: str | Path, tag_column: int = -1, token_column: int = 0,
         fields = line.split(separator) if separator else line.split()
         width = width or len(fields)
         if len(fields) != width or len(fields) < 2:
-            raise DataFormatError(f"{path}:{number}: expected {width} columns (token … tag), found {len(fields)}")
+            hint = "; a CoNLL-U file (10 columns, # comments)? set data.format: conllu" if 10 in (width, len(fields)) or \
+                str(path).endswith((".conllu", ".conllu.gz")) or line.startswith("#") else ""
+            raise DataFormatError(f"{path}:{number}: expected {width} columns (token … tag), found {len(fields)}{hint}")
         for column in (tag_column, token_column, *feature_columns):
             if not -width <= column < width:
                 raise DataFormatError(f"{path}:{number}: column {column} does not exist: the file has {width} columns "

@@ -27,7 +27,8 @@ goes to jieba, the text between runs to ``basic_english``. A user dictionary (``
 ``word [freq] [tag]`` a line, jieba's format) is read when the tokenizer is made and saved with it, so a
 trained model segments the same way wherever it is loaded.
 
-Others: ``whitespace`` (split on whitespace, pre-tokenised corpora such as MR and SST), ``character``
+``treebank`` splits words from punctuation and clitics, keeping case and every character (a tagger's default
+for raw text). Others: ``whitespace`` (split on whitespace, pre-tokenised corpora such as MR and SST), ``character``
 (every character, spaces included) and ``bpe`` (byte-pair encoding trained with Hugging Face
 ``tokenizers`` on the training texts).
 """
@@ -36,13 +37,13 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 from collections.abc import Callable, Iterable
 from functools import lru_cache
 from pathlib import Path
 
 from ..config import TOKENIZERS, ConfigError
-from ..runtime import cache_dir
 
 _CJK = (
     "\u2e80-\u2fdf\u3000-\u303f\u3040-\u30ff\u3100-\u312f\u3190-\u31ff\u3400-\u4dbf"
@@ -110,6 +111,25 @@ def split(text: str, lowercase: bool = False) -> list[str]:
     return (text.lower() if lowercase else text).split()
 
 
+_TREEBANK = re.compile(
+    rf"[{_CJK}]"                              # a CJK character is a token, as in the other tokenizers
+    r"|(?:(?![" + _CJK + r"])\w)+?(?=n't\b)"  # do|n't
+    r"|n't\b|'(?:s|re|ve|ll|d|m)\b"          # clitics, as the Penn Treebank splits them
+    r"|(?:(?![" + _CJK + r"])\w)+(?:[-.](?:(?![" + _CJK + r"])\w)+)*"  # words, numbers 3.5, well-known
+    r"|\S",                                  # any other character: punctuation one by one
+    re.IGNORECASE)
+
+
+def treebank(text: str, lowercase: bool = False) -> list[str]:
+    """Words split from their punctuation and clitics as the Penn Treebank (CoNLL, UD) writes them, case kept and
+    nothing dropped, so every token is a piece of the text: a tagger's raw input.
+
+    >>> treebank("He said, it's fine. Don't (really) pay $3.50!")
+    ['He', 'said', ',', 'it', "'s", 'fine', '.', 'Do', "n't", '(', 'really', ')', 'pay', '$', '3.50', '!']
+    """
+    return _TREEBANK.findall(text.lower() if lowercase else text)
+
+
 def character(text: str, lowercase: bool = False) -> list[str]:
     """Every character is a token, whitespace included.
 
@@ -153,7 +173,8 @@ def _jieba_segmenter(user_words: tuple[str, ...]):
         raise ConfigError("tokenizer jieba: the jieba package is not installed (pip install 'seqlab[zh]')") from None
     logging.getLogger("jieba").setLevel(logging.WARNING)
     segmenter = jieba.Tokenizer()
-    folder = cache_dir()
+    # runtime.cache_dir()'s rule, without importing torch: an exported model is served without it
+    folder = Path(os.environ.get("SEQLAB_CACHE_DIR") or Path.home() / ".cache" / "seqlab")
     folder.mkdir(parents=True, exist_ok=True)
     segmenter.tmp_dir = str(folder)
     segmenter.initialize()
@@ -250,6 +271,7 @@ _SIMPLE: dict[str, Callable[[str, bool], list[str]]] = {
     "split": split,
     "character": character,
     "kim": kim,
+    "treebank": treebank,
 }
 
 

@@ -77,7 +77,7 @@ def evaluate_dir(model_dir: str | Path, split: str = "test", data: str | None = 
     else:
         cfg = from_dict(type(task).data_config, data_cfg, "data", str(art.path / artifact.CONFIG), lenient=True)
         examples = type(task).load_split(cfg, split, str(art.path))
-        source = f"{cfg.dataset or cfg.train}:{split}"
+        source = cfg.split_source(split)
     encoded = task.encode(examples)
     scores = task.evaluate(art.model, encoded, batch_size)
     result = {"model": str(art.path), "data": source, **scores}

@@ -7,11 +7,30 @@ from pathlib import Path
 from typing import Any
 
 # fonts with the scripts DejaVu lacks, tried in this order when installed (Debian: fonts-noto-cjk,
-# fonts-noto-color-emoji, fonts-wqy-zenhei)
+# fonts-noto-color-emoji, fonts-wqy-zenhei, fonts-wqy-microhei)
 FALLBACK_FONTS = ("Noto Sans CJK JP", "Noto Sans CJK SC", "Noto Sans CJK KR", "Source Han Sans", "WenQuanYi Zen Hei",
-                  "Droid Sans Fallback", "Noto Color Emoji", "Noto Emoji", "Symbola")
+                  "WenQuanYi Micro Hei", "Droid Sans Fallback", "Noto Color Emoji", "Noto Emoji", "Symbola")
 _WARNED: set[str] = set()
 _COVERED: set[int] = set()
+
+
+_FALLBACK_FILES = ("notosanscjk", "notoserifcjk", "sourcehansans", "wqy", "droidsansfallback", "notocoloremoji",
+                   "notoemoji", "symbola")
+
+
+def _add_fonts_installed_since_the_cache(font_manager) -> set[str]:
+    """matplotlib lists the system's fonts once and caches the list: a CJK font installed after that is not in it.
+    Add the fallback fonts' files found on the system now (by file name, no font opened but those) and return
+    their family names."""
+    added = set()
+    for path in font_manager.findSystemFonts():
+        if any(key in Path(path).name.lower().replace("-", "") for key in _FALLBACK_FILES):
+            try:
+                font_manager.fontManager.addfont(path)
+                added.add(font_manager.FontProperties(fname=path).get_name())
+            except (OSError, RuntimeError, ValueError):
+                continue  # a file FreeType cannot read
+    return added
 
 
 def _pyplot():
@@ -26,6 +45,8 @@ def _pyplot():
     from matplotlib import font_manager
 
     installed = {f.name for f in font_manager.fontManager.ttflist}
+    if not any(name in installed for name in FALLBACK_FONTS):
+        installed |= _add_fonts_installed_since_the_cache(font_manager)
     fallbacks = [name for name in FALLBACK_FONTS if name in installed]
     if fallbacks:  # matplotlib ≥ 3.6 falls back glyph by glyph along this list
         plt.rcParams["font.family"] = ["DejaVu Sans", *fallbacks]
@@ -131,10 +152,11 @@ def attributions(result: dict[str, Any], path: str | Path) -> Path:
         y = len(methods) - row - 0.5
         ax.text(0.0, y, method.replace("_", " "), ha="left", va="center", fontsize=9, color="#444")
         x = 0.2
+        mono = ["DejaVu Sans Mono", *plt.rcParams["font.family"][1:]]  # with the fallbacks for CJK and emoji
         for token, score in zip(tokens, scores):
             a = min(abs(score) / scale, 1.0)
             colour = (1 - 0.6 * a, 1.0, 1 - 0.6 * a) if score >= 0 else (1.0, 1 - 0.6 * a, 1 - 0.6 * a)
-            t = ax.text(x, y, token, ha="left", va="center", fontsize=10, family="monospace",
+            t = ax.text(x, y, token, ha="left", va="center", fontsize=10, family=mono,
                         bbox={"boxstyle": "round,pad=0.25", "facecolor": colour, "edgecolor": "#bbb"})
             box = t.get_window_extent(renderer=renderer).transformed(ax.transData.inverted())
             x = box.x1 + 0.015
@@ -170,13 +192,27 @@ def confusion_matrix(gold: list[int], predicted: list[int], labels: list[str], p
     return Path(path)
 
 
+def dev_series(epochs: list[dict[str, Any]], dev_loss: str | None = None) -> dict[str, list]:
+    """The dev metrics of metrics.jsonl's epoch records, one series per line of the plot: counts and decoding
+    settings (``beam``) left out, and metrics equal at every epoch drawn once under both names.
+
+    >>> dev_series([{"dev_f1": 0.5, "dev_f1_conlleval": 0.5, "dev_accuracy": 0.9, "dev_beam": 1, "dev_n": 9}])
+    {'accuracy': [0.9], 'f1 = f1_conlleval': [0.5]}
+    """
+    not_metrics = ("dev_n", "dev_tokens", "dev_beam", dev_loss)
+    same: dict[tuple, list[str]] = {}
+    for key in sorted({k for r in epochs for k in r if k.startswith("dev_") and k not in not_metrics}):
+        same.setdefault(tuple(r.get(key) for r in epochs), []).append(key.removeprefix("dev_"))
+    return {" = ".join(names): list(values) for values, names in same.items()}
+
+
 def training_curves(records: list[dict[str, Any]], path: str | Path) -> Path:
     """Training loss (per logged step and per epoch) and every dev metric per epoch, from metrics.jsonl."""
     plt = _pyplot()
     steps = [(r["step"], r["loss"]) for r in records if "loss" in r and "train_loss" not in r]
     epochs = [r for r in records if "train_loss" in r]
     dev_loss = next((k for k in ("dev_loss", "dev_nll") if any(k in r for r in epochs)), None)  # the same loss on dev
-    dev_keys = sorted({k for r in epochs for k in r if k.startswith("dev_") and k not in ("dev_n", "dev_tokens", dev_loss)})
+    series = dev_series(epochs, dev_loss)
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), dpi=120)
     if steps:
         axes[0].plot(*zip(*steps), linewidth=1, alpha=0.6, label="batch loss")
@@ -189,8 +225,8 @@ def training_curves(records: list[dict[str, Any]], path: str | Path) -> Path:
     axes[0].set_ylabel("loss")
     axes[0].grid(True, alpha=0.3)
     axes[0].legend(fontsize=8)
-    for key in dev_keys:
-        axes[1].plot([r["epoch"] for r in epochs], [r.get(key) for r in epochs], "o-", label=key.removeprefix("dev_"))
+    for label, values in series.items():
+        axes[1].plot([r["epoch"] for r in epochs], values, "o-", label=label)
     from matplotlib.ticker import MaxNLocator
 
     axes[1].xaxis.set_major_locator(MaxNLocator(integer=True))

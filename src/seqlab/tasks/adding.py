@@ -61,6 +61,9 @@ class AddingData(DataConfig):
 
     length: int = 100  # sequence length T
 
+    def default_monitor(self) -> str:
+        return "mse"
+
 
 class AddingTask(Task):
     name = "adding"

@@ -54,6 +54,7 @@ class Task(ABC):
     ensembles: ClassVar[bool] = False  # its models predict through forward's last dimension or the decoder contract,
     # so models.ensemble.Ensemble of several is one (`seqlab evaluate --ensemble`)
     empty_input_ok: ClassVar[bool] = False  # True where an empty text means something (a language model's prompt)
+    paired_texts: ClassVar[bool] = False  # True where an example's "label" is a target text, not a class (seq2seq)
 
     @classmethod
     @abstractmethod

@@ -93,6 +93,9 @@ class LanguageModelData(DataConfig):
     bptt: int = 35  # tokens per truncated-BPTT window
     conditional: bool = False  # one sentence per example, conditioned on its label
 
+    def default_monitor(self) -> str:
+        return "perplexity"
+
 
 class LanguageModelTask(Task):
     name = "language_model"

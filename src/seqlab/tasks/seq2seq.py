@@ -100,10 +100,14 @@ class Seq2SeqData(DataConfig):
     beam: int = 1  # evaluation: 1 = greedy, K > 1 = beam search
     max_ratio: float = 2.0  # decoding: at most max_ratio × source length + 5 tokens
 
+    def default_monitor(self) -> str:
+        return "wer" if self.metric == "g2p" else "bleu"
+
 
 class Seq2SeqTask(Task):
     name = "seq2seq"
     ensembles = True
+    paired_texts = True
     data_config = Seq2SeqData
 
     def __init__(self, src_tokenizer: Tokenizer, tgt_tokenizer: Tokenizer, src_vocab: Vocab, tgt_vocab: Vocab,

@@ -90,6 +90,7 @@ def read_tagged_splits(cfg: DataConfig, source: str = "<recipe>") -> Splits:
 class TaggingData(DataConfig):
     """``data:`` of a tagging recipe: the shared fields and the tag columns and schemes."""
 
+    tokenizer: str = "treebank"  # splits raw text for predict / serve (the training files are tokenised already)
     tag_scheme: str = "bio"  # train on bio or bioes chunk tags (evaluation is always strict IOB2)
     input_scheme: str = "iob2"  # local files: their chunk scheme; iob1 files are converted to IOB2 on reading
     tag_column: int = -1  # local CoNLL files: the column to predict
@@ -138,8 +139,7 @@ class TaggingTask(Task):
         chars = Vocab.build(list(w[:MAX_WORD_CHARS]) for s in train for w in s.tokens)
         scheme_tags = [to_bioes(s.tags) if cfg.tag_scheme == "bioes" else s.tags for s in train]
         tags = sorted({t for ts in scheme_tags for t in ts})
-        tokenizer = Tokenizer.from_config(cfg.tokenizer if cfg.tokenizer != "basic_english" else "whitespace", False,
-                                         cfg.user_dict)
+        tokenizer = Tokenizer.from_config(cfg.tokenizer, False, cfg.user_dict)  # raw text at inference, case kept
         features = [Vocab.build(s.features[k] for s in train) for k in range(len(cfg.feature_columns))]
         task = cls(words, chars, tags, cfg.tag_scheme, cfg.lowercase, tokenizer, features)
         return task, replace(splits, labels=tags)

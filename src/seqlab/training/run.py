@@ -146,6 +146,20 @@ def describe_accounting(name: str, report: dict[str, Any]) -> str:
     return text
 
 
+def held_out(data: Any, sizes: dict[str, int]) -> list[str]:
+    """For a recipe of local files, what the run did for a dev or test split that no file gave: held out of the
+    training file (said with the count, so that "train 720 read" does not hide 80 test examples), or none."""
+    if data.dataset or not data.train:
+        return []
+    notes = []
+    for split in ("dev", "test"):
+        if not getattr(data, split):
+            notes.append(f"{split}: no data.{split} file, so {sizes[split]:,} examples of {Path(data.train).name} are "
+                         f"held out as {split}" if sizes[split] else
+                         f"{split}: no data.{split} file and none held out, so no {split} score (give data.{split})")
+    return notes
+
+
 def _train(recipe: Recipe, out_dir: Path, resume: bool, out: Console, progress: bool,
            governor: cotenancy.ThreadGovernor, overwrite: bool = False,
            world: distributed.World | None = None, device: torch.device | None = None) -> dict[str, Any] | None:
@@ -154,9 +168,6 @@ def _train(recipe: Recipe, out_dir: Path, resume: bool, out: Console, progress: 
     started = time.perf_counter()
     cfg = recipe.train
     threads = governor.threads
-    out.print(f"OpenMP waiting: {WAIT_POLICY.value or 'default (active)'} ({WAIT_POLICY.reason}); "
-              f"{threads} threads ({'fixed by train.threads/SEQLAB_THREADS' if governor.fixed else 'adaptive' if governor.active else 'SEQLAB_COTENANCY=0'})"
-              + "".join(f"; {c['reason']}" for c in governor.changes))
     runtime.seed_everything(cfg.seed)
     task_cls = get_task(recipe.task, recipe.source)
     registry.model_config(recipe.model, recipe.source)  # the model section's fields, before any data is read
@@ -177,6 +188,9 @@ def _train(recipe: Recipe, out_dir: Path, resume: bool, out: Console, progress: 
                               f"restore them, or train into a new --out (only {', '.join(sorted(SAFE_ON_RESUME))} may change)")
         if changed:
             out.print(f"resuming with changed {', '.join(changed)}")
+    out.print(f"OpenMP waiting: {WAIT_POLICY.value or 'default (active)'} ({WAIT_POLICY.reason}); "
+              f"{threads} thread{'s' if threads != 1 else ''} ({'fixed by train.threads/SEQLAB_THREADS' if governor.fixed else 'adaptive' if governor.active else 'SEQLAB_COTENANCY=0'})"
+              + "".join(f"; {c['reason']}" for c in governor.changes))
     task, splits = task_cls.from_recipe(recipe.data, recipe.source)
     if restored is not None:
         task = task_cls.from_files(restored.files, recipe.to_dict())
@@ -186,6 +200,8 @@ def _train(recipe: Recipe, out_dir: Path, resume: bool, out: Console, progress: 
         for problem in report.get("problems", []):
             out.print(f"[yellow]data {name}[/]: {problem}")
     out.print("data: " + "; ".join(describe_accounting(name, report) for name, report in data_report.items()))
+    for note in held_out(recipe.data, {name: len(parts[name]) for name in ("dev", "test")}):
+        out.print(f"data {note}")
     train_split, dev_split, test_split = (task.encode(parts[s]) for s in ("train", "dev", "test"))
     model, model_config = registry.build(task.model_section(recipe.model), recipe.source)
     check_free_space(out_dir, model)
@@ -210,7 +226,7 @@ def _train(recipe: Recipe, out_dir: Path, resume: bool, out: Console, progress: 
     out.print(f"[bold]{recipe.source}[/]: {recipe.task}, model {model_config['name']} "
               f"({count_parameters(model):,} parameters), {vocab}"
               f"train/dev/test {len(train_split)}/{len(dev_split)}/{len(test_split)}, "
-              f"pad fraction {pads:.3f}, {threads} threads" + (f", {device}" if device.type != "cpu" else "")
+              f"pad fraction {pads:.3f}, {threads} thread{'s' if threads != 1 else ''}" + (f", {device}" if device.type != "cpu" else "")
               + (f" in each of {world.size} processes ({world.backend})" if world.size > 1 else ""))
 
     closed = task.fit_closed_form(model, train_split)  # every rank fits alike; rank 0 saves and scores
