@@ -152,6 +152,9 @@ def test_piped_reports_keep_their_numbers_and_columns(tmp_path, capsys):
     assert main(["data", "check", str(folder / "my-recipe.yaml"), "--set", "data.tokenizer=character"]) == 0
     first = capsys.readouterr().out.splitlines()[0]
     assert "tokens per text (min" in first and len(first) > 80  # one line, not wrapped at 80 columns
+    assert main(["data", "list"]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("│ chnsenticorp")]
+    assert len(rows) == 1 and "…" not in rows[0]  # one row a dataset, no column cut short
 
 
 def test_column_errors_name_the_fix(tmp_path):

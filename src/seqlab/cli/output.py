@@ -165,11 +165,8 @@ def input_file_texts(path: str, text_field: str = "text") -> list[str]:
 
 def read_texts(args: argparse.Namespace, what: str, skip_empty: bool = False) -> list[str]:
     """Texts from the TEXT arguments, then ``--input`` (``input_file_texts``), else standard input when it is
-    piped. An empty TEXT argument is an error, as over HTTP; an empty line of a file keeps its place."""
+    piped."""
     texts = list(args.texts)
-    for i, text in enumerate(texts, start=1):
-        if not text.strip() and not skip_empty:
-            raise ValueError(f"TEXT {i}: empty text (give a text with at least one token)")
     if args.file:
         texts += input_file_texts(args.file, args.text_field)
     if not texts and not sys.stdin.isatty():

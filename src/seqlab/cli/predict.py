@@ -51,6 +51,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"{name} ({o['type']}, default {o['default']!r}): {o['help']}"
                   + (f"; one of {', '.join(o['choices'])}" if o.get("choices") else ""))
         return 0
+    for i, text in enumerate(args.texts, start=1):  # as over HTTP; an empty line of an --input file keeps its place
+        if not text.strip() and not predictor.empty_input_ok:
+            raise ValueError(f"TEXT {i}: empty text (give a text with at least one token)")
     texts = read_texts(args, "predict")
     # an empty line of a file stays in its place, marked, so that output lines up with input
     keep = [i for i, t in enumerate(texts) if t.strip() or predictor.empty_input_ok]
