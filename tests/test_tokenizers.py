@@ -35,3 +35,10 @@ def test_bpe_trains_and_round_trips():
 def test_unknown_tokenizer_is_named():
     with pytest.raises(ValueError, match="unknown tokenizer 'nope'"):
         Tokenizer("nope")
+
+
+def test_the_names_config_accepts_are_the_tokenizers_there_are():
+    from seqlab.config import TOKENIZERS
+    from seqlab.data.tokenizers import _SIMPLE
+
+    assert set(TOKENIZERS) == set(_SIMPLE) | {"bpe", "jieba"}

@@ -197,3 +197,16 @@ def test_a_refused_run_prints_only_its_error(tmp_path, capsys):
     assert main(["train", str(folder / "my-recipe.yaml"), "--out", str(tmp_path / "run")]) == 2
     err = capsys.readouterr().err
     assert "holds a trained model already" in err and "OpenMP" not in err
+
+
+def test_the_training_log_checks_pairs_as_pairs():
+    """A seq2seq run's data report does not read target texts as classes ('Ab' and 'ab' are two targets, fine)."""
+    from types import SimpleNamespace
+
+    from seqlab.data.readers import TextExample
+    from seqlab.training.run import account
+
+    pairs = [TextExample("x", "Ab"), TextExample("y", "ab"), TextExample("z", "ba")]
+    task = SimpleNamespace(truncated=lambda examples: {}, paired_texts=True)
+    report = account({"train": pairs, "dev": pairs, "test": pairs}, {}, task)
+    assert report["train"]["problems"] == [] and report["train"]["target_words"]["max"] == 1

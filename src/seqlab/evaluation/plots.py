@@ -11,6 +11,7 @@ from typing import Any
 FALLBACK_FONTS = ("Noto Sans CJK JP", "Noto Sans CJK SC", "Noto Sans CJK KR", "Source Han Sans", "WenQuanYi Zen Hei",
                   "WenQuanYi Micro Hei", "Droid Sans Fallback", "Noto Color Emoji", "Noto Emoji", "Symbola")
 _WARNED: set[str] = set()
+_SCANNED: list[bool] = []  # the system's font files were looked through for fallbacks added since matplotlib's cache
 _COVERED: set[int] = set()
 
 
@@ -45,7 +46,8 @@ def _pyplot():
     from matplotlib import font_manager
 
     installed = {f.name for f in font_manager.fontManager.ttflist}
-    if not any(name in installed for name in FALLBACK_FONTS):
+    if not any(name in installed for name in FALLBACK_FONTS) and not _SCANNED:
+        _SCANNED.append(True)  # once a process: a machine without such fonts is not scanned for every plot
         installed |= _add_fonts_installed_since_the_cache(font_manager)
     fallbacks = [name for name in FALLBACK_FONTS if name in installed]
     if fallbacks:  # matplotlib ≥ 3.6 falls back glyph by glyph along this list

@@ -129,7 +129,7 @@ def account(parts: dict[str, Any], dropped: dict[str, dict[str, int]], task: Any
             continue
         skipped = dropped.get(name, {})
         report[name] = {"read": len(examples) + sum(skipped.values()), "skipped": skipped, "used": len(examples),
-                        "truncated": task.truncated(examples), **check_split(examples)}
+                        "truncated": task.truncated(examples), **check_split(examples, pairs=task.paired_texts)}
     return report
 
 
