@@ -34,7 +34,7 @@ def test_model_section_validated_by_registry(tmp_path):
         build({"name": "rnn_classifier", "hidden_sise": 3}, "r.yaml")
     with pytest.raises(ConfigError, match=r"model.name: unknown model 'cnn'"):
         build({"name": "cnn"}, "r.yaml")
-    with pytest.raises(ConfigError, match="r.yaml: model.pooling: must be one of last, mean, max, attention, got 'sum'"):
+    with pytest.raises(ConfigError, match="r.yaml: model.pooling: must be one of last, mean, max, attention, concat, got 'sum'"):
         build({"name": "rnn_classifier", "vocab_size": 10, "num_classes": 2, "pooling": "sum"}, "r.yaml")
 
 

@@ -137,3 +137,14 @@ def test_read_corpus_takes_any_split_of_a_dataset_by_name():
     assert read_corpus("mr:train", "kim") == train
     with pytest.raises(ValueError, match="mr:valid: the split must be one of train, dev, test"):
         read_corpus("mr:valid")
+
+
+def test_imdb_unsup_is_a_text_only_split_read_as_a_stream(shared_data):
+    from seqlab.data.datasets import corpus_texts
+
+    stream = corpus_texts("imdb:unsup")
+    first = next(stream)
+    assert first.startswith("I admit, the great majority of films")
+    assert sum(1 for _ in stream) == 49_999
+    with pytest.raises(ValueError, match="imdb:valid: the split must be one of train, dev, test, unsup"):
+        next(corpus_texts("imdb:valid"))

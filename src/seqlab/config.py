@@ -99,7 +99,7 @@ RULES: dict[str, Any] = {
     "metric": _one_of("bleu", "g2p"),
     "tokenizer": _one_of(*TOKENIZERS),
     "cell": _one_of("lstm", "gru", "rnn"),  # a model that takes fewer narrows it in its config's check()
-    "pooling": _one_of("last", "mean", "max", "attention"),
+    "pooling": _one_of("last", "mean", "max", "attention", "concat"),
     "target_tokenizer": _one_of(*TOKENIZERS),
     "tag_scheme": _one_of("bio", "bioes"),
     "input_scheme": _one_of("iob2", "iob1"),

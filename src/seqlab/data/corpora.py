@@ -19,6 +19,7 @@ import hashlib
 import io
 import shutil
 import tarfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from .download import DatasetError
@@ -111,6 +112,18 @@ def _imdb_read(path: Path) -> list[TextExample]:
             raise DataFormatError(f"{path}:{reader.line_num}: {err}") from None
 
 
+def imdb_unsup_texts(folder: Path) -> Iterator[str]:
+    """The 50,000 unlabelled reviews (``unsup.csv.gz``: id, text), one at a time, never all in memory."""
+    path = folder / "unsup.csv.gz"
+    with gzip.open(path, "rt", encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        try:
+            for row in reader:
+                yield row["text"]
+        except (KeyError, csv.Error) as err:
+            raise DataFormatError(f"{path}:{reader.line_num}: {err}") from None
+
+
 def imdb_load(folder: Path, options: object) -> Splits:
     train, test = _imdb_read(folder / "train.csv.gz"), _imdb_read(folder / "test.csv.gz")
     train, dev = holdout(train, _opt(options, "dev_fraction", 0.1), _opt(options, "split_seed", 1234))
@@ -119,21 +132,24 @@ def imdb_load(folder: Path, options: object) -> Splits:
 
 def imdb_prepare(archive: Path, target: Path) -> None:
     """Repack the original ``aclImdb_v1.tar.gz`` into ``{train,test}.csv.gz`` (id, rating, label, text),
-    rows ordered pos then neg by numeric id, as the offline copy is."""
-    rows: dict[str, list[tuple[int, int, str, str]]] = {"train": [], "test": []}
+    rows ordered pos then neg by numeric id, as the offline copy is, and ``unsup.csv.gz`` (id, text) by id."""
+    rows: dict[str, list[tuple]] = {"train": [], "test": [], "unsup": []}
     with tarfile.open(archive, "r:gz") as tar:
         for member in tar:
             parts = member.name.split("/")
-            if len(parts) != 4 or parts[1] not in rows or parts[2] not in ("pos", "neg") or not member.isfile():
+            if len(parts) != 4 or parts[1] not in ("train", "test") or not member.isfile():
                 continue
             ident, rating = parts[3].removesuffix(".txt").split("_")
-            text = tar.extractfile(member).read().decode("utf-8")
-            rows[parts[1]].append((0 if parts[2] == "pos" else 1, int(ident), rating, parts[2], text))
+            if parts[2] == "unsup" and parts[1] == "train":
+                rows["unsup"].append((int(ident), int(ident), tar.extractfile(member).read().decode("utf-8")))
+            elif parts[2] in ("pos", "neg"):
+                text = tar.extractfile(member).read().decode("utf-8")
+                rows[parts[1]].append((0 if parts[2] == "pos" else 1, int(ident), rating, parts[2], text))
     for split, items in rows.items():
         items.sort()
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(["id", "rating", "label", "text"])
+        writer.writerow(["id", "text"] if split == "unsup" else ["id", "rating", "label", "text"])
         writer.writerows(item[1:] for item in items)
         tmp = target / f".{split}.csv.gz.tmp"
         with gzip.GzipFile(tmp, "wb", mtime=0) as gz:

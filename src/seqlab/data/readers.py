@@ -25,6 +25,7 @@ import csv
 import gzip
 import io
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,6 +91,23 @@ def read_lines(path: str | Path, encoding: str = "utf-8") -> list[str]:
     if lines and lines[-1] == "":
         lines.pop()
     return [line.rstrip("\r") for line in lines]
+
+
+def stream_lines(path: str | Path, encoding: str = "utf-8") -> Iterator[str]:
+    """The lines of a text file (``.gz`` read through gzip), one at a time: memory bounded by the longest line,
+    not the file. A bad byte is a DataFormatError naming the file and line."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataFormatError(f"{path}: no such file" if not path.exists() else f"{path}: is a directory, not a file")
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            try:
+                line = raw.decode(encoding)
+            except UnicodeDecodeError as err:
+                raise DataFormatError(f"{path}:{number}:{err.start + 1}: byte {raw[err.start]:#04x} is not valid "
+                                      f"{encoding}; set data.encoding if the file is in another") from None
+            yield line.rstrip("\n").rstrip("\r")
 
 
 def _rows(path: str | Path, text: str, delimiter: str):

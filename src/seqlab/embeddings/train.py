@@ -13,13 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..data.datasets import REGISTRY, load_splits
-from ..data.readers import read_lines
+from ..data.datasets import REGISTRY, corpus_texts
 from ..data.tokenizers import Tokenizer
 from ._gensim import gensim_models
 
 METHODS = {"skipgram": 1, "cbow": 0}
-SPLITS = ("train", "dev", "test")
 
 
 @dataclass
@@ -44,19 +42,12 @@ class Word2VecSettings:
 
 def read_corpus(source: str, tokenizer: str = "split", lowercase: bool = False) -> list[list[str]]:
     """Token lists, one per non-empty line of ``source``: a text file, or a registry dataset's split as
-    ``NAME`` (its training split) or ``NAME:SPLIT`` (``train``, ``dev`` or ``test``)."""
+    ``NAME`` (its training split) or ``NAME:SPLIT`` (``train``, ``dev``, ``test`` or a text-only split such as
+    ``imdb:unsup``); see ``data.datasets.corpus_texts``."""
     tok = Tokenizer(tokenizer, lowercase)
-    name, _, split = source.partition(":")
-    if Path(source).is_file():
-        lines = read_lines(source)
-    elif name in REGISTRY:
-        if split not in ("", *SPLITS):
-            raise ValueError(f"{source}: the split must be one of {', '.join(SPLITS)}, got {split!r}")
-        examples = getattr(load_splits(name, None), split or "train")
-        lines = [ex.text if hasattr(ex, "text") else " ".join(ex.tokens) for ex in examples]
-    else:
+    if not Path(source).is_file() and source.partition(":")[0] not in REGISTRY:
         raise FileNotFoundError(f"{source}: neither a text file nor a dataset (see `seqlab data list`)")
-    return [tokens for tokens in map(tok, lines) if tokens]
+    return [tokens for tokens in map(tok, corpus_texts(source)) if tokens]
 
 
 def train_word2vec(sentences: list[list[str]], settings: Word2VecSettings):

@@ -10,7 +10,7 @@ from the model's own weights (no tracing):
     per layer: LSTM / GRU / RNN (direction forward or bidirectional, sequence_lens = lengths)
       torch's gate order → ONNX's: LSTM i f g o → i o f c; GRU r z n → z r h (linear_before_reset = 1, torch's
       GRU); the two biases stacked as [W_b, R_b]
-    pooling over real positions (last, mean, max, attention) → linear → logits [B, C], probabilities [B, C]
+    pooling over real positions (last, mean, max, attention, concat) → linear → logits [B, C], probabilities [B, C]
 
 TextCNN: embedding (masked) → Conv (one per width, padded to the longest width) → ReLU → max over valid
 positions → linear. The BiLSTM(-CRF) tagger: word embedding ⊕ character features (CharCNN: Conv + max over
@@ -169,17 +169,27 @@ def _recurrent_classifier(g: Graph, model: torch.nn.Module, ids: str, lengths: s
     D = enc.output_size
     mask = _mask(g, ids, lengths)
     mask3 = g.op("Unsqueeze", [mask, g.const("axis2", np.array([2], np.int64))])  # [B, T, 1]
-    if model.pooling == "last":
-        last = g.op("Transpose", [h_n], perm=[1, 0, 2])  # [B, dirs, H]
-        pooled = g.op("Reshape", [last, g.const("last_shape", np.array([0, D], np.int64))])
-    elif model.pooling == "mean":
+    def last() -> str:
+        return g.op("Reshape", [g.op("Transpose", [h_n], perm=[1, 0, 2]), g.const("last_shape", np.array([0, D], np.int64))])
+
+    def mean() -> str:
         m = g.op("Cast", [mask3], to=g.TensorProto.FLOAT)
         total = g.op("ReduceSum", [g.op("Mul", [out, m]), g.const("axes1", np.array([1], np.int64))], keepdims=0)
         count = g.op("ReduceSum", [m, g.const("axes1b", np.array([1], np.int64))], keepdims=0)
-        pooled = g.op("Div", [total, g.op("Max", [count, g.const("one_f", np.array(1.0, np.float32))])])
-    elif model.pooling == "max":
+        return g.op("Div", [total, g.op("Max", [count, g.const("one_f", np.array(1.0, np.float32))])])
+
+    def maximum() -> str:
         filled = g.op("Where", [mask3, out, g.const("neg_inf", np.array(-np.inf, np.float32))])
-        pooled = g.op("ReduceMax", [filled], axes=[1], keepdims=0)
+        return g.op("ReduceMax", [filled], axes=[1], keepdims=0)
+
+    if model.pooling == "last":
+        pooled = last()
+    elif model.pooling == "mean":
+        pooled = mean()
+    elif model.pooling == "max":
+        pooled = maximum()
+    elif model.pooling == "concat":  # [last; max; mean]
+        pooled = g.op("Concat", [last(), maximum(), mean()], axis=1)
     else:  # attention: softmax_t(vᵀ tanh(W x_t)) over real positions
         att = model.attention
         hidden = g.op("Tanh", [_dense(g, out, att.proj, "att.proj")])
@@ -304,10 +314,32 @@ def _language_model(g: Graph, model: torch.nn.Module) -> tuple[str, str, str | N
     out = g.op("Transpose", [out], perm=[1, 0, 2])  # [B, T, H]
     if model.projection is not None:
         out = _dense(g, out, model.projection, "projection")
-    logits = _dense(g, out, model.decoder, "decoder")
+    logits = _dense(g, out, model.decoder, "decoder") if model.adaptive is None else _adaptive(g, out, model.adaptive)
     h_n = g.op("Concat", hs, axis=0) if len(hs) > 1 else g.op("Identity", hs)
     c_n = (g.op("Concat", cs, axis=0) if len(cs) > 1 else g.op("Identity", cs)) if lstm else None
     return logits, h_n, c_n
+
+
+def _adaptive(g: Graph, x: str, layer: torch.nn.Module) -> str:
+    """``AdaptiveSoftmax.log_prob``: the head's log-softmax, each cluster's log-softmax plus its head entry,
+    concatenated over the vocabulary."""
+    head = g.op("MatMul", [x, g.const("adaptive.head.wT", _np(layer.head_weight()).T.copy())])
+    if layer.head_bias is not None:
+        head = g.op("Add", [head, g.const("adaptive.head.bias", _np(layer.head_bias))])
+    head = g.op("LogSoftmax", [head], axis=-1)
+    axis = g.const("adaptive.axis", np.array([-1], np.int64))
+
+    def cut(name: str, a: int, b: int) -> str:
+        return g.op("Slice", [head, g.const(f"{name}.a", np.array([a], np.int64)),
+                              g.const(f"{name}.b", np.array([b], np.int64)), axis])
+
+    parts = [cut("adaptive.words", 0, layer.shortlist)]
+    for i, tail in enumerate(layer.tails):
+        y = g.op("MatMul", [x, g.const(f"adaptive.tail{i}.0.wT", _np(tail[0].weight).T.copy())])
+        y = g.op("MatMul", [y, g.const(f"adaptive.tail{i}.1.wT", _np(tail[1].weight).T.copy())])
+        k = layer.shortlist + i
+        parts.append(g.op("Add", [g.op("LogSoftmax", [y], axis=-1), cut(f"adaptive.cluster{i}", k, k + 1)]))
+    return g.op("Concat", parts, axis=-1) if len(parts) > 1 else parts[0]
 
 
 def _seq2seq_encoder(g: Graph, model: torch.nn.Module) -> dict[str, str]:

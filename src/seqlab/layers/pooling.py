@@ -4,7 +4,8 @@
   state after the last real token concatenated with the backward state after the first);
 * ``mean`` — Σ_t m_t x_t / Σ_t m_t;
 * ``max``  — max_t over real positions only;
-* ``attention`` — a = softmax_t(vᵀ tanh(W x_t)) over real positions, Σ_t a_t x_t (Yang et al. 2016).
+* ``attention`` — a = softmax_t(vᵀ tanh(W x_t)) over real positions, Σ_t a_t x_t (Yang et al. 2016);
+* ``concat`` — [last; max; mean] (ULMFiT's concat pooling, Howard & Ruder 2018): [B, 3·D].
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-POOLINGS = ("last", "mean", "max", "attention")
+POOLINGS = ("last", "mean", "max", "attention", "concat")
 
 
 def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -30,12 +30,13 @@ class RecurrentClassifierConfig:
     num_layers: int = 1
     cell: str = "lstm"  # lstm, gru, rnn
     bidirectional: bool = True
-    pooling: str = "max"  # last, mean, max, attention
+    pooling: str = "max"  # last, mean, max, attention, concat (last ⊕ max ⊕ mean, ULMFiT)
     dropout: float = 0.5  # before the output layer (and between stacked layers)
     embed_dropout: float = 0.0
     word_dropout: float = 0.0  # probability that a token becomes <unk> during training
     unk_idx: int = 1  # seqlab's Vocab always puts <unk> at 1
     embed_init: float | None = 0.1  # embeddings start at U(-a, a); null keeps torch's N(0, 1)
+    encoder_from: str | None = None  # a language model's run: embedding and recurrent layers start from it
 
 
 class RecurrentClassifier(nn.Module):
@@ -51,10 +52,14 @@ class RecurrentClassifier(nn.Module):
         d = self.encoder.output_size
         self.attention = AttentionPooling(d) if cfg.pooling == "attention" else None
         self.dropout = nn.Dropout(cfg.dropout)
-        self.head = nn.Linear(d, cfg.num_classes)
+        self.head = nn.Linear(3 * d if cfg.pooling == "concat" else d, cfg.num_classes)
 
     def word_embedding(self) -> nn.Embedding:
         return self.encoder.embedding
+
+    def encoder_parts(self) -> dict[str, nn.Module]:
+        """What ``models.transfer`` starts from a language model."""
+        return {"embedding": self.encoder.embedding, "rnn": self.encoder.rnn}
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         out, final = self.encoder(ids, lengths)  # [B, T, D], [B, D]
@@ -65,6 +70,8 @@ class RecurrentClassifier(nn.Module):
             pooled = masked_mean(out, mask)
         elif self.pooling == "max":
             pooled = masked_max(out, mask)
+        elif self.pooling == "concat":
+            pooled = torch.cat([final, masked_max(out, mask), masked_mean(out, mask)], dim=-1)
         else:
             pooled = self.attention(out, mask)
         return self.head(self.dropout(pooled))  # [B, C]

@@ -4,6 +4,12 @@
     h_t = RNN/LSTM/GRU(x_t, h_{t−1})           seqlab.layers, stacked
     p(w_{t+1} | ·) = softmax(W h_t + b)        W = E when ``tie_weights`` (Press & Wolf 2017; Inan et al. 2017)
 
+``softmax: adaptive`` replaces the last line by an adaptive softmax (Grave et al. 2017; ``layers.adaptive_softmax``)
+cut at ``cutoffs`` (those below the vocabulary size are kept): exact probabilities, a fraction of the cost with a
+large vocabulary. ``tie_weights`` then ties the head's words to the embedding. ``forward`` returns scores whose
+softmax is p either way (logits, or log-probabilities for the adaptive softmax); ``nll`` is the training loss
+without computing all V scores.
+
 Regularisation, as the two papers the recipes follow use it:
 
 * ``variational: false`` — Zaremba et al. (2014): standard dropout (a fresh mask per position) on the
@@ -22,12 +28,13 @@ exactly as one at a time; ``reorder(state, index)`` → the state of rows ``inde
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..layers.adaptive_softmax import AdaptiveSoftmax
 from ..layers.embedding import embedding
 from .encoders import CELLS
 
@@ -49,6 +56,9 @@ class RecurrentLMConfig:
     embed_dropout: float = 0.0  # drop whole word types from the embedding (AWD-LSTM's dropoute)
     tie_weights: bool = False  # output layer shares the embedding matrix (needs a projection if H ≠ E)
     init_range: float | None = 0.1  # every weight U(-r, r) (Zaremba et al.); null keeps layer defaults
+    softmax: str = "full"  # full, or adaptive (Grave et al. 2017)
+    cutoffs: list[int] = field(default_factory=lambda: [2000, 10000])  # adaptive: head and cluster bounds
+    div_value: float = 4.0  # adaptive: cluster i projects to d / div_value^(i+1) dimensions
     num_conditions: int = 0  # > 0: a label c in [0, num_conditions) conditions every step
     condition_dim: int = 16
 
@@ -79,11 +89,16 @@ def detach_state(hidden):
     return hidden.detach()
 
 
+SOFTMAXES = ("full", "adaptive")
+
+
 class RecurrentLM(nn.Module):
     def __init__(self, cfg: RecurrentLMConfig):
         super().__init__()
         if cfg.cell not in CELLS:
             raise ValueError(f"cell must be one of {', '.join(CELLS)}, got {cfg.cell!r}")
+        if cfg.softmax not in SOFTMAXES:
+            raise ValueError(f"softmax must be one of {', '.join(SOFTMAXES)}, got {cfg.softmax!r}")
         if cfg.vocab_size <= 0:
             raise ValueError("vocab_size must be set (it is filled from the vocabulary)")
         self.cfg = cfg
@@ -102,17 +117,26 @@ class RecurrentLM(nn.Module):
         )
         out_dim = cfg.embed_dim if cfg.tie_weights else cfg.hidden_size
         self.projection = nn.Linear(cfg.hidden_size, out_dim) if out_dim != cfg.hidden_size else None
-        self.decoder = nn.Linear(out_dim, cfg.vocab_size)
+        self.decoder = nn.Linear(out_dim, cfg.vocab_size) if cfg.softmax == "full" else None
+        self.adaptive = None
+        if cfg.softmax == "adaptive":
+            cutoffs = [c for c in cfg.cutoffs if c < cfg.vocab_size]
+            self.adaptive = AdaptiveSoftmax(out_dim, cfg.vocab_size, cutoffs, cfg.div_value,
+                                            tied=self.embedding if cfg.tie_weights else None)
         if cfg.init_range is not None:
             with torch.no_grad():
                 for name, p in self.named_parameters():
                     if not name.startswith("embedding"):
                         p.uniform_(-cfg.init_range, cfg.init_range)
-        if cfg.tie_weights:
+        if cfg.tie_weights and self.decoder is not None:
             self.decoder.weight = self.embedding.weight
 
     def word_embedding(self) -> nn.Embedding:
         return self.embedding
+
+    def encoder_parts(self) -> dict[str, nn.Module]:
+        """What ``models.transfer`` moves into a classifier or tagger."""
+        return {"embedding": self.embedding, "rnn": self.rnn}
 
     def _embed(self, ids: torch.Tensor) -> torch.Tensor:
         weight = self.embedding.weight
@@ -122,8 +146,26 @@ class RecurrentLM(nn.Module):
         return F.embedding(ids, weight, self.embedding.padding_idx)
 
     def forward(self, ids: torch.Tensor, hidden=None, condition: torch.Tensor | None = None,
-                lengths: torch.Tensor | None = None):
-        """ids [B, T] → (logits [B, T, V], final hidden state). ``lengths`` for padded sentence batches."""
+                lengths: torch.Tensor | None = None, targets: torch.Tensor | None = None):
+        """ids [B, T] → (scores [B, T, V], final hidden state); softmax(scores) = p(next word). ``lengths`` for
+        padded sentence batches. With ``targets`` [B, T] → (Σ −log p(target) over the positions not
+        IGNORE_INDEX (−100), final hidden state), the training loss: the adaptive softmax then scores each
+        position's own cluster only, never all V words. (Through ``forward``, so DDP sees the call.)"""
+        out, hidden = self.features(ids, hidden, condition, lengths)
+        if targets is None:
+            return self.scores(out), hidden
+        out, targets = out.reshape(-1, out.size(-1)), targets.reshape(-1)
+        if self.adaptive is not None:
+            return self.adaptive.nll(out, targets), hidden
+        return F.cross_entropy(self.decoder(out), targets, reduction="sum"), hidden
+
+    def scores(self, out: torch.Tensor) -> torch.Tensor:
+        """Features [..., D] → logits (full softmax) or exact log-probabilities (adaptive) [..., V]."""
+        return self.decoder(out) if self.adaptive is None else self.adaptive.log_prob(out)
+
+    def features(self, ids: torch.Tensor, hidden=None, condition: torch.Tensor | None = None,
+                 lengths: torch.Tensor | None = None):
+        """ids [B, T] → (the output layer's input [B, T, D], final hidden state)."""
         x = self._embed(ids)
         if not self.cfg.variational:
             x = F.dropout(x, self.p_in, self.training)
@@ -137,7 +179,7 @@ class RecurrentLM(nn.Module):
             out = F.dropout(out, self.p_out, self.training)
         if self.projection is not None:
             out = self.projection(out)
-        return self.decoder(out), hidden
+        return out, hidden
 
     # --------------------------------------------------------------- incremental decoding (seqlab.decoding)
 

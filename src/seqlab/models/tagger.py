@@ -44,6 +44,7 @@ class TaggerConfig:
     constraints: str = "auto"  # auto (from the tag names), bio, bioes, none
     feature_sizes: list[int] = field(default_factory=list)  # filled: vocabulary of each extra input column
     feature_dim: int = 25  # embedding size of each extra input column (e.g. CoNLL-2000's POS tags)
+    encoder_from: str | None = None  # a language model's run: embedding and recurrent layer start from it
 
     def check(self) -> tuple[str, str] | None:
         if self.cell not in ("lstm", "gru"):
@@ -119,6 +120,11 @@ class Tagger(nn.Module):
 
     def word_embedding(self) -> nn.Embedding:
         return self.embedding
+
+    def encoder_parts(self) -> dict[str, nn.Module]:
+        """What ``models.transfer`` may start from a language model (the recurrent layer only without
+        character features, whose vectors widen its input)."""
+        return {"embedding": self.embedding, "rnn": self.rnn}
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor, chars: torch.Tensor | None = None,
                 char_lengths: torch.Tensor | None = None, features: torch.Tensor | None = None) -> torch.Tensor:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
@@ -32,7 +32,7 @@ from torch import nn
 from .. import metrics, runtime
 from ..config import ConfigError, DataConfig
 from ..data.batching import IGNORE_INDEX, bptt_stream, bptt_windows, bucket_batches, device_of, pad, to_device
-from ..data.datasets import Splits, load_splits
+from ..data.datasets import Splits, corpus_texts, load_splits
 from ..data.splits import resolve_splits
 from ..data.readers import TextExample, read_examples
 from ..data.tokenizers import Tokenizer
@@ -50,7 +50,7 @@ class StreamSplit:
     bptt: int
 
     def __len__(self) -> int:  # BPTT windows in a single row: the loop's steps per epoch × batch size
-        return max(1, math.ceil((self.ids.numel() - 1) / self.bptt))
+        return math.ceil((self.ids.numel() - 1) / self.bptt) if self.ids.numel() > 1 else 0
 
 
 @dataclass
@@ -75,8 +75,27 @@ class LMBatch:
         return int((self.targets != IGNORE_INDEX).sum())
 
 
-def read_text_splits(cfg: DataConfig, source: str = "<recipe>") -> Splits:
+def read_corpus_splits(cfg: "LanguageModelData", source: str = "<recipe>") -> Splits:
+    """``data.corpus``: the texts of every corpus named (files or ``NAME:SPLIT`` such as ``imdb:unsup``), in
+    order; every k-th text held out as dev (k = round(1 / dev_fraction)) unless ``data.dev`` names a file, and a
+    test split only from ``data.test`` (a corpus run reads no other test text: pretraining must never see the
+    downstream task's test reviews)."""
+    if cfg.dataset or cfg.train:
+        raise ConfigError(f"{source}: data.corpus replaces data.dataset and data.train; give one of them")
+    every = max(2, round(1 / cfg.dev_fraction)) if cfg.dev_fraction > 0 else 0
+    train: list[TextExample] = []
+    dev: list[TextExample] = []
+    for name in cfg.corpus:
+        for i, text in enumerate(corpus_texts(name, cfg)):
+            (dev if every and not cfg.dev and i % every == every - 1 else train).append(TextExample(text, None))
+    lines = lambda p: [TextExample(t, None) for t in corpus_texts(p)]  # noqa: E731
+    return Splits(train, lines(cfg.dev) if cfg.dev else dev, lines(cfg.test) if cfg.test else [], [])
+
+
+def read_text_splits(cfg: "LanguageModelData", source: str = "<recipe>") -> Splits:
     """Registry dataset or local files; a local text without dev/test files is cut 90/5/5 in order."""
+    if cfg.corpus:
+        return read_corpus_splits(cfg, source)
     if cfg.dataset:
         return load_splits(cfg.dataset, cfg)
     fmt = cfg.format if cfg.conditional else "lines"
@@ -92,9 +111,17 @@ class LanguageModelData(DataConfig):
 
     bptt: int = 35  # tokens per truncated-BPTT window
     conditional: bool = False  # one sentence per example, conditioned on its label
+    # texts to learn from instead of dataset/train: files or NAME:SPLIT, e.g. [imdb:train, imdb:unsup]
+    corpus: list[str] = field(default_factory=list)
 
     def default_monitor(self) -> str:
         return "perplexity"
+
+    def split_source(self, split: str) -> str:
+        named = {"dev": self.dev, "test": self.test}.get(split)
+        if self.corpus and not named:
+            return f"{'+'.join(self.corpus)}:{split}"
+        return super().split_source(split)
 
 
 class LanguageModelTask(Task):
@@ -207,9 +234,9 @@ class LanguageModelTask(Task):
 
     def loss(self, model: nn.Module, batch: LMBatch) -> torch.Tensor:
         hidden = self._carried if batch.carry else None
-        logits, hidden = model(batch.inputs, hidden, batch.condition, batch.lengths)
+        total, hidden = model(batch.inputs, hidden, batch.condition, batch.lengths, targets=batch.targets)
         self._carried = detach_state(hidden) if batch.lengths is None else None
-        return F.cross_entropy(logits.reshape(-1, logits.size(-1)), batch.targets.reshape(-1), ignore_index=IGNORE_INDEX)
+        return total / max(batch.n_tokens, 1)
 
     def training_state(self) -> dict[str, torch.Tensor]:
         """The hidden state carried into the next window: ``hidden.0`` (h), and ``hidden.1`` (c) for an LSTM."""

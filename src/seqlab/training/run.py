@@ -33,6 +33,7 @@ from ..models import registry
 from ..tasks import get_task
 from . import checkpoint, distributed
 from .loop import describe, fit
+from .transfer import start_from_language_model
 from .progress import console as make_console
 
 
@@ -214,6 +215,15 @@ def _train(recipe: Recipe, out_dir: Path, resume: bool, out: Console, progress: 
             model.vectors_loaded()
         out.print(f"pretrained vectors: {vectors_report['found']:,} of {vectors_report['words']:,} words found "
                   f"({vectors_report['coverage']:.1%}); the rest keep their random initialisation")
+    encoder_report = None
+    if model_config.get("encoder_from") and not resume:
+        encoder_report = start_from_language_model(model, model_config["encoder_from"], task.vocab.itos,
+                                                   task.tokenizer.to_dict(), recipe.source)
+        out.print(f"encoder from {encoder_report['from']}: {encoder_report['found']:,} of {encoder_report['words']:,} "
+                  f"words found in its vocabulary, {encoder_report['mean_started']:,} start at the mean of its "
+                  f"embeddings; {encoder_report['rnn_copied']} recurrent tensors copied"
+                  + (f", {len(encoder_report['rnn_kept'])} (the backward direction) keep their initialisation"
+                     if encoder_report["rnn_kept"] else ""))
     if cfg.precision == "fp64":
         model.double()
     model.to(device)
@@ -258,6 +268,7 @@ def _train(recipe: Recipe, out_dir: Path, resume: bool, out: Console, progress: 
         "data": data_report,
         "pad_fraction": pads,
         "pretrained_vectors": vectors_report,
+        "encoder_from": encoder_report,
         "dev": task.evaluate(best.model, dev_split, cfg.eval_batch_size),
         "test": task.evaluate(best.model, test_split, cfg.eval_batch_size) if len(test_split) else None,
         "training": loop_info,

@@ -1,0 +1,41 @@
+"""``model.encoder_from: DIR``: start a classifier's or tagger's embedding and recurrent layers from a trained
+language model's run (``models.transfer`` does the copying and the checks). The LM is read as any model
+directory is (``artifact.load``: safetensors + JSON, checked); its vocabulary comes from its files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from .. import artifact
+from ..config import ConfigError
+from ..models.transfer import TransferError, transfer_encoder
+
+
+def start_from_language_model(model: nn.Module, directory: str, target_words: list[str], tokenizer: dict[str, Any],
+                              source: str = "<recipe>") -> dict[str, Any]:
+    """Copy the LM run at ``directory`` (its ``model/`` or the model directory itself) into ``model``; the
+    report says how many words were found and what was kept. Refused with one line when the LM is not a
+    language model, its sizes differ, or its tokenizer differs from the recipe's (the words would not match)."""
+    path = Path(directory)
+    try:
+        lm = artifact.load(path / "model" if (path / "model" / artifact.CONFIG).is_file() else path)
+    except (artifact.ArtifactError, FileNotFoundError) as err:
+        raise ConfigError(f"{source}: model.encoder_from: {err}") from None
+    if lm.task != "language_model":
+        raise ConfigError(f"{source}: model.encoder_from: {directory} is a {lm.task} model, not a language model")
+    lm_tokenizer = lm.files["tokenizer"]
+    differs = [k for k in ("name", "lowercase") if lm_tokenizer.get(k) != tokenizer.get(k)]
+    if differs:
+        raise ConfigError(f"{source}: model.encoder_from: {directory} was trained with tokenizer "
+                          f"{lm_tokenizer.get('name')} (lowercase {lm_tokenizer.get('lowercase')}), this recipe uses "
+                          f"{tokenizer.get('name')} (lowercase {tokenizer.get('lowercase')}): set data.tokenizer and "
+                          "data.lowercase as the language model's")
+    try:
+        report = transfer_encoder(model.encoder_parts(), lm.model.encoder_parts(), target_words,
+                                  lm.files["vocab"]["itos"], f"model.encoder_from {directory}")
+    except TransferError as err:
+        raise ConfigError(f"{source}: {err}") from None
+    return {"from": str(lm.path), **report}
