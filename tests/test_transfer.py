@@ -84,6 +84,12 @@ def test_a_classifier_trained_from_an_lm_run_saves_loads_and_predicts(tmp_path, 
     assert loaded.model.head.in_features == 36  # concat pooling: last ⊕ max ⊕ mean
     assert main(["predict", str(tmp_path / "clf"), "a good film", "--json"]) == 0
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["predictions"][0]["label"] in ("pos", "neg")
+    # with the LM's vocabulary (data.vocab_from) every word keeps the LM's row
+    same = {**recipe, "data": {**recipe["data"], "vocab_from": str(tmp_path / "lm")}}
+    (tmp_path / "same.yaml").write_text(yaml.safe_dump(same))
+    assert main(["train", str(tmp_path / "same.yaml"), "--out", str(tmp_path / "same"), "--no-progress", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["encoder_from"]
+    assert report["found"] == report["words"] == len(artifact.read_files(tmp_path / "lm", "vocab")["vocab"]["itos"])
     # a recipe whose sizes or tokenizer differ from the LM's is refused in one line before training
     for change, needle in (({"embed_dim": 10}, "embed_dim: 12"), ({"hidden_size": 10}, "hidden_size")):
         bad = {**recipe, "model": {**recipe["model"], **change}}
@@ -94,3 +100,79 @@ def test_a_classifier_trained_from_an_lm_run_saves_loads_and_predicts(tmp_path, 
     (tmp_path / "bad.yaml").write_text(yaml.safe_dump(bad))
     assert main(["train", str(tmp_path / "bad.yaml"), "--out", str(tmp_path / "bad2"), "--no-progress"]) == 2
     assert "trained with tokenizer whitespace" in capsys.readouterr().err
+
+
+def test_layer_groups_and_discriminative_rates_and_slanted_schedule():
+    from seqlab.config import TrainConfig
+    from seqlab.models.transfer import layer_groups
+    from seqlab.training.optim import discriminative_groups, slanted
+
+    clf = RecurrentClassifier(RecurrentClassifierConfig(vocab_size=10, num_classes=2, embed_dim=4, hidden_size=4,
+                                                        num_layers=2))
+    groups = layer_groups(clf, clf.encoder_parts())
+    assert [len(g) for g in groups] == [1, 8, 8, 2]  # embedding; layer 0 and 1 (both directions); the head
+    assert sum(len(g) for g in groups) == len(list(clf.parameters()))
+    rates = [g["lr"] for g in discriminative_groups(groups, TrainConfig(lr=0.01, lr_group_decay=2.6))]
+    assert rates == pytest.approx([0.01 / 2.6 ** 3, 0.01 / 2.6 ** 2, 0.01 / 2.6, 0.01])
+    # ULMFiT eq. 3: 1/ratio at the start, 1 at the cut, falling back to 1/ratio at the end
+    assert slanted(0, 100) == pytest.approx(1 / 32) and slanted(10, 100) == pytest.approx(1.0)
+    assert slanted(100, 100) == pytest.approx(1 / 32) and slanted(5, 100) == pytest.approx((1 + 0.5 * 31) / 32)
+
+
+def test_gradual_unfreezing_trains_one_more_group_each_epoch(tmp_path, capsys):
+    data = {s: _write(tmp_path / f"{s}.tsv", make_examples(n, seed)) for s, n, seed in
+            (("train", 60, 1), ("dev", 20, 2), ("test", 20, 3))}
+    recipe = {"task": "classification", "data": {**data, "tokenizer": "whitespace"},
+              "model": {"name": "rnn_classifier", "embed_dim": 8, "hidden_size": 8, "bidirectional": False},
+              "train": {"epochs": 3, "batch_size": 16, "lr": 0.01, "unfreeze": "gradual", "lr_group_decay": 2.6,
+                        "schedule": "slanted", "keep_epochs": 3, "patience": None}}
+    (tmp_path / "r.yaml").write_text(yaml.safe_dump(recipe))
+    assert main(["train", str(tmp_path / "r.yaml"), "--out", str(tmp_path / "run"), "--no-progress"]) == 0
+    assert "epoch 1: training the top 1 of 3 layer groups" in capsys.readouterr().err
+    weights = [artifact.load(p).model for p in sorted((tmp_path / "run" / "epochs").iterdir())]
+    emb = [m.encoder.embedding.weight for m in weights]
+    rnn = [m.encoder.rnn.weight_ih_l0 for m in weights]
+    head = [m.head.weight for m in weights]
+    assert not torch.equal(head[0], head[1])  # the head trains from epoch 1
+    assert not torch.equal(rnn[0], rnn[1])  # the LSTM joins in epoch 2 (frozen before it: the embedding shows how)
+    assert torch.equal(emb[0], emb[1]) and not torch.equal(emb[1], emb[2])  # the embedding in epoch 3
+    bad = {**recipe, "model": {"name": "textcnn"}}
+    (tmp_path / "bad.yaml").write_text(yaml.safe_dump(bad))
+    assert main(["train", str(tmp_path / "bad.yaml"), "--out", str(tmp_path / "bad"), "--no-progress"]) == 2
+    assert "train.lr_group_decay: model textcnn has no layer groups" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+@pytest.mark.parametrize("pooling", ["last", "max", "mean", "concat"])
+@pytest.mark.parametrize("window", [1, 3, 7, 50])
+def test_reading_in_windows_equals_reading_whole(cell, pooling, window):
+    g = torch.Generator().manual_seed(window)
+    cfg = dict(vocab_size=40, num_classes=3, embed_dim=6, hidden_size=5, num_layers=2, cell=cell,
+               bidirectional=False, pooling=pooling, dropout=0.0)
+    torch.manual_seed(2)
+    whole = RecurrentClassifier(RecurrentClassifierConfig(**cfg)).eval()
+    windowed = RecurrentClassifier(RecurrentClassifierConfig(**cfg, window=window)).eval()
+    windowed.load_state_dict(whole.state_dict())
+    lengths = torch.tensor([17, 1, 9, 4, 17])
+    ids = torch.randint(2, 40, (5, 17), generator=g)
+    ids[torch.arange(17).expand(5, -1) >= lengths.unsqueeze(1)] = 0  # padding after each text
+    with torch.no_grad():
+        assert torch.allclose(windowed(ids, lengths), whole(ids, lengths), atol=1e-5)
+
+
+def test_windows_need_a_left_to_right_reader(tmp_path, capsys):
+    from seqlab.config import ConfigError
+    from seqlab.models.registry import build
+
+    with pytest.raises(ConfigError, match="model.window: reading in windows needs bidirectional: false"):
+        build({"name": "rnn_classifier", "window": 10, "bidirectional": True}, "r.yaml")
+
+
+def test_per_class_sample_is_fixed_and_balanced():
+    from seqlab.data.readers import TextExample
+    from seqlab.tasks.classification import per_class_sample
+
+    examples = [TextExample(f"t{i}", "pos" if i < 700 else "neg") for i in range(1000)]
+    sample = per_class_sample(examples, 50, 1234)
+    assert sorted(ex.label for ex in sample).count("pos") == 50 and len(sample) == 100
+    assert sample == per_class_sample(examples, 50, 1234) and sample != per_class_sample(examples, 50, 1)

@@ -231,6 +231,16 @@ def read_config(directory: str | Path) -> dict[str, Any]:
     return config
 
 
+def read_files(directory: str | Path, *names: str) -> dict[str, Any]:
+    """Some of a model directory's JSON files (e.g. ``tokenizer``, ``vocab``) without building its model."""
+    path = resolve(directory)
+    config = read_config(path)
+    missing = [n for n in names if n not in config["files"]]
+    if missing:
+        raise ArtifactError(f"{path}: has no {', '.join(missing)} file (a {config['task']} model)")
+    return {n: read_json(path / f"{n}.json") for n in names}
+
+
 def read_header(path: Path) -> dict[str, tuple[str, list[int]]]:
     """A safetensors file's tensors as {name: (dtype, shape)}, after checking the header against the file:
     its length, known dtypes, each byte range matching its shape, inside the data, no two overlapping."""

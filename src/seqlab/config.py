@@ -33,7 +33,7 @@ class ConfigError(ValueError):
 MAX_RECIPE_BYTES = 1 << 20  # a recipe is a page of YAML; a larger file is refused before it is parsed
 MAX_RECIPE_NODES = 20_000  # values after YAML aliases are expanded (a "billion laughs" file expands to 10⁹)
 OPTIMIZERS = ("adam", "adamw", "sgd", "adadelta")
-SCHEDULES = ("constant", "step", "plateau", "linear")
+SCHEDULES = ("constant", "step", "plateau", "linear", "slanted")
 
 
 def short(value: Any, limit: int = 60) -> str:
@@ -92,6 +92,10 @@ RULES: dict[str, Any] = {
     "teacher_forcing": lambda v: None if 0 <= v <= 1 else "must be in [0, 1]",
     "optimizer": _one_of(*OPTIMIZERS),
     "schedule": _one_of(*SCHEDULES),
+    "unfreeze": _one_of("all", "gradual"),
+    "lr_group_decay": lambda v: None if v >= 1 else "must be ≥ 1 (ULMFiT: 2.6)",
+    "slanted_ratio": lambda v: None if v >= 1 else "must be ≥ 1 (ULMFiT: 32)",
+    "slanted_fraction": lambda v: None if 0 < v < 1 else "must be in (0, 1) (ULMFiT: 0.1)",
     "monitor_mode": _one_of("min", "max"),
     "precision": _one_of("fp32", "fp64", "bf16"),
     "device": _one_of("auto", "cpu", "cuda", "mps"),
@@ -222,6 +226,12 @@ class TrainConfig:
     max_norm: float | None = None  # Kim 2014: renormalise rows of max_norm_params to this l2 norm
     max_norm_params: list[str] = field(default_factory=list)
     freeze: list[str] = field(default_factory=list)  # parameters kept fixed, e.g. [embedding.weight] (Kim's static)
+    # ULMFiT fine-tuning (Howard & Ruder 2018), for models with model.encoder_from; layer groups bottom to top are
+    # the embedding, each recurrent layer, the rest (pooling, head)
+    lr_group_decay: float | None = None  # discriminative rates: each group below the top gets lr ÷ this (2.6)
+    unfreeze: str = "all"  # all; gradual: epoch 1 trains the top group only, each later epoch one more
+    slanted_fraction: float = 0.1  # schedule slanted: the fraction of steps the rate rises (cut_frac)
+    slanted_ratio: float = 32.0  # schedule slanted: how much smaller the lowest rate is than lr
     monitor: str | None = None  # dev metric for early stopping and the best checkpoint (default: the task's)
     monitor_mode: str | None = None  # min or max (default: min for losses and error rates, else max)
     patience: int | None = 3  # epochs without dev improvement before stopping; None never stops early

@@ -37,6 +37,14 @@ class RecurrentClassifierConfig:
     unk_idx: int = 1  # seqlab's Vocab always puts <unk> at 1
     embed_init: float | None = 0.1  # embeddings start at U(-a, a); null keeps torch's N(0, 1)
     encoder_from: str | None = None  # a language model's run: embedding and recurrent layers start from it
+    window: int | None = None  # read documents in windows of this many tokens, the state carried (BPT3C)
+
+    def check(self) -> tuple[str, str] | None:
+        if self.window is not None and (self.bidirectional or self.pooling == "attention"):
+            return "window", "reading in windows needs bidirectional: false and pooling last, mean, max or concat"
+        if self.window is not None and self.window < 1:
+            return "window", f"must be a positive number of tokens, got {self.window}"
+        return None
 
 
 class RecurrentClassifier(nn.Module):
@@ -53,6 +61,7 @@ class RecurrentClassifier(nn.Module):
         self.attention = AttentionPooling(d) if cfg.pooling == "attention" else None
         self.dropout = nn.Dropout(cfg.dropout)
         self.head = nn.Linear(3 * d if cfg.pooling == "concat" else d, cfg.num_classes)
+        self.window = cfg.window
 
     def word_embedding(self) -> nn.Embedding:
         return self.encoder.embedding
@@ -62,6 +71,8 @@ class RecurrentClassifier(nn.Module):
         return {"embedding": self.encoder.embedding, "rnn": self.encoder.rnn}
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        if self.window is not None:
+            return self.head(self.dropout(self._pool_windows(ids, lengths)))
         out, final = self.encoder(ids, lengths)  # [B, T, D], [B, D]
         mask = lengths_to_mask(lengths.clamp_min(1), ids.size(1))
         if self.pooling == "last":
@@ -75,6 +86,37 @@ class RecurrentClassifier(nn.Module):
         else:
             pooled = self.attention(out, mask)
         return self.head(self.dropout(pooled))  # [B, C]
+
+    def _pool_windows(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """BPT3C (ULMFiT): the document read ``window`` tokens at a time, the recurrent state carried from one
+        window to the next, max and mean pooled as running values over every window, so memory grows with the
+        window, not the document. The values equal reading it whole (tested); in training the state is detached
+        between windows, so gradients are truncated at window edges as in truncated BPTT."""
+        enc, W = self.encoder, self.window
+        lengths = lengths.clamp_min(1)
+        state, running_max, total = None, None, None
+        for start in range(0, ids.size(1), W):
+            chunk = ids[:, start : start + W]
+            n = (lengths - start).clamp(0, chunk.size(1))  # real tokens of each row in this window
+            out, new_state = enc.rnn(enc.embed(chunk), state, lengths=n.clamp_min(1))
+            if state is not None:  # rows already ended keep their state
+                alive = (n > 0).view(1, -1, 1)
+                new_state = tuple(torch.where(alive, a, b) for a, b in zip(new_state, state)) \
+                    if isinstance(new_state, tuple) else torch.where(alive, new_state, state)
+            state = new_state
+            mask = lengths_to_mask(n, chunk.size(1))
+            window_max = out.masked_fill(~mask.unsqueeze(-1), float("-inf")).amax(1)
+            window_sum = (out * mask.unsqueeze(-1).to(out.dtype)).sum(1)
+            running_max = window_max if running_max is None else torch.maximum(running_max, window_max)
+            total = window_sum if total is None else total + window_sum
+            if self.training:
+                state = tuple(h.detach() for h in state) if isinstance(state, tuple) else state.detach()
+        final = (state[0] if isinstance(state, tuple) else state)[-1]
+        mean = total / lengths.unsqueeze(-1).to(total.dtype)
+        pooled = {"last": final, "max": running_max, "mean": mean}
+        if self.pooling == "concat":
+            return torch.cat([final, running_max, mean], dim=-1)
+        return pooled[self.pooling]
 
 
 @dataclass

@@ -48,11 +48,15 @@ class RecurrentEncoder(nn.Module):
         )
         self.output_size = hidden_size * (2 if bidirectional else 1)
 
-    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def embed(self, ids: torch.Tensor) -> torch.Tensor:
+        """ids [B, T] → the recurrent layer's input [B, T, E] (word dropout, embedding, embedding dropout)."""
         if self.training and self.word_dropout:  # Iyyer et al. 2015: whole tokens become <unk>
             drop = torch.rand(ids.shape, device=ids.device) < self.word_dropout
             ids = ids.masked_fill(drop & (ids != self.padding_idx), self.unk_idx)
-        x = self.embed_dropout(self.embedding(ids))  # [B, T, E]
+        return self.embed_dropout(self.embedding(ids))  # [B, T, E]
+
+    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x = self.embed(ids)
         out, state = self.rnn(x, lengths=lengths.clamp_min(1))  # [B, T, D]
         h = state[0] if isinstance(state, tuple) else state  # [layers · dirs, B, H]
         dirs = 2 if self.rnn.bidirectional else 1

@@ -53,3 +53,17 @@ def transfer_encoder(target: dict[str, nn.Module], source: dict[str, nn.Module],
             t_rnn[name].copy_(tensor)
     return {"words": len(target_words), "found": len(found), "mean_started": len(target_words) - len(found),
             "rnn_copied": len(s_rnn), "rnn_kept": sorted(set(t_rnn) - set(s_rnn))}
+
+
+def layer_groups(model: nn.Module, parts: dict[str, nn.Module]) -> list[list[nn.Parameter]]:
+    """ULMFiT's layer groups of a model with ``encoder_parts()``, bottom to top: the word embedding, each
+    recurrent layer (both directions together, by the ``_l{k}`` of torch's parameter names), then every other
+    parameter (character features, pooling, head)."""
+    embedding = list(parts["embedding"].parameters())
+    layers: dict[int, list[nn.Parameter]] = {}
+    for name, p in parts["rnn"].named_parameters():
+        k = int(name.rsplit("_l", 1)[1].split("_")[0])
+        layers.setdefault(k, []).append(p)
+    grouped = {id(p) for p in embedding} | {id(p) for ps in layers.values() for p in ps}
+    rest = [p for p in model.parameters() if id(p) not in grouped]
+    return [embedding, *(layers[k] for k in sorted(layers)), rest]

@@ -11,11 +11,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .. import metrics
+from .. import artifact, metrics
 from ..config import ConfigError, DataConfig
 from ..data.batching import bucket_batches, device_of, pad, to_device
 from ..data.datasets import Splits, load_splits
-from ..data.splits import resolve_splits
+from ..data.splits import _shuffled, resolve_splits
 from ..data.readers import TextExample, read_examples
 from ..data.tokenizers import Tokenizer
 from ..data.vocab import Vocab
@@ -44,9 +44,56 @@ class ClassificationBatch:
         return int(self.lengths.sum())
 
 
+@dataclass
+class ClassificationData(DataConfig):
+    """``data:`` of a classification recipe: the shared fields, a fixed per-label sample, a borrowed vocabulary."""
+
+    per_class: int | None = None  # train on a fixed sample of N examples of each label (seeded by split_seed)
+    vocab_from: str | None = None  # a run or model directory whose tokenizer and vocabulary to use (e.g. the LM's)
+
+    def check(self) -> tuple[str, str] | None:
+        if self.per_class is not None and self.per_class < 1:
+            return "per_class", f"must be a positive number of examples, got {self.per_class}"
+        return super().check()
+
+
+def per_class_sample(examples: list[TextExample], n: int, seed: int) -> list[TextExample]:
+    """The first ``n`` examples of each label after one seeded shuffle, in that shuffled order."""
+    counts: dict[str, int] = {}
+    kept = []
+    for ex in _shuffled(examples, seed + 7):
+        if counts.get(ex.label, 0) < n:
+            counts[ex.label] = counts.get(ex.label, 0) + 1
+            kept.append(ex)
+    return kept
+
+
+def borrowed_vocab(cfg: ClassificationData, source: str) -> tuple[Tokenizer, Vocab]:
+    """``data.vocab_from``: the tokenizer and vocabulary of another run (the LM a classifier starts from, so that
+    every word it learned keeps its row); the recipe's tokenizer and lowercase must be the run's."""
+    try:
+        files = artifact.read_files(cfg.vocab_from, "tokenizer", "vocab")
+    except artifact.ArtifactError as err:
+        raise ConfigError(f"{source}: data.vocab_from: {err}") from None
+    tokenizer = Tokenizer.from_dict(files["tokenizer"])
+    if (tokenizer.name, tokenizer.lowercase) != (cfg.tokenizer, cfg.lowercase):
+        raise ConfigError(f"{source}: data.vocab_from: {cfg.vocab_from} uses tokenizer {tokenizer.name} (lowercase "
+                          f"{tokenizer.lowercase}); set data.tokenizer and data.lowercase the same")
+    return tokenizer, Vocab.from_dict(files["vocab"])
+
+
 def read_splits(cfg: DataConfig, source: str = "<recipe>") -> Splits:
     """Registry dataset or local files (``data.splits``: a missing test file is fold ``data.fold``, a missing dev
-    file ``data.dev_fraction`` of train)."""
+    file ``data.dev_fraction`` of train), then ``data.per_class``'s fixed sample of train."""
+    splits = _read_splits(cfg, source)
+    if isinstance(cfg, ClassificationData) and cfg.per_class:
+        train = per_class_sample(splits.train, cfg.per_class, cfg.split_seed)
+        splits = replace(splits, train=train).with_dropped("train", f"beyond data.per_class {cfg.per_class}",
+                                                           len(splits.train) - len(train))
+    return splits
+
+
+def _read_splits(cfg: DataConfig, source: str = "<recipe>") -> Splits:
     if cfg.dataset:
         return load_splits(cfg.dataset, cfg)
     read = lambda p: read_examples(p, cfg.format, cfg.text_field, cfg.label_field, cfg.encoding)  # noqa: E731
@@ -56,6 +103,7 @@ def read_splits(cfg: DataConfig, source: str = "<recipe>") -> Splits:
 
 class ClassificationTask(Task):
     name = "classification"
+    data_config = ClassificationData
     ensembles = True
 
     def __init__(self, tokenizer: Tokenizer, vocab: Vocab, labels: list[str], max_length: int | None = None):
@@ -70,12 +118,15 @@ class ClassificationTask(Task):
     def from_recipe(cls, cfg: DataConfig, source: str = "<recipe>") -> tuple["ClassificationTask", Splits]:
         splits = read_splits(cfg, source).limited(cfg.limit, cfg.eval_limit)
         train = splits.train
-        if cfg.tokenizer == "bpe":
+        if cfg.vocab_from:
+            tokenizer, vocab = borrowed_vocab(cfg, source)
+        elif cfg.tokenizer == "bpe":
             tokenizer = Tokenizer.train_bpe((ex.text for ex in train), cfg.bpe_vocab_size, cfg.lowercase)
         else:
             tokenizer = Tokenizer.from_config(cfg.tokenizer, cfg.lowercase, cfg.user_dict)
-        vocab = checked_vocab(Vocab.build((tokenizer(ex.text) for ex in train), cfg.min_freq, cfg.max_size),
-                              len(train), cfg, source)
+        if not cfg.vocab_from:
+            vocab = checked_vocab(Vocab.build((tokenizer(ex.text) for ex in train), cfg.min_freq, cfg.max_size),
+                                  len(train), cfg, source)
         seen = sorted({ex.label for ex in train})
         if len(seen) < 2:
             raise ConfigError(f"{source}: data.train: all {len(train):,} training examples have the label {seen[0]!r}; "

@@ -40,14 +40,15 @@ from safetensors.torch import load_model
 from torch import nn
 
 from .. import artifact
-from ..config import Recipe
+from ..config import ConfigError, Recipe
 from ..data.batching import Shard, cast_floats, device_of, sharded, to_device
+from ..models.transfer import layer_groups
 from ..tasks.base import Task
 from . import checkpoint
 from .checkpoint import LoopState
 from .distributed import World
 from .logs import RunLog
-from .optim import Schedule, apply_max_norm, build_optimizer
+from .optim import Schedule, apply_max_norm, build_optimizer, discriminative_groups
 from .progress import EpochProgress
 
 
@@ -90,7 +91,15 @@ def fit(task: Task, model: nn.Module, model_config: dict, recipe: Recipe, train,
     device = device_of(model)  # batches are built on the CPU and moved where the model is (run.py: train.device)
     autocast = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if cfg.precision == "bf16" else nullcontext
     parallel = world.wrap(model)  # DDP across ranks; the model itself in one process
-    optimizer = build_optimizer(model.parameters(), cfg, recipe.source)
+    groups = None
+    if cfg.lr_group_decay or cfg.unfreeze == "gradual":  # models that take an LM's encoder have layer groups
+        if "encoder_from" not in model_config:
+            field = "lr_group_decay" if cfg.lr_group_decay else "unfreeze"
+            raise ConfigError(f"{recipe.source}: train.{field}: model {model_config['name']} has no layer groups "
+                              "(rnn_classifier and tagger have)")
+        groups = layer_groups(model, model.encoder_parts())
+    optimizer = build_optimizer(discriminative_groups(groups, cfg) if groups else model.parameters(), cfg, recipe.source)
+    frozen = {id(named[name]) for name in cfg.freeze}
     steps_per_epoch = math.ceil(len(train) / cfg.batch_size)
     schedule = Schedule(optimizer, cfg, steps_per_epoch * cfg.epochs, recipe.source)
     state = LoopState()
@@ -123,6 +132,12 @@ def fit(task: Task, model: nn.Module, model_config: dict, recipe: Recipe, train,
     budget_end = time.perf_counter() + cfg.max_minutes * 60 if cfg.max_minutes else None
     out_of_time = False
     for epoch in range(state.epoch, cfg.epochs):
+        if groups and cfg.unfreeze == "gradual":  # ULMFiT: the top group first, one more group each epoch
+            for g, group in enumerate(groups):
+                for p in group:
+                    p.requires_grad_(g >= len(groups) - 1 - epoch and id(p) not in frozen)
+            if main and epoch < len(groups):
+                out.print(f"epoch {epoch + 1}: training the top {min(epoch + 1, len(groups))} of {len(groups)} layer groups")
         generator = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)
         shard = Shard()
         if world.size > 1:
