@@ -3,7 +3,7 @@ PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test bench clean browser
+.PHONY: setup demo test bench clean browser lint
 
 $(BIN)/seqlab: pyproject.toml requirements/cpu.txt requirements/test.txt
 	$(PY) -m venv $(VENV)
@@ -29,7 +29,11 @@ browser:
 		echo "note: could not install fonts-wqy-microhei; Chinese in plots will show as boxes"
 
 test: setup browser
+	$(BIN)/ruff check -q src tests benchmarks
 	SEQLAB_DATA_DIR=$${SEQLAB_DATA_DIR:-$(abspath ../shared/datasets)} $(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check src tests benchmarks
 
 bench: setup
 	SEQLAB_DATA_DIR=$${SEQLAB_DATA_DIR:-$(abspath ../shared/datasets)} $(BIN)/python benchmarks/classification_epoch.py

@@ -69,7 +69,7 @@ def test_shards_cover_every_example_once_and_mark_stand_ins():
         with sharded(rank, 2) as shard:
             pieces.append((bucket_batches(lengths, 14, torch.Generator().manual_seed(1)), shard.stand_ins))
     for position, batch in enumerate(whole):
-        (first, stand0), (second, stand1) = pieces[0], pieces[1]
+        (first, _), (second, stand1) = pieces[0], pieces[1]
         assert len(first[position]) >= len(second[position]) >= 1  # every rank takes a step
         if position in stand1:  # the batch of one: rank 1 trains on a stand-in weighted 0
             assert len(batch) == 1 and second[position] == batch

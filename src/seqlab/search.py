@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from . import cancel
 
 PENALTIES = ("none", "average", "gnmt")
 
@@ -105,6 +106,7 @@ def beam_search(step: Callable[[Any, np.ndarray], tuple[np.ndarray, Any, np.ndar
     finished = np.zeros(B * beam, dtype=bool)
     origin = None
     for t in range(int(limits.max())):
+        cancel.check()  # a server's request: stop here if its client left or its deadline passed
         done_now = finished | (t >= limits)
         step_lp = np.where(done_now[:, None], -np.inf, log_probs).astype(np.float32)
         step_lp[:, eos_id] = np.where(done_now, 0.0, step_lp[:, eos_id])

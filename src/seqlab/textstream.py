@@ -14,12 +14,17 @@ class StopStream:
         self.stops = [s for s in stops if s]
         self.hold = max((len(s) for s in self.stops), default=1) - 1
         self.on_text, self.text, self.sent = on_text, "", 0
+        self.searched = 0  # no stop string begins before this index of the text seen so far
 
     def update(self, text: str) -> bool:
-        """Take the whole text so far; return True when a stop string has appeared."""
+        """Take the whole text so far; return True when a stop string has appeared. Only the new end of the text
+        is searched (from the longest stop string's length before it, and 2 characters more for a detokenizer
+        that rewrites the last characters), so a long generation costs linear time, not quadratic."""
         self.text = text
+        start = max(0, self.searched - self.hold - 2)
+        self.searched = len(text)
         for s in self.stops:
-            at = text.find(s)
+            at = text.find(s, start)
             if at >= 0:
                 self.text = text[:at]
                 return True

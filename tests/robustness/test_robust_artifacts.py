@@ -333,7 +333,7 @@ def test_verify_reports_a_crafted_archive_and_what_was_prepared_from_it(tmp_path
     monkeypatch.setenv("SEQLAB_DATA_DIR", str(tmp_path / "absent"))
     folder = tmp_path / "imdb"
     folder.mkdir()
-    for name in ("aclImdb_v1.tar.gz", "train.csv.gz", "test.csv.gz"):
+    for name in ("aclImdb_v1.tar.gz", "train.csv.gz", "test.csv.gz", "unsup.csv.gz"):
         (folder / name).write_bytes(b"crafted")
     report = dict(datasets.verify(datasets.get_spec("imdb")))
     assert report[str(folder / "aclImdb_v1.tar.gz")].startswith("sha256 mismatch")

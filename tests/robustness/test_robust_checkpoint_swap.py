@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 from seqlab import artifact
 from seqlab.config import load_recipe
@@ -133,7 +132,7 @@ def test_resumed_epoch_reports_over_all_its_batches(write_recipe, tmp_path, monk
     from seqlab.tasks.classification import ClassificationTask
 
     recipe = write_recipe(epochs=1, checkpoint_every=3, threads=1)
-    full = train(load_recipe(recipe), tmp_path / "full", progress=False)
+    train(load_recipe(recipe), tmp_path / "full", progress=False)
     original = ClassificationTask.loss
     calls = {"n": 0}
 

@@ -3,7 +3,6 @@ never a silently wrong dataset (rows swallowed by a quote, a file decoded as Lat
 
 from __future__ import annotations
 
-import gzip
 
 import pytest
 import yaml

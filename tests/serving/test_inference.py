@@ -53,7 +53,7 @@ def test_language_model_stream_equals_predict_and_options_are_checked(models):
     assert len(events) > 2  # streamed in pieces, not at the end
     assert predictor.predict([""], {"max_tokens": 5, "seed": 1})[0]["prompt"] == ""  # an empty prompt is a prompt
     for options, needle in [({"top_p": 1.5}, "options.top_p: must be in (0, 1], got 1.5"),
-                            ({"temperature": 0}, "options.temperature: must be greater than 0"),
+                            ({"temperature": 0}, "options.temperature: must be in [0.01, 100], got 0.0"),
                             ({"temperature": float("nan")}, "options.temperature: expected a finite number"),
                             ({"top_k": 0}, "options.top_k: must be at least 1"),
                             ({"max_tokens": 10**6}, "options.max_tokens: 1,000,000 is over the limit of 1,000"),

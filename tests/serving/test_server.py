@@ -69,7 +69,7 @@ def test_generate_streams_server_sent_events(client, predictors):
     ("post", "/v1/classifier/predict", {"inputs": [1]}, 422, "inputs"),
     ("post", "/v1/lm/predict", {"inputs": ["x"], "options": {"top_p": 2}}, 422, "options.top_p: must be in (0, 1]"),
     ("post", "/v1/lm/predict", {"inputs": ["x"], "options": {"max_tokens": 61}}, 413, "over the limit of 60 generated"),
-    ("post", "/v1/lm/generate", {"input": "x", "options": {"temperature": -1}}, 422, "options.temperature: must be greater"),
+    ("post", "/v1/lm/generate", {"input": "x", "options": {"temperature": -1}}, 422, "options.temperature: must be in [0.01, 100], got -1.0"),
     ("post", "/v1/classifier/generate", {"input": "x"}, 422, "a classification model does not stream"),
     ("post", "/v1/seq2seq/predict", {"inputs": ["ab"], "options": {"n_best": 9, "beam": 2}}, 422, "options.n_best: 9 needs a beam"),
 ])

@@ -47,11 +47,11 @@ class Splits:
         """The first ``limit`` training examples (``data.limit``) and the first ``eval_limit`` dev and test
         examples (``data.eval_limit``), the rest counted as dropped."""
         out = self
-        for name, n, field in (("train", limit, "data.limit"), ("dev", eval_limit, "data.eval_limit"),
+        for name, n, setting in (("train", limit, "data.limit"), ("dev", eval_limit, "data.eval_limit"),
                                ("test", eval_limit, "data.eval_limit")):
             examples = getattr(out, name)
             if n and len(examples) > n:
-                out = replace(out, **{name: examples[:n]}).with_dropped(name, f"beyond {field}", len(examples) - n)
+                out = replace(out, **{name: examples[:n]}).with_dropped(name, f"beyond {setting}", len(examples) - n)
         return out
 
     def get(self, split: str) -> list[TextExample]:

@@ -30,6 +30,7 @@ from typing import Any
 import torch
 
 from ..search import PENALTIES, normalise  # noqa: F401  (PENALTIES: the choices, for callers)
+from .. import cancel
 
 
 
@@ -66,6 +67,7 @@ def beam_search(decoder: Any, state: Any, prompt: torch.Tensor, beam: int, eos_i
     finished = torch.zeros(B * beam, dtype=torch.bool, device=device)
     origin = None
     for t in range(int(limits.max())):
+        cancel.check()  # a server's request: stop here if its client left or its deadline passed
         done_now = finished | (t >= limits)  # rows past their limit stop as they are
         step = log_probs.masked_fill(done_now.unsqueeze(1), float("-inf"))
         step[:, eos_id] = torch.where(done_now, step.new_zeros(B * beam), step[:, eos_id])

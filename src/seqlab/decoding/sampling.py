@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import torch
+from .. import cancel
 
 
 def filter_logits(logits: torch.Tensor, top_k: int | None = None, top_p: float | None = None) -> torch.Tensor:
@@ -64,6 +65,7 @@ def generate(decoder: Any, state: Any, prompt: torch.Tensor, max_tokens: int, *,
     logits, state = decoder.step(state, prompt)
     done = torch.zeros(prompt.size(0), dtype=torch.bool, device=prompt.device)
     for _ in range(max_tokens):
+        cancel.check()  # a server's request: stop here if its client left or its deadline passed
         if banned:
             logits = logits.index_fill(-1, torch.tensor(banned, device=logits.device), float("-inf"))
         token = choose(logits, temperature, top_k, top_p, generator, greedy)

@@ -26,11 +26,12 @@ import numpy as np
 
 from .. import metrics
 from ..data.tags import tag_spans, to_bio
-from ..options import GENERATION, Option, at_least
+from .. import cancel
+from ..options import GENERATION, SEQ2SEQ, Option
 from ..textstream import StopStream
 from ..data.tokenizers import Tokenizer
 from ..data.vocab import Vocab
-from ..search import PENALTIES, beam_search, hypotheses_json, viterbi
+from ..search import beam_search, hypotheses_json, viterbi
 from .base import BasePredictor, Limits, default_name
 
 EXPORT_JSON, ONNX_FILE = "export.json", "model.onnx"
@@ -293,6 +294,7 @@ class OnnxLanguageModel(OnnxModel):
         with self._lock:
             logits, state = self._step([start, *self.vocab.encode(self.tokenizer(prompt))], state)
             for _ in range(options["max_tokens"]):
+                cancel.check()  # a server's request: stop here if its client left or its deadline passed
                 logits = logits.copy()
                 logits[[self.vocab.pad_id, self.vocab.bos_id]] = -np.inf
                 token = choose(logits, options, rng)
@@ -309,18 +311,13 @@ class OnnxLanguageModel(OnnxModel):
         texts, checked = self.checked(inputs, options, more)
         return [self.generate(t, checked) for t in texts]
 
-    def stream(self, text: str, options: dict[str, Any] | None = None):
+    def stream(self, text: str, options: dict[str, Any] | None = None, token: cancel.Token | None = None):
         """As ``Predictor.stream``: ``{"text": piece}`` events, then ``{"result": …}`` or ``{"error": …}``."""
         (prompt,), checked = self.checked([text], options)
-        return self.stream_with(lambda on_text: self.generate(prompt, checked, on_text))
+        return self.stream_with(lambda on_text: self.generate(prompt, checked, on_text), token)
 
 
-SEQ2SEQ_OPTIONS = {
-    "beam": Option(int, None, "beam width (default: the recipe's data.beam)", at_least(1)),
-    "n_best": Option(int, 1, "hypotheses returned per input, best first (at most beam)", at_least(1)),
-    "penalty": Option(str, "average", "length normalisation ranking the hypotheses", choices=PENALTIES),
-    "attention": Option(bool, False, "return each hypothesis's attention, as beam search kept it"),
-}
+SEQ2SEQ_OPTIONS = SEQ2SEQ
 
 
 NEXT = {"h_n": "h0", "c_n": "c0"}  # a decoder step's output → the state it updates (others: drop the _n)

@@ -26,7 +26,7 @@ from typing import Any
 
 import torch
 
-from .. import runtime
+from .. import cancel, runtime
 from ..evaluation.evaluate import load_task
 from ..options import Option
 from .base import BasePredictor, LimitError, Limits, default_name  # noqa: F401  (LimitError, for callers)
@@ -59,6 +59,9 @@ class Predictor(BasePredictor):
 
     def input_tokens(self, text: str) -> list[str]:
         return self.task.input_tokens(text)
+
+    def unservable(self) -> str | None:
+        return self.task.text_input_problem()
 
     def options(self) -> dict[str, Option]:
         specs = dict(self.task.infer_options)
@@ -101,7 +104,8 @@ class Predictor(BasePredictor):
         scores = found["attributions"]["integrated_gradients"]
         return [{"token": token, "score": score} for token, score in zip(found["tokens"], scores)]
 
-    def stream(self, text: str, options: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+    def stream(self, text: str, options: dict[str, Any] | None = None,
+               token: cancel.Token | None = None) -> Iterator[dict[str, Any]]:
         """A language model's continuation as it is produced: ``{"text": piece}`` events, then ``{"result": …}``
         (the same dict ``predict`` returns), or ``{"error": message}``. Inputs and options are checked at the
         call, before the first event."""
@@ -113,4 +117,4 @@ class Predictor(BasePredictor):
             with self._lock, torch.no_grad():
                 return self.task.infer_stream(self.model, prompt, checked, on_text)
 
-        return self.stream_with(run)
+        return self.stream_with(run, token)

@@ -124,6 +124,10 @@ class Task(ABC):
         """The tokens the model reads from ``text`` (bounded per input by ``seqlab.inference``)."""
         raise ValueError(f"a {self.name} model takes no text input")
 
+    def text_input_problem(self) -> str | None:
+        """Why this model cannot run on plain text (``seqlab serve`` refuses to start with it), or None."""
+        return None
+
     def infer(self, model: nn.Module, texts: list[str], options: dict[str, Any]) -> list[dict[str, Any]]:
         """One JSON-serialisable result per text, in order (module docstring)."""
         raise ValueError(f"a {self.name} model takes no text input; use its own command (seqlab --help)")

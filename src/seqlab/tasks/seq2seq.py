@@ -35,8 +35,8 @@ from ..data.readers import DataFormatError, TextExample, read_examples, read_lin
 from ..data.tokenizers import Tokenizer
 from ..data.vocab import Vocab
 from ..decoding import beam_search
-from ..decoding.beam import PENALTIES
-from ..options import Option, at_least
+
+from ..options import SEQ2SEQ
 from ..search import hypotheses_json
 from .base import Task, checked_vocab
 
@@ -206,12 +206,7 @@ class Seq2SeqTask(Task):
                            keep_alignment=keep_alignment)
 
     # ---------------------------------------------------------------- inference
-    infer_options = {
-        "beam": Option(int, None, "beam width (default: the recipe's data.beam)", at_least(1)),
-        "n_best": Option(int, 1, "hypotheses returned per input, best first (at most beam)", at_least(1)),
-        "penalty": Option(str, "average", "length normalisation ranking the hypotheses", choices=PENALTIES),
-        "attention": Option(bool, False, "return each hypothesis's attention, as beam search kept it"),
-    }
+    infer_options = SEQ2SEQ
 
     def input_tokens(self, text: str) -> list[str]:
         return self.src_tokenizer(text)

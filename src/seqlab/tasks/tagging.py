@@ -165,6 +165,13 @@ class TaggingTask(Task):
                 "padding_idx": self.vocab.pad_id, "unk_idx": self.vocab.unk_id,
                 "feature_sizes": [len(v) for v in self.features]}
 
+    def text_input_problem(self) -> str | None:
+        if not self.features:
+            return None
+        return (f"the model also reads {len(self.features)} CoNLL column(s) besides the words (data.feature_columns, "
+                "e.g. POS tags), which plain text lacks; serve a tagger trained on words alone (e.g. "
+                "recipes/conll2000-bilstm-crf-words.yaml)")
+
     # ---------------------------------------------------------------- data
     def encode(self, sentences: list[TaggedSentence]) -> TaggedSplit:
         ids, chars, tag_ids, feature_ids = [], [], [], []

@@ -15,7 +15,6 @@ Reading checks it like a model artifact (``artifact.read_config``, ``artifact.re
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any

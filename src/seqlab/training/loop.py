@@ -25,7 +25,6 @@ that the ranks' gradients average to the global batch's, and only rank 0 writes 
 
 from __future__ import annotations
 
-import json
 import math
 import shutil
 import time
