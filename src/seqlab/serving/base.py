@@ -120,6 +120,8 @@ class BasePredictor(ABC):
         if options is not None and not isinstance(options, dict):
             raise ValueError("options: expected an object of option names and values")
         checked = check_options(self.options(), options)
+        if "max_tokens" in checked and "max_tokens" not in (options or {}):  # the default, within this server's limit
+            checked["max_tokens"] = min(checked["max_tokens"], self.limits.new_tokens)
         if "max_tokens" in checked and checked["max_tokens"] > self.limits.new_tokens:
             raise LimitError(f"options.max_tokens: {checked['max_tokens']:,} is over the limit of "
                              f"{self.limits.new_tokens:,} generated tokens")
