@@ -16,7 +16,7 @@ import torch
 
 from seqlab import runtime
 from seqlab.config import DataConfig, from_dict
-from seqlab.evaluation.evaluate import load_task
+from seqlab.tasks import load_task
 
 
 def main() -> None:

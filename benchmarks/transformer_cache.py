@@ -17,7 +17,7 @@ from pathlib import Path
 
 from seqlab import runtime
 from seqlab.config import from_dict
-from seqlab.evaluation.evaluate import load_task
+from seqlab.tasks import load_task
 
 
 def main() -> None:

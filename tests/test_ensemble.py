@@ -10,7 +10,7 @@ import torch
 from seqlab import artifact
 from seqlab.cli.main import main
 from seqlab.decoding.beam import beam_search
-from seqlab.evaluation.evaluate import load_task
+from seqlab.tasks import load_task
 from seqlab.models.ensemble import Ensemble
 
 

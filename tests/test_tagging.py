@@ -158,7 +158,7 @@ def test_pretrained_vectors_align_to_the_vocabulary(tmp_path):
     (tmp_path / "glove8.txt").write_text("dog " + " ".join(["0.5"] * 8) + "\n", encoding="utf-8")
     results = train(recipe, tmp_path / "run", progress=False)
     assert results["pretrained_vectors"]["found"] == 1
-    from seqlab.evaluation.evaluate import load_task
+    from seqlab.tasks import load_task
 
     art, task = load_task(tmp_path / "run")
     row = art.model.word_embedding().weight[task.vocab.stoi["dog"]]

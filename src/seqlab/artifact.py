@@ -13,6 +13,12 @@ file, no two ranges overlapping), and that header against the model the config d
 ``meta`` device (names, shapes, dtypes; tied weights stored once). Only then is the model built and filled,
 and every floating-point weight must be finite.
 
+config.json also holds a ``manifest``: every other file's size and sha256, written at save and verified at
+load before the file is parsed (a changed, truncated or swapped file is one error naming it). A directory
+saved before manifests existed still loads, with a warning. That the files agree with the weights (a
+vocabulary as long as the embedding, as many labels as the head has outputs) is the task's check
+(``seqlab.tasks.load_task``).
+
 Directories are written atomically (``atomic_directory``): into a temporary sibling, marked complete, then
 swapped in by rename. A process killed between the renames leaves complete copies beside the target;
 ``recover`` (run before every read and write) puts the newest complete one back and removes the rest.
@@ -27,6 +33,7 @@ import os
 import re
 import shutil
 import tempfile
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +45,7 @@ from safetensors.torch import load_model, save_model
 from torch import nn
 
 from . import __version__
+from . import manifest as checksums
 from .models import registry
 
 SCHEMA_VERSION = 1
@@ -165,7 +173,20 @@ def write(
         "model": model_config,
         "recipe": recipe or {},
         "files": sorted(files),
+        "manifest": checksums.manifest(directory, [WEIGHTS, *(f"{name}.json" for name in sorted(files))]),
     })
+
+
+def verify_manifest(path: Path, config: dict[str, Any], names: list[str]) -> None:
+    """Each named file's size and sha256 against config.json's manifest: an ArtifactError naming the first file
+    that differs or is not listed; a warning when there is no manifest at all (an older directory)."""
+    if "manifest" not in config:
+        warnings.warn(f"{path}: config.json has no manifest (saved by an older seqlab), so its files are not "
+                      "checked against what was saved; save it again to add one", stacklevel=3)
+        return
+    found = checksums.problem(path, config["manifest"], names, str(path / CONFIG))
+    if found:
+        raise ArtifactError(found)
 
 
 def save(directory: str | Path, model: nn.Module, model_config: dict[str, Any], task: str,
@@ -317,6 +338,7 @@ def load(directory: str | Path) -> Artifact:
     """Check the directory (module docstring), rebuild the model from ``config.json`` and fill its weights."""
     path = resolve(directory)
     config = read_config(path)
+    verify_manifest(path, config, [WEIGHTS, *(f"{name}.json" for name in config["files"])])
     weights = path / WEIGHTS
     header = read_header(weights)
     try:

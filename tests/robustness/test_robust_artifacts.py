@@ -179,10 +179,24 @@ WEIGHT_DAMAGE = {
 }
 
 
+def refresh_manifest(model_dir: Path) -> None:
+    """Rewrite config.json's manifest to match the files as they are now: what an attacker who edits config.json
+    too would do, or a directory saved before manifests, so the checks behind the manifest are reached."""
+    from seqlab.manifest import manifest
+
+    config = json.loads((model_dir / "config.json").read_text())
+    names = [n for n in config["manifest"] if (model_dir / n).is_file()]
+    config["manifest"] = {**config["manifest"], **manifest(model_dir, names)}
+    (model_dir / "config.json").write_text(json.dumps(config))
+
+
 @pytest.mark.parametrize("case", sorted(WEIGHT_DAMAGE))
 def test_damaged_weights(case, model_dir, expect_error):
     damage, needle = WEIGHT_DAMAGE[case]
     damage(model_dir / "model.safetensors")
+    if (model_dir / "model.safetensors").is_file():  # first the manifest notices; then, rewritten, the header checks
+        expect_error(["predict", model_dir, "a fine film"], "model.safetensors", "config.json manifest")
+        refresh_manifest(model_dir)
     expect_error(["predict", model_dir, "a fine film"], "model.safetensors", needle)
 
 
@@ -338,3 +352,70 @@ def test_verify_reports_a_crafted_archive_and_what_was_prepared_from_it(tmp_path
     report = dict(datasets.verify(datasets.get_spec("imdb")))
     assert report[str(folder / "aclImdb_v1.tar.gz")].startswith("sha256 mismatch")
     assert all(status.startswith("sha256 mismatch") for status in report.values())
+
+
+def _edit_json(path: Path, change) -> None:
+    path.write_text(json.dumps(change(json.loads(path.read_text()))), encoding="utf-8")
+
+
+def _vocab_longer(v):
+    return {"itos": v["itos"] + ["extra1", "extra2"]}
+
+
+def _vocab_shorter(v):
+    return {"itos": v["itos"][:-3]}
+
+
+def _vocab_permuted(v):
+    itos = v["itos"]
+    return {"itos": itos[:4] + itos[4:][::-1]}
+
+
+TAMPERED_FILES = {  # file, change, the error with the manifest, and once the manifest is rewritten to match
+    "vocabulary two words longer": ("vocab.json", _vocab_longer, "vocab_size = "),
+    "vocabulary three words shorter": ("vocab.json", _vocab_shorter, "vocab_size = "),
+    "vocabulary permuted": ("vocab.json", _vocab_permuted, None),  # same size: only the manifest can tell
+    "one label": ("labels.json", lambda labels: labels[:1], "num_classes = 1"),
+    "three labels": ("labels.json", lambda labels: labels + ["maybe"], "num_classes = 3"),
+    "labels not a list": ("labels.json", lambda labels: {"a": 1}, "num_classes"),
+    "vocabulary not a list": ("vocab.json", lambda v: {"itos": 5}, "cannot be read"),
+    "vocabulary without itos": ("vocab.json", lambda v: {"words": v["itos"]}, "lack 'itos'"),
+    "garbage BPE tokenizer": ("tokenizer.json", lambda t: {**t, "name": "bpe", "bpe": {"model": "garbage"}}, "cannot be read"),
+    "unknown tokenizer": ("tokenizer.json", lambda t: {**t, "name": "sentencepiece9"}, "cannot be read"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(TAMPERED_FILES))
+def test_task_files_that_do_not_match_the_weights(case, model_dir, expect_error):
+    name, change, needle = TAMPERED_FILES[case]
+    _edit_json(model_dir / name, change)
+    expect_error(["predict", model_dir, "a fine film"], name, "config.json manifest")
+    refresh_manifest(model_dir)
+    if needle is None:  # a permuted vocabulary is a valid one: the manifest was the check, and it was rewritten
+        assert main(["predict", str(model_dir), "a fine film"]) == 0
+        return
+    expect_error(["predict", model_dir, "a fine film"], needle)
+
+
+@pytest.mark.parametrize("change, needle", [
+    (lambda c: {**c, "task": "tagging"}, "the files of a tagging model lack"),
+    (lambda c: {**c, "task": "language_model"}, "language_model"),
+    (lambda c: {**c, "files": []}, "(files: none)"),
+    (lambda c: {**c, "manifest": "all fine"}, "manifest: expected an object"),
+    (lambda c: {**c, "manifest": {k: v for k, v in c["manifest"].items() if k != "vocab.json"}}, "vocab.json is not listed"),
+])
+def test_config_that_names_other_files_or_another_task(change, needle, model_dir, expect_error):
+    _edit_json(model_dir / "config.json", change)
+    expect_error(["predict", model_dir, "a fine film"], needle)
+
+
+def test_a_directory_saved_before_manifests_loads_with_a_warning(model_dir, capsys):
+    _edit_json(model_dir / "config.json", lambda c: {k: v for k, v in c.items() if k != "manifest"})
+    with pytest.warns(UserWarning, match="no manifest"):
+        assert main(["predict", str(model_dir), "a fine film"]) == 0
+
+
+def test_explain_steps_must_be_positive(model_dir, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["explain", str(model_dir), "a fine film", "--steps", "0"])
+    assert exit_.value.code == 2 and "argument --steps: must be at least 1, got 0" in capsys.readouterr().err

@@ -340,3 +340,17 @@ def test_exported_transformer_decodes_as_pytorch(models, tmp_path):
         for x, y in zip(a["hypotheses"], b["hypotheses"]):
             assert abs(x["score"] - y["score"]) < 1e-4
             assert np.abs(np.array(x["attention"]["weights"]) - np.array(y["attention"]["weights"])).max() < 1e-4
+
+
+def test_an_export_carries_a_manifest_and_a_changed_graph_is_refused(models, tmp_path):
+    from seqlab.serving.onnx_predictor import load_export
+
+    out = tmp_path / "export"
+    export(models["classifier"], out)
+    meta = json.loads((out / "export.json").read_text())
+    assert set(meta["manifest"]) == {"model.onnx"} and len(meta["manifest"]["model.onnx"]["sha256"]) == 64
+    load_export(out)
+    graph = out / "model.onnx"
+    graph.write_bytes(graph.read_bytes()[:-1] + b"\0")
+    with pytest.raises(ValueError, match="model.onnx: sha256 differs from the one saved"):
+        load_export(out)

@@ -9,7 +9,7 @@ import torch
 
 from ..config import from_dict
 from ..data.images import load_image
-from ..evaluation.evaluate import load_task
+from ..tasks import load_task
 from .output import add_json_flag, emit_json, positive_int
 
 HELP = "caption images with a saved image-captioning model, and show where it looked"

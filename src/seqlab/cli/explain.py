@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from ..evaluation.evaluate import load_task
+from ..tasks import load_task
 from ..evaluation.explain import METHODS, SHORT, explain, render_html, render_rich
 from .output import add_json_flag, emit_json, positive_int
 

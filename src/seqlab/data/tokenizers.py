@@ -219,7 +219,10 @@ class Tokenizer:
                 raise ValueError("tokenizer bpe: not trained yet (use Tokenizer.train_bpe)")
             from tokenizers import Tokenizer as HFTokenizer
 
-            self._bpe = HFTokenizer.from_str(bpe_json)
+            try:
+                self._bpe = HFTokenizer.from_str(bpe_json)
+            except Exception as err:  # noqa: BLE001 — the tokenizers library raises a bare Exception for a bad file
+                raise ValueError(f"not a BPE tokenizer ({str(err).splitlines()[0][:120]})") from None
             self._fn: Callable[[str], list[str]] = lambda t: self._bpe.encode(
                 t.lower() if lowercase else t
             ).tokens

@@ -62,7 +62,7 @@ def model_report(model_dir, length: int = 100, batch: int = 32, seed: int = 0, t
     """``gradient_norms`` for the first recurrent layer of a saved model: on adding-problem inputs for an
     ``adding`` model, or on the embedded ``text`` for a text classifier."""
     from ..tasks.adding import make_adding
-    from .evaluate import load_task
+    from ..tasks import load_task
 
     art, task = load_task(model_dir)
     layer = next((m for m in art.model.modules() if isinstance(m, RecurrentLayer)), None)

@@ -10,7 +10,7 @@ from .. import artifact, runtime
 from ..config import from_dict
 from ..data.readers import read_examples
 from ..models.ensemble import Ensemble
-from ..tasks import get_task
+from ..tasks import load_task
 
 
 def guess_format(path: str | Path) -> str:
@@ -21,12 +21,6 @@ def guess_format(path: str | Path) -> str:
         if name.endswith("." + suffix):
             return suffix
     return "tsv"
-
-
-def load_task(model_dir: str | Path):
-    """(artifact, task) for a model directory."""
-    art = artifact.load(model_dir)
-    return art, get_task(art.task, str(art.path / artifact.CONFIG)).from_files(art.files, art.recipe)
 
 
 def ensemble_of(art, task, others: list[str | Path]) -> Ensemble:

@@ -41,7 +41,8 @@ import numpy as np
 import torch
 
 from .. import __version__
-from ..evaluation.evaluate import load_task
+from ..manifest import manifest
+from ..tasks import load_task
 
 EXPORT_JSON = "export.json"
 ONNX_FILE = "model.onnx"
@@ -735,5 +736,6 @@ def export(model_dir: str | Path, out_dir: str | Path, int8: bool = False) -> di
     else:  # Viterbi runs outside the graph, in numpy (seqlab.search)
         described["crf"] = art.model.crf.exported() if art.model.crf is not None else None
         described["char_features"] = art.model.cfg.char_features
+    described["manifest"] = manifest(out, sorted(graphs))
     (out / EXPORT_JSON).write_text(json.dumps(described, indent=1, ensure_ascii=False), encoding="utf-8")
     return described

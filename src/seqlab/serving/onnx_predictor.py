@@ -18,6 +18,7 @@ Texts are tokenised, mapped to ids and padded here, in numpy, exactly as the tas
 from __future__ import annotations
 
 import json
+import warnings
 import threading
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ import numpy as np
 from .. import metrics
 from ..data.tags import tag_spans, to_bio
 from .. import cancel
+from .. import manifest as checksums
 from ..options import GENERATION, SEQ2SEQ, Option
 from ..textstream import StopStream
 from ..data.tokenizers import Tokenizer
@@ -48,6 +50,14 @@ def read_export(path: Path) -> dict[str, Any]:
         raise ValueError(f"{path / EXPORT_JSON}: not a readable export description ({err})") from None
     if not isinstance(meta, dict) or meta.get("format") != "onnx" or meta.get("task") not in TASKS:
         raise ValueError(f"{path / EXPORT_JSON}: expected an ONNX export of a {', '.join(TASKS)} model")
+    if "manifest" in meta:  # every graph checked against its size and sha256 at export
+        listed = meta["manifest"]
+        found = checksums.problem(path, listed, sorted(listed) if isinstance(listed, dict) else [], str(path / EXPORT_JSON))
+        if found:
+            raise ValueError(found)
+    else:
+        warnings.warn(f"{path}: export.json has no manifest (exported by an older seqlab), so its graphs are not "
+                      "checked against what was exported; export it again to add one", stacklevel=2)
     return meta
 
 

@@ -27,7 +27,7 @@ from typing import Any
 import torch
 
 from .. import cancel, runtime
-from ..evaluation.evaluate import load_task
+from ..tasks import load_task
 from ..options import Option
 from .base import BasePredictor, LimitError, Limits, default_name  # noqa: F401  (LimitError, for callers)
 
