@@ -10,6 +10,8 @@
 #        (the peers run side by side, one thread each)
 #        lsa-mr ptb-small shakespeare-char mr-conditional-lm bench-lm w2v-wikitext2 textcnn-mr-w2v (language models and
 #        the embeddings comparison run with SEQLAB_THREADS=1 in RESULTS.md, two at a time)
+#        imdb-lm imdb-ulmfit imdb-ulmfit-1k imdb-scratch-1k imdb-bilstm-1k bench-lm-softmax (LM pretraining and transfer:
+#        imdb-lm first, hours) conll2000-words serve-abuse (needs quickstart, shakespeare-char, g2p-bilstm-attn first)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export SEQLAB_DATA_DIR=${SEQLAB_DATA_DIR:-$(cd .. && pwd)/shared/datasets}
@@ -85,6 +87,21 @@ for n in "${names[@]}"; do
     bilstm-mr-cv) for k in 0 1 2 3 4 5 6 7 8 9; do
                     run $n-$k $BIN/seqlab train --overwrite recipes/mr-bilstm.yaml --set data.fold=$k --out $OUT/mr-bilstm-fold$k --no-progress --json
                   done ;;
+    imdb-lm)          run $n $BIN/seqlab train --overwrite recipes/imdb-lm.yaml --out runs/imdb-lm --no-progress --json
+                      sha256sum runs/imdb-lm/model/model.safetensors | tee $OUT/imdb-lm.sha256 ;;
+    imdb-ulmfit)      for s in 1 2 3; do run $n-seed$s $BIN/seqlab train --overwrite recipes/imdb-ulmfit.yaml \
+                        --out $OUT/imdb-ulmfit-seed$s --no-progress --json --set train.seed=$s; done ;;
+    imdb-ulmfit-1k)   for s in 1 2 3; do run $n-seed$s $BIN/seqlab train --overwrite recipes/imdb-ulmfit.yaml \
+                        --out $OUT/imdb-ulmfit-1k-seed$s --no-progress --json --set data.per_class=500 train.seed=$s; done ;;
+    imdb-scratch-1k)  for s in 1 2 3; do run $n-seed$s $BIN/seqlab train --overwrite recipes/imdb-ulmfit.yaml \
+                        --out $OUT/imdb-scratch-1k-seed$s --no-progress --json --set data.per_class=500 train.seed=$s \
+                        model.encoder_from=null train.unfreeze=all train.lr_group_decay=null; done ;;
+    imdb-bilstm-1k)   for s in 1 2 3; do run $n-seed$s $BIN/seqlab train --overwrite recipes/imdb-bilstm.yaml \
+                        --out $OUT/imdb-bilstm-1k-seed$s --no-progress --json --set data.per_class=500 train.seed=$s; done ;;
+    bench-lm-softmax) run $n $BIN/python benchmarks/lm_softmax.py --steps 20 --json $OUT/lm_softmax.json ;;
+    conll2000-words)  run $n $BIN/seqlab train --overwrite recipes/conll2000-bilstm-crf-words.yaml --out runs/conll2000-words --no-progress --json ;;
+    serve-abuse)      run $n $BIN/python benchmarks/serve_abuse.py --classifier $OUT/quickstart --tagger runs/conll2000-words \
+                        --lm $OUT/shakespeare-char --seq2seq $OUT/g2p-bilstm-attn --json $OUT/serve_abuse.json ;;
     *) echo "unknown: $n"; exit 2 ;;
   esac
 done

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from ..models.registry import has_word_embedding
 from ..tasks import load_task
 from ..evaluation.explain import METHODS, SHORT, explain, render_html, render_rich
 from .output import add_json_flag, emit_json, positive_int
@@ -32,7 +33,7 @@ def add_parser(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     art, task = load_task(args.model_dir)
-    if not hasattr(task, "explain_inputs") or not hasattr(art.model, "word_embedding"):
+    if not task.explainable or not has_word_embedding(art.model):
         raise ValueError(f"{args.model_dir}: `seqlab explain` needs a neural text classifier (rnn_classifier, textcnn)")
     methods = METHODS if not args.method or "all" in args.method else tuple(SHORT[m] for m in args.method)
     result = explain(art.model, **task.explain_inputs(args.text), methods=methods, target=args.target,

@@ -53,7 +53,7 @@ def evaluate_dir(model_dir: str | Path, split: str = "test", data: str | None = 
     if batch_size is None:
         batch_size = int((art.recipe.get("train") or {}).get("eval_batch_size") or 256)
     if beam is not None:
-        if not hasattr(task, "beam"):
+        if task.beam is None:
             raise ValueError(f"--beam: {art.task} models do not decode with a beam")
         task.beam = beam
     data_cfg = art.recipe.get("data") or {}
@@ -93,7 +93,7 @@ def write_report(art, task, encoded, out: Path, batch_size: int = 256, worst: in
     if log.is_file():
         records = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines() if line.strip()]
         files["curves"] = str(plots.training_curves(records, out / "curves.png"))
-    if hasattr(task, "probabilities") and hasattr(task, "labels"):
+    if task.scores_classes:
         probs = task.probabilities(art.model, encoded, batch_size)
         predicted = probs.argmax(-1).tolist()
         keep = [i for i, g in enumerate(encoded.labels) if g >= 0]

@@ -53,3 +53,17 @@ def build(section: dict[str, Any], source: str = "<recipe>") -> tuple[nn.Module,
     except (ValueError, TypeError) as err:
         raise ConfigError(f"{source}: model: {err}") from None
     return model, dataclasses.asdict(cfg)
+
+
+def has_word_embedding(model: nn.Module) -> bool:
+    """Whether the model declares a word embedding (``word_embedding()``: pretrained vectors load into it,
+    integrated gradients attribute through it). Asked here, in the models' own package, not probed elsewhere."""
+    return callable(getattr(type(model), "word_embedding", None))
+
+
+def vectors_loaded(model: nn.Module) -> None:
+    """Tell a model that pretrained vectors were copied into its word embedding, if it acts on that (TextCNN's
+    multichannel copies them into its static channel)."""
+    hook = getattr(type(model), "vectors_loaded", None)
+    if callable(hook):
+        hook(model)

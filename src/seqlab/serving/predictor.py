@@ -27,6 +27,7 @@ from typing import Any
 import torch
 
 from .. import cancel, runtime
+from ..models.registry import has_word_embedding
 from ..tasks import load_task
 from ..options import Option
 from .base import BasePredictor, LimitError, Limits, default_name  # noqa: F401  (LimitError, for callers)
@@ -43,6 +44,7 @@ class Predictor(BasePredictor):
         self.name = name or default_name(model_dir)
         self.empty_input_ok = self.task.empty_input_ok
         self._lock = threading.Lock()  # one forward at a time: a server calls from several threads
+        self.explains = has_word_embedding(self.model)
 
     @property
     def task_name(self) -> str:
@@ -51,11 +53,11 @@ class Predictor(BasePredictor):
     @property
     def default_beam(self) -> int | None:
         """A seq2seq model's beam width when a request names none (the recipe's ``data.beam``)."""
-        return getattr(self.task, "beam", None)
+        return self.task.beam
 
     @property
     def labels(self) -> list[str] | None:
-        return getattr(self.task, "labels", None) or getattr(self.task, "tags", None)
+        return self.task.output_labels()
 
     def input_tokens(self, text: str) -> list[str]:
         return self.task.input_tokens(text)
@@ -65,7 +67,7 @@ class Predictor(BasePredictor):
 
     def options(self) -> dict[str, Option]:
         specs = dict(self.task.infer_options)
-        if hasattr(self.task, "explain_inputs") and hasattr(self.model, "word_embedding"):
+        if self.task.explainable and self.explains:
             specs["explain"] = EXPLAIN
         return specs
 
@@ -76,7 +78,7 @@ class Predictor(BasePredictor):
         return {
             "name": self.name, "task": self.task_name, "labels": self.labels,
             "parameters": sum(p.numel() for p in self.model.parameters()),
-            "vocab_size": len(self.task.vocab) if hasattr(self.task, "vocab") else None,
+            "vocab_size": len(self.task.vocab) if self.task.vocab is not None else None,
             "model": self.artifact.model_config.get("name"),
             "data": data.get("dataset") or data.get("train"),
             "runtime": "torch", "options": self.option_table(), "limits": self.limit_table(),
@@ -109,7 +111,7 @@ class Predictor(BasePredictor):
         """A language model's continuation as it is produced: ``{"text": piece}`` events, then ``{"result": …}``
         (the same dict ``predict`` returns), or ``{"error": message}``. Inputs and options are checked at the
         call, before the first event."""
-        if not hasattr(self.task, "infer_stream"):
+        if not self.task.streams:
             raise ValueError(f"a {self.task_name} model does not stream; use predict")
         (prompt,), checked = self.checked([text], options)
 

@@ -55,6 +55,22 @@ class Task(ABC):
     # so models.ensemble.Ensemble of several is one (`seqlab evaluate --ensemble`)
     empty_input_ok: ClassVar[bool] = False  # True where an empty text means something (a language model's prompt)
     paired_texts: ClassVar[bool] = False  # True where an example's "label" is a target text, not a class (seq2seq)
+    # optional capabilities, declared here with their defaults; callers ask these, never hasattr:
+    explainable: ClassVar[bool] = False  # explain_inputs(text) feeds integrated gradients (classification)
+    streams: ClassVar[bool] = False  # infer_stream(model, prompt, options, on_text) (language models)
+    scores_classes: ClassVar[bool] = False  # probabilities(model, split, batch_size) over labels (classification)
+    vocab: Any = None  # the input vocabulary (data.vocab.Vocab), where the task has one
+    beam: int | None = None  # the default beam width of a task that decodes with beam search
+
+    def output_labels(self) -> list[str] | None:
+        """The classes or tags a model of this task outputs, where it has a fixed set."""
+        return None
+
+    def explain_inputs(self, text: str) -> dict[str, Any]:
+        raise ValueError(f"{self.name} models cannot be explained (classifiers can)")
+
+    def infer_stream(self, model: nn.Module, prompt: str, options: dict[str, Any], on_text: Any = None) -> dict[str, Any]:
+        raise ValueError(f"a {self.name} model does not stream; use predict")
 
     @classmethod
     @abstractmethod

@@ -105,6 +105,8 @@ class ClassificationTask(Task):
     name = "classification"
     data_config = ClassificationData
     ensembles = True
+    explainable = True
+    scores_classes = True
 
     def __init__(self, tokenizer: Tokenizer, vocab: Vocab, labels: list[str], max_length: int | None = None):
         self.tokenizer = tokenizer
@@ -112,6 +114,9 @@ class ClassificationTask(Task):
         self.labels = list(labels)
         self.label_ids = {name: i for i, name in enumerate(self.labels)}
         self.max_length = max_length
+
+    def output_labels(self) -> list[str] | None:
+        return self.labels
 
     # ---------------------------------------------------------------- construction
     @classmethod

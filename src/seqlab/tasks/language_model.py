@@ -127,6 +127,7 @@ class LanguageModelData(DataConfig):
 class LanguageModelTask(Task):
     name = "language_model"
     data_config = LanguageModelData
+    streams = True
 
     def __init__(self, tokenizer: Tokenizer, vocab: Vocab, conditions: list[str] | None = None, bptt: int = 35):
         self.tokenizer, self.vocab, self.bptt = tokenizer, vocab, bptt

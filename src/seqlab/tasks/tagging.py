@@ -165,6 +165,9 @@ class TaggingTask(Task):
                 "padding_idx": self.vocab.pad_id, "unk_idx": self.vocab.unk_id,
                 "feature_sizes": [len(v) for v in self.features]}
 
+    def output_labels(self) -> list[str] | None:
+        return self.tags
+
     def text_input_problem(self) -> str | None:
         if not self.features:
             return None

@@ -208,11 +208,10 @@ def _train(recipe: Recipe, out_dir: Path, resume: bool, out: Console, progress: 
     check_free_space(out_dir, model)
     vectors_report = None
     if recipe.data.vectors and not resume:
-        if not hasattr(model, "word_embedding"):
+        if not registry.has_word_embedding(model):
             raise ConfigError(f"{recipe.source}: data.vectors: model {model_config['name']} has no word embedding")
         vectors_report = load_vectors(model.word_embedding(), recipe.data.vectors, task.vocab.itos)
-        if hasattr(model, "vectors_loaded"):
-            model.vectors_loaded()
+        registry.vectors_loaded(model)
         out.print(f"pretrained vectors: {vectors_report['found']:,} of {vectors_report['words']:,} words found "
                   f"({vectors_report['coverage']:.1%}); the rest keep their random initialisation")
     encoder_report = None
@@ -232,7 +231,7 @@ def _train(recipe: Recipe, out_dir: Path, resume: bool, out: Console, progress: 
         (out_dir / "recipe.yaml").write_text(yaml.safe_dump(recipe.to_dict(), sort_keys=False), encoding="utf-8")
     lengths = task.batch_lengths(train_split)
     pads = pad_fraction(bucket_batches(lengths, cfg.batch_size, torch.Generator().manual_seed(cfg.seed), True, cfg.bucket), lengths)
-    vocab = f"vocabulary {len(task.vocab):,}, " if hasattr(task, "vocab") else ""
+    vocab = f"vocabulary {len(task.vocab):,}, " if task.vocab is not None else ""
     out.print(f"[bold]{recipe.source}[/]: {recipe.task}, model {model_config['name']} "
               f"({count_parameters(model):,} parameters), {vocab}"
               f"train/dev/test {len(train_split)}/{len(dev_split)}/{len(test_split)}, "
@@ -263,7 +262,7 @@ def _train(recipe: Recipe, out_dir: Path, resume: bool, out: Console, progress: 
         "task": recipe.task,
         "model": model_config["name"],
         "parameters": count_parameters(model),
-        "vocab_size": len(task.vocab) if hasattr(task, "vocab") else None,
+        "vocab_size": len(task.vocab) if task.vocab is not None else None,
         "sizes": {"train": len(train_split), "dev": len(dev_split), "test": len(test_split)},
         "data": data_report,
         "pad_fraction": pads,
