@@ -26,6 +26,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -80,12 +81,16 @@ async def load(url: str, texts: list[str], clients: int) -> dict:
             "p50_ms": 1000 * statistics.median(ordered), "p99_ms": 1000 * ordered[int(0.99 * (len(ordered) - 1))]}
 
 
+SERVE_ARGS: list[str] = []  # --serve-arg: passed on to every `seqlab serve`
+
+
 def serve(model: str, port: int, batching: bool) -> subprocess.Popen:
     env = {**os.environ, "SEQLAB_COTENANCY": "0"}
     seqlab = Path(sys.executable).with_name("seqlab")  # the console script: serving an export skips torch
+    log = tempfile.TemporaryFile()  # the server's stderr (its access log too): a pipe nobody reads would fill and block
     process = subprocess.Popen([str(seqlab), "serve", model, "--port", str(port), "--max-inputs", "256",
-                                *([] if batching else ["--no-batching"])],
-                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                *([] if batching else ["--no-batching"]), *SERVE_ARGS],
+                               env=env, stdout=subprocess.DEVNULL, stderr=log)
     for _ in range(600):
         try:
             if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
@@ -93,7 +98,8 @@ def serve(model: str, port: int, batching: bool) -> subprocess.Popen:
         except httpx.HTTPError:
             time.sleep(0.1)
     process.kill()
-    raise RuntimeError(f"seqlab serve did not start: {process.stderr.read().decode()[-2000:]}")
+    log.seek(0)
+    raise RuntimeError(f"seqlab serve did not start: {log.read().decode()[-2000:]}")
 
 
 def rss_mb(pid: int) -> float:
@@ -127,11 +133,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=str(ROOT / "runs" / "quickstart"))
     parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--serve-arg", action="append", default=[], metavar="ARG",
+                        help="an argument for `seqlab serve` (repeat for several), e.g. --serve-arg=--no-access-log")
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--batching", choices=["off", "on"], nargs="+", default=["off", "on"])
     parser.add_argument("--out", default=str(ROOT / "runs" / "serve_load.json"))
     parser.add_argument("--startup", nargs="+", metavar="DIR", help="measure start-up and memory of these instead")
     args = parser.parse_args()
+    SERVE_ARGS.extend(args.serve_arg)
     texts = sentences(args.requests)
     if args.startup:
         rows = startup(args.startup, texts)
