@@ -10,7 +10,7 @@
 #        (the peers run side by side, one thread each)
 #        lsa-mr ptb-small shakespeare-char mr-conditional-lm bench-lm w2v-wikitext2 textcnn-mr-w2v (language models and
 #        the embeddings comparison run with SEQLAB_THREADS=1 in RESULTS.md, two at a time)
-#        imdb-lm imdb-ulmfit imdb-ulmfit-1k imdb-scratch-1k imdb-bilstm-1k bench-lm-softmax (LM pretraining and transfer:
+#        imdb-lm imdb-ulmfit imdb-ulmfit-1k imdb-scratch-1k imdb-bilstm-1k sst2-ulmfit mr-ulmfit bench-lm-softmax (LM pretraining and transfer:
 #        imdb-lm first, hours) conll2000-words serve-abuse (needs quickstart, shakespeare-char, g2p-bilstm-attn first)
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -98,6 +98,8 @@ for n in "${names[@]}"; do
                         model.encoder_from=null train.unfreeze=all train.lr_group_decay=null; done ;;
     imdb-bilstm-1k)   for s in 1 2 3; do run $n-seed$s $BIN/seqlab train --overwrite recipes/imdb-bilstm.yaml \
                         --out $OUT/imdb-bilstm-1k-seed$s --no-progress --json --set data.per_class=500 train.seed=$s; done ;;
+    sst2-ulmfit|mr-ulmfit) for s in 1 2 3; do run $n-seed$s $BIN/seqlab train --overwrite recipes/$n.yaml \
+                        --out $OUT/$n-seed$s --no-progress --json --set train.seed=$s; done ;;
     bench-lm-softmax) run $n $BIN/python benchmarks/lm_softmax.py --steps 20 --json $OUT/lm_softmax.json ;;
     conll2000-words)  run $n $BIN/seqlab train --overwrite recipes/conll2000-bilstm-crf-words.yaml --out runs/conll2000-words --no-progress --json ;;
     serve-abuse)      run $n $BIN/python benchmarks/serve_abuse.py --classifier $OUT/quickstart --tagger runs/conll2000-words \
