@@ -21,7 +21,7 @@ token after the split's first is predicted exactly once; rows start from a zero 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -54,6 +54,17 @@ class StreamSplit:
 
 
 @dataclass
+class StreamedSplit:
+    """``data.stream``'s training split: the texts (read from disk when iterated) and their token counts."""
+
+    texts: Any  # StreamedTexts, with .lengths filled by the vocabulary pass
+    bptt: int
+
+    def __len__(self) -> int:  # as StreamSplit: BPTT windows in a single row
+        return math.ceil(max(sum(self.texts.lengths) - 1, 0) / self.bptt)
+
+
+@dataclass
 class SentenceSplit:
     ids: list[list[int]]
     conditions: list[int]
@@ -75,6 +86,29 @@ class LMBatch:
         return int((self.targets != IGNORE_INDEX).sum())
 
 
+class StreamedTexts:
+    """The training texts of ``data.corpus`` under ``data.stream``: read from disk each time they are iterated
+    (never held), the dev texts (every ``every``-th) and those beyond ``data.limit`` left out; ``len`` is their
+    number, counted by one pass at the start."""
+
+    def __init__(self, sources: list[str], options: Any, every: int, count: int):
+        self.sources, self.options, self.every, self.count = sources, options, every, count
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __iter__(self) -> Iterator[str]:
+        kept = 0
+        for name in self.sources:
+            for i, text in enumerate(corpus_texts(name, self.options)):
+                if self.every and i % self.every == self.every - 1:
+                    continue
+                if kept >= self.count:
+                    return
+                kept += 1
+                yield text
+
+
 def read_corpus_splits(cfg: "LanguageModelData", source: str = "<recipe>") -> Splits:
     """``data.corpus``: the texts of every corpus named (files or ``NAME:SPLIT`` such as ``imdb:unsup``), in
     order; every k-th text held out as dev (k = round(1 / dev_fraction)) unless ``data.dev`` names a file, and a
@@ -82,14 +116,23 @@ def read_corpus_splits(cfg: "LanguageModelData", source: str = "<recipe>") -> Sp
     downstream task's test reviews)."""
     if cfg.dataset or cfg.train:
         raise ConfigError(f"{source}: data.corpus replaces data.dataset and data.train; give one of them")
-    every = max(2, round(1 / cfg.dev_fraction)) if cfg.dev_fraction > 0 else 0
+    every = max(2, round(1 / cfg.dev_fraction)) if cfg.dev_fraction > 0 and not cfg.dev else 0
     train: list[TextExample] = []
     dev: list[TextExample] = []
+    count = 0
     for name in cfg.corpus:
         for i, text in enumerate(corpus_texts(name, cfg)):
-            (dev if every and not cfg.dev and i % every == every - 1 else train).append(TextExample(text, None))
+            if every and i % every == every - 1:
+                dev.append(TextExample(text, None))
+            elif cfg.stream:
+                count += 1  # streamed: counted now, read again as training goes
+            else:
+                train.append(TextExample(text, None))
     lines = lambda p: [TextExample(t, None) for t in corpus_texts(p)]  # noqa: E731
-    return Splits(train, lines(cfg.dev) if cfg.dev else dev, lines(cfg.test) if cfg.test else [], [])
+    texts = StreamedTexts(cfg.corpus, cfg, every, min(count, cfg.limit or count)) if cfg.stream else train
+    dropped = count - len(texts) if cfg.stream else 0
+    splits = Splits(texts, lines(cfg.dev) if cfg.dev else dev, lines(cfg.test) if cfg.test else [], [])
+    return splits.with_dropped("train", "beyond data.limit", dropped)
 
 
 def read_text_splits(cfg: "LanguageModelData", source: str = "<recipe>") -> Splits:
@@ -113,6 +156,14 @@ class LanguageModelData(DataConfig):
     conditional: bool = False  # one sentence per example, conditioned on its label
     # texts to learn from instead of dataset/train: files or NAME:SPLIT, e.g. [imdb:train, imdb:unsup]
     corpus: list[str] = field(default_factory=list)
+    stream: bool = False  # data.corpus read from disk as training goes: memory bounded by the batch, not the corpus
+
+    def check(self) -> tuple[str, str] | None:
+        if self.stream and not self.corpus:
+            return "stream", "streaming reads data.corpus: name the corpora there"
+        if self.stream and (self.tokenizer == "bpe" or self.conditional):
+            return "stream", "a streamed corpus needs a fixed tokenizer (not bpe) and no data.conditional"
+        return super().check()
 
     def default_monitor(self) -> str:
         return "perplexity"
@@ -145,7 +196,10 @@ class LanguageModelTask(Task):
     # ---------------------------------------------------------------- construction
     @classmethod
     def from_recipe(cls, cfg: DataConfig, source: str = "<recipe>") -> tuple["LanguageModelTask", Splits]:
-        splits = read_text_splits(cfg, source).limited(cfg.limit, cfg.eval_limit)
+        splits = read_text_splits(cfg, source)
+        if cfg.stream:
+            return cls.from_stream(cfg, splits.limited(None, cfg.eval_limit), source)
+        splits = splits.limited(cfg.limit, cfg.eval_limit)
         train = splits.train
         tokenizer = Tokenizer.from_config(cfg.tokenizer, cfg.lowercase, cfg.user_dict) if cfg.tokenizer != "bpe" else \
             Tokenizer.train_bpe((ex.text for ex in train), cfg.bpe_vocab_size, cfg.lowercase)
@@ -156,6 +210,25 @@ class LanguageModelTask(Task):
         if cfg.conditional and not splits.labels:
             raise ConfigError(f"{source}: data.conditional: the data has no labels to condition on")
         task = cls(tokenizer, vocab, splits.labels if cfg.conditional else None, cfg.bptt)
+        return task, splits
+
+    @classmethod
+    def from_stream(cls, cfg: "LanguageModelData", splits: Splits, source: str) -> tuple["LanguageModelTask", Splits]:
+        """``data.stream``: the vocabulary built in one pass over the streamed texts, which also records each text's
+        length in tokens (what the batches need to know their number); nothing else of the corpus is kept."""
+        tokenizer = Tokenizer.from_config(cfg.tokenizer, cfg.lowercase, cfg.user_dict)
+        lengths: list[int] = []
+
+        def tokens():
+            for text in splits.train:
+                words = tokenizer(text)
+                lengths.append(len(words) + 1)  # and the line end
+                yield words
+
+        vocab = checked_vocab(Vocab.build(tokens(), cfg.min_freq, cfg.max_size), len(splits.train), cfg, source,
+                              "training lines")
+        task = cls(tokenizer, vocab, None, cfg.bptt)
+        splits.train.lengths = lengths
         return task, splits
 
     @classmethod
@@ -179,7 +252,9 @@ class LanguageModelTask(Task):
     def encode_text(self, text: str) -> list[int]:
         return self.vocab.encode(self.tokenizer(text))
 
-    def encode(self, examples: list[TextExample]) -> StreamSplit | SentenceSplit:
+    def encode(self, examples: list[TextExample] | StreamedTexts) -> StreamSplit | SentenceSplit | StreamedSplit:
+        if isinstance(examples, StreamedTexts):
+            return StreamedSplit(examples, self.bptt)
         if self.conditional:
             conds = []
             for ex in examples:
@@ -193,17 +268,23 @@ class LanguageModelTask(Task):
             ids.append(self.line_end)
         return StreamSplit(torch.tensor(ids, dtype=torch.long), self.bptt)
 
-    def batch_lengths(self, split: StreamSplit | SentenceSplit) -> list[int]:
+    def batch_lengths(self, split: StreamSplit | SentenceSplit | StreamedSplit) -> list[int]:
         if isinstance(split, SentenceSplit):
             return [len(s) + 1 for s in split.ids]
         return [split.bptt] * len(split)
 
     def batches(self, split, batch_size: int, generator: torch.Generator | None = None,
-                shuffle: bool = False, bucket: bool = True) -> Iterator[LMBatch]:
+                shuffle: bool = False, bucket: bool = True) -> Iterable[LMBatch]:
+        """A stream's BPTT windows in the text's order (never shuffled; a streamed corpus's made as they are
+        needed, with a length), or a sentence split's length-bucketed batches."""
+        if isinstance(split, StreamedSplit):
+            return StreamedWindows(self, split, batch_size)
         if isinstance(split, SentenceSplit):
-            yield from self._sentence_batches(split, batch_size, generator, shuffle, bucket)
-            return
-        stream = bptt_stream(split.ids.tolist(), batch_size)  # order is the text's: never shuffled
+            return self._sentence_batches(split, batch_size, generator, shuffle, bucket)
+        return self._stream_batches(split, batch_size)
+
+    def _stream_batches(self, split: StreamSplit, batch_size: int) -> Iterator[LMBatch]:
+        stream = bptt_stream(split.ids.tolist(), batch_size)
         for i, (x, y) in enumerate(bptt_windows(stream, split.bptt)):
             yield LMBatch(x, y, carry=i > 0)
 
@@ -348,3 +429,42 @@ class LanguageModelTask(Task):
                              options["eos_stop"], on_text, temperature=options["temperature"], top_k=options["top_k"],
                              top_p=options["top_p"], greedy=options["greedy"], seed=options["seed"])
         return {"prompt": prompt, "text": text, "seed": options["seed"], "condition": options["condition"]}
+
+
+class StreamedWindows:
+    """The BPTT windows of a streamed corpus for one epoch, made as they are needed: text j goes to row j mod B
+    (rows read round-robin in one pass over the corpus), each row a contiguous stream, the hidden state carried
+    from window to window as in ``bptt_stream``; at most a few texts per row are held at once. Under data
+    parallelism each process keeps only its own rows (``SHARD``, taken when the windows are made) and tokenizes
+    only their texts. ``len`` comes from the recorded text lengths: every row is cut to the shortest's length."""
+
+    def __init__(self, task: LanguageModelTask, split: StreamedSplit, batch_size: int):
+        from ..data.batching import SHARD
+
+        self.task, self.split, self.batch_size = task, split, batch_size
+        self.rows = range(batch_size)[SHARD.rows(batch_size)] if SHARD.world > 1 else range(batch_size)
+        totals = [0] * batch_size
+        for j, n in enumerate(split.texts.lengths):
+            totals[j % batch_size] += n
+        self.row_tokens = min(totals) if totals else 0
+
+    def __len__(self) -> int:
+        return math.ceil(max(self.row_tokens - 1, 0) / self.split.bptt)
+
+    def __iter__(self) -> Iterator[LMBatch]:
+        B, bptt, mine = self.batch_size, self.split.bptt, set(self.rows)
+        buffers: dict[int, list[int]] = {r: [] for r in self.rows}
+        texts = enumerate(iter(self.split.texts))
+        used = 0
+        for i in range(len(self)):
+            width = min(bptt, self.row_tokens - 1 - used)
+            while any(len(buffers[r]) < width + 1 for r in self.rows):
+                j, text = next(texts)
+                if j % B in mine:
+                    buffers[j % B].extend([*self.task.encode_text(text), self.task.line_end])
+            x = torch.tensor([buffers[r][:width] for r in self.rows])
+            y = torch.tensor([buffers[r][1:width + 1] for r in self.rows])
+            for r in self.rows:
+                del buffers[r][:width]
+            used += width
+            yield LMBatch(x, y, carry=i > 0)

@@ -25,12 +25,14 @@ that the ranks' gradients average to the global batch's, and only rank 0 writes 
 
 from __future__ import annotations
 
+import itertools
 import math
 import shutil
 import time
 from contextlib import nullcontext
 from dataclasses import asdict
 from pathlib import Path
+from collections.abc import Sized
 from typing import Any, Callable
 
 import torch
@@ -141,16 +143,18 @@ def fit(task: Task, model: nn.Module, model_config: dict, recipe: Recipe, train,
         shard = Shard()
         if world.size > 1:
             with sharded(world.rank, world.size) as shard:
-                batches = list(task.batches(train, cfg.batch_size, generator, shuffle=True, bucket=cfg.bucket))
+                batches = task.batches(train, cfg.batch_size, generator, shuffle=True, bucket=cfg.bucket)
         else:
-            batches = list(task.batches(train, cfg.batch_size, generator, shuffle=True, bucket=cfg.bucket))
+            batches = task.batches(train, cfg.batch_size, generator, shuffle=True, bucket=cfg.bucket)
+        if not isinstance(batches, Sized):  # a task may hand batches made as they are needed, with their number
+            batches = list(batches)
         first = state.batch_in_epoch  # > 0 only when resuming mid-epoch
         restored_sums = (state.epoch_loss_sum, state.epoch_batches, state.epoch_tokens, state.epoch_seconds) if first else \
             (0.0, 0, 0, 0.0)
         bar = EpochProgress(len(batches) - first, f"epoch {epoch + 1}/{cfg.epochs}", out, progress and main, restored_sums)
         model.train()
         last = time.perf_counter()
-        for i, batch in enumerate(batches[first:], start=first):
+        for i, batch in enumerate(itertools.islice(batches, first, None), start=first):
             batch = to_device(batch, device)
             if float64:
                 batch = cast_floats(batch, torch.float64)
