@@ -125,6 +125,5 @@ def run(args: argparse.Namespace) -> int:
     print(f"serving {', '.join(f'{p.name} ({p.task_name})' for p in predictors)} on http://{args.host}:{args.port}/ "
           f"({auth}; micro-batching {'off' if args.no_batching else 'on'}; "
           f"{threads or 'default'} thread{'s' if threads != 1 else ''} per forward)", file=sys.stderr)
-    server.run(app, args.host, args.port, args.header_timeout, args.max_connections, args.max_connections,
-               args.shutdown_timeout)
+    server.run(app, args.host, args.port, args.header_timeout, args.max_connections, args.shutdown_timeout)
     return 0

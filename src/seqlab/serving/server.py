@@ -4,8 +4,10 @@ uvicorn times out an idle keep-alive connection but not one that never finishes 
 and it accepts connections until the process runs out of file descriptors. ``GuardedH11`` (uvicorn's h11 protocol)
 closes a connection whose request headers are not complete within ``header_timeout`` seconds, and refuses a
 connection beyond ``max_connections`` at once; the body's own timeout is the app's (``create_app(body_timeout)``).
-uvicorn's ``limit_concurrency`` answers 503 past that many requests in flight, and ``timeout_graceful_shutdown``
-bounds the drain after SIGTERM (the app cancels what still runs: ``seqlab.cancel``).
+uvicorn's own ``limit_concurrency`` is left off: it counts open connections too, so a flood of stalled ones would
+turn every request, ``/health`` included, into a 503; requests in flight are bounded by the app's per-model queues
+instead. ``timeout_graceful_shutdown`` bounds the drain after SIGTERM (the app cancels what still runs:
+``seqlab.cancel``).
 """
 
 from __future__ import annotations
@@ -74,10 +76,9 @@ def access_log(enabled: bool) -> None:
 
 
 def run(app: Any, host: str, port: int, header_timeout: float = 10.0, max_connections: int = 1000,
-        limit_concurrency: int = 256, shutdown_timeout: float = 10.0, keep_alive: float = 5.0) -> None:
+        shutdown_timeout: float = 10.0, keep_alive: float = 5.0) -> None:
     import uvicorn
 
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False,
                 http=guarded_protocol(header_timeout, connection_ceiling(max_connections)),
-                limit_concurrency=limit_concurrency, timeout_keep_alive=keep_alive,
-                timeout_graceful_shutdown=shutdown_timeout)
+                timeout_keep_alive=keep_alive, timeout_graceful_shutdown=shutdown_timeout)
