@@ -92,12 +92,12 @@ for n in "${names[@]}"; do
     imdb-ulmfit)      for s in 1 2 3; do run $n-seed$s $BIN/seqlab train --overwrite recipes/imdb-ulmfit.yaml \
                         --out $OUT/imdb-ulmfit-seed$s --no-progress --json --set train.seed=$s; done ;;
     imdb-ulmfit-1k)   for s in 1 2 3; do run $n-seed$s $BIN/seqlab train --overwrite recipes/imdb-ulmfit.yaml \
-                        --out $OUT/imdb-ulmfit-1k-seed$s --no-progress --json --set data.per_class=500 train.seed=$s; done ;;
+                        --out $OUT/imdb-ulmfit-1k-seed$s --no-progress --json --set data.per_class=500 --set train.seed=$s; done ;;
     imdb-scratch-1k)  for s in 1 2 3; do run $n-seed$s $BIN/seqlab train --overwrite recipes/imdb-ulmfit.yaml \
-                        --out $OUT/imdb-scratch-1k-seed$s --no-progress --json --set data.per_class=500 train.seed=$s \
-                        model.encoder_from=null train.unfreeze=all train.lr_group_decay=null; done ;;
+                        --out $OUT/imdb-scratch-1k-seed$s --no-progress --json --set data.per_class=500 --set train.seed=$s \
+                        --set model.encoder_from=null --set train.unfreeze=all --set train.lr_group_decay=null; done ;;
     imdb-bilstm-1k)   for s in 1 2 3; do run $n-seed$s $BIN/seqlab train --overwrite recipes/imdb-bilstm.yaml \
-                        --out $OUT/imdb-bilstm-1k-seed$s --no-progress --json --set data.per_class=500 train.seed=$s; done ;;
+                        --out $OUT/imdb-bilstm-1k-seed$s --no-progress --json --set data.per_class=500 --set train.seed=$s; done ;;
     sst2-ulmfit|mr-ulmfit) for s in 1 2 3; do run $n-seed$s $BIN/seqlab train --overwrite recipes/$n.yaml \
                         --out $OUT/$n-seed$s --no-progress --json --set train.seed=$s; done ;;
     bench-lm-softmax) run $n $BIN/python benchmarks/lm_softmax.py --steps 20 --json $OUT/lm_softmax.json ;;
