@@ -168,6 +168,15 @@ def main(argv: list[str] | None = None) -> int:
     timeouts = ["--request-timeout", "5", "--header-timeout", "2", "--body-timeout", "2", "--shutdown-timeout", "3",
                 "--max-waiting", "16"]
     server = Server({"clf": args.classifier, "tag": args.tagger, "lm": args.lm, "s2s": args.seq2seq}, log, timeouts)
+    try:
+        return attack(server, args, scale, log)
+    finally:
+        if server.proc.poll() is None:  # a check that raised: never leave the server running
+            server.proc.kill()
+            server.proc.wait()
+
+
+def attack(server: Server, args: argparse.Namespace, scale: dict, log: Path) -> int:
     start_rss = rss_mb(server.proc.pid)
     probe = Probe(server)
     probe.start()

@@ -59,9 +59,11 @@ def test_streamed_windows_are_the_round_robin_rows_exactly(tmp_path):
 
 
 def _peak_rss_mb(tmp_path, path, name):
-    code = ("import resource, sys; from seqlab.cli.main import main; "
+    # VmHWM: this process's own peak (ru_maxrss would carry the parent's over fork and exec)
+    code = ("import sys; from seqlab.cli.main import main; "
             f"rc = main(['train', {str(path)!r}, '--out', {str(tmp_path / name)!r}, '--no-progress']); "
-            "print('PEAK', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024); sys.exit(rc)")
+            "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')][0].split()[1]; "
+            "print('PEAK', int(hwm) / 1024); sys.exit(rc)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600,
                          env={**__import__("os").environ, "SEQLAB_THREADS": "1"})
     assert out.returncode == 0, out.stderr[-2000:]

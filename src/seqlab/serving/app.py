@@ -15,7 +15,7 @@ API key, ``Authorization: Bearer KEY``, the scheme in any case), 404, 405, 408 (
 with ``Retry-After`` (too many requests waiting for a model, or draining), 504 (past ``request_timeout``); a 500
 is a bug and names the request id. What runs where:
 
-* The key and the route are checked before any body is read; then the body is read within ``body_timeout``
+* The key and the route are checked before any body is read (``serving.guard``, plain ASGI); then the body is read within ``body_timeout``
   seconds and ``max_body`` bytes.
 * Each model has its own worker thread for ``/predict`` (micro-batched: ``serving.batcher``), a bounded queue, and
   ``explain`` its own single thread with its own bound; generation streams wait in their own pool. A flood on one
@@ -29,12 +29,8 @@ is a bug and names the request id. What runs where:
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
-import logging
-import re
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -45,20 +41,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.requests import ClientDisconnect
 
 from .. import cancel
 from .base import BasePredictor, LimitError
 from .batcher import Batcher, QueueFull
+from .guard import LOOPBACK_HOSTS, Guard, authorised  # noqa: F401  (LOOPBACK_HOSTS, authorised: for callers)
 from .metrics import ServerMetrics
 
-ACCESS = logging.getLogger("seqlab.access")
-PUBLIC = ("/", "/health", "/ready", "/favicon.ico", "/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect")
-API_ROUTE = re.compile(r"^/v1/[^/]+/(predict|generate)$")
-REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
-PAGE_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
-            "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
 
 
 class PredictRequest(BaseModel):
@@ -86,20 +75,6 @@ def _error(status: int, message: str, headers: dict[str, str] | None = None) -> 
 
 def page() -> str:
     return resources.files("seqlab.serving").joinpath("static/index.html").read_text(encoding="utf-8")
-
-
-def authorised(header: str, api_key: str) -> bool:
-    """``Authorization: Bearer KEY`` with the scheme in any case (RFC 7235), compared in constant time."""
-    scheme, _, given = header.strip().partition(" ")
-    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), api_key.encode())
-
-
-def host_allowed(host_header: str, allowed: tuple[str, ...] | None) -> bool:
-    """The Host header's name (port dropped) is one this server answers to; ``allowed`` None answers any."""
-    if allowed is None:
-        return True
-    name = host_header.rsplit(":", 1)[0] if not host_header.endswith("]") else host_header
-    return name.lower() in allowed
 
 
 def create_app(predictors: list[BasePredictor], api_key: str | None = None, max_body: int = 1 << 20,
@@ -149,72 +124,8 @@ def create_app(predictors: list[BasePredictor], api_key: str | None = None, max_
         where = ".".join(str(x) for x in first.get("loc", ()) if x != "body") or "body"
         return _error(422, f"{where}: {first.get('msg', 'invalid')}"[:300])
 
-    @app.exception_handler(Exception)
-    async def bug(request: Request, err: Exception) -> JSONResponse:
-        rid = getattr(request.state, "request_id", "-")
-        ACCESS.error("request %s: internal error: %s: %s", rid, type(err).__name__, str(err).splitlines()[0][:200]
-                     if str(err) else "")
-        return _error(500, f"internal error (request id {rid})")
-
-    @app.middleware("http")
-    async def guard(request: Request, call_next):
-        started = time.perf_counter()
-        given = request.headers.get("x-request-id", "")
-        rid = given if REQUEST_ID.match(given) else uuid.uuid4().hex
-        request.state.request_id = rid
-        try:
-            response = await _guarded(request, call_next)
-        except Exception as err:  # noqa: BLE001 — a bug: one log line and a 500 naming the request, no traceback
-            ACCESS.error("request %s: internal error: %s: %s", rid, type(err).__name__, str(err).splitlines()[0][:200]
-                         if str(err) else "")
-            response = _error(500, f"internal error (request id {rid})")
-        response.headers["X-Request-ID"] = rid
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["X-Frame-Options"] = "DENY"
-        if request.url.path == "/":
-            response.headers["Content-Security-Policy"] = PAGE_CSP
-        seconds = time.perf_counter() - started
-        route = _route(request.url.path)
-        metrics.request(route, request.method, response.status_code, seconds)
-        ACCESS.info("%s %s %s %d %.1fms", rid, request.method, request.url.path[:200], response.status_code, 1000 * seconds)
-        return response
-
-    async def _guarded(request: Request, call_next):
-        path = request.url.path
-        if not host_allowed(request.headers.get("host", ""), allowed_hosts):
-            return _error(400, f"Host {request.headers.get('host', '')[:80]!r} is not served here (seqlab serve "
-                               "--allowed-host NAME adds one)")
-        if api_key and path not in PUBLIC and not authorised(request.headers.get("authorization", ""), api_key):
-            return _error(401, "missing or wrong API key: send 'Authorization: Bearer KEY'")
-        if request.method != "POST":
-            return await call_next(request)
-        if not API_ROUTE.match(path):  # nothing else takes a body: answer without reading it
-            return _error(405 if path in PUBLIC or path == "/models" or path == "/metrics" else 404,
-                          f"method POST is not allowed on {path}" if path in PUBLIC else "no such route (see /docs)")
-        declared = request.headers.get("content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > max_body):
-            return _error(413, f"request body over the limit of {max_body:,} bytes")
-        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if content_type != "application/json":
-            return _error(415, f"send JSON with -H 'content-type: application/json' (got {content_type or 'none'!r})")
-        try:
-            body = await asyncio.wait_for(_read_body(request), body_timeout)
-        except asyncio.TimeoutError:
-            return _error(408, f"the request body did not arrive within {body_timeout:g} s")
-        except ClientDisconnect:
-            return Response(status_code=499)  # nobody is left to read it
-        if body is None:
-            return _error(413, f"request body over the limit of {max_body:,} bytes")
-        request._body = body  # read once, bounded; FastAPI parses it from here
-        return await call_next(request)
-
-    async def _read_body(request: Request) -> bytes | None:
-        body = bytearray()
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > max_body:
-                return None
-        return bytes(body)
+    app.add_middleware(Guard, api_key=api_key, max_body=max_body, body_timeout=body_timeout,
+                       allowed_hosts=allowed_hosts, on_request=metrics.request)
 
     def model(name: str) -> BasePredictor:
         if name not in models:
@@ -340,9 +251,3 @@ def create_app(predictors: list[BasePredictor], api_key: str | None = None, max_
 
     return app
 
-
-def _route(path: str) -> str:
-    """A path as a metrics label: the API routes with the model name kept, anything else unknown collapsed."""
-    if API_ROUTE.match(path) or path in PUBLIC or path in ("/models", "/metrics"):
-        return path
-    return "other"
