@@ -30,6 +30,7 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
+SLACK = 1.0  # --time-slack: every time bound is multiplied by it (the test suite's busy cores)
 
 
 def free_port() -> int:
@@ -142,7 +143,7 @@ def expect(checks: Checks, http: httpx.Client, name: str, path: str, status: int
         error = response.json().get("error", "") if response.status_code != 200 else ""
     except ValueError:
         error = f"not JSON: {response.text[:80]!r}"
-    ok = response.status_code == status and needle in error and took <= max_s
+    ok = response.status_code == status and needle in error and took <= max_s * SLACK
     checks.record(name, ok, f"{response.status_code} {error[:110]!r}", took)
 
 
@@ -159,9 +160,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--small", action="store_true", help="fewer connections and streams (the test suite's scale)")
     ap.add_argument("--health-ms", type=float, default=100.0, help="worst /health latency allowed (ms)")
     ap.add_argument("--rss-mb", type=float, default=600.0, help="resident memory the server may gain (MB)")
+    ap.add_argument("--time-slack", type=float, default=1.0,
+                    help="multiply every time bound by this (the test suite, sharing busy cores, uses 5)")
     ap.add_argument("--log", default=None, help="where the server's log goes (default: a temporary file)")
     ap.add_argument("--json", help="write the results here")
     args = ap.parse_args(argv)
+    global SLACK
+    SLACK = args.time_slack
     scale = {"floods": 40 if args.small else 1000, "streams": 5 if args.small else 50,
              "explains": 20 if args.small else 200, "half_headers": 40 if args.small else 2000}
     log = Path(args.log or f"/tmp/seqlab-serve-abuse-{os.getpid()}.log")
@@ -211,7 +216,7 @@ def attack(server: Server, args: argparse.Namespace, scale: dict, log: Path) -> 
     drop_stream()
     time.sleep(0.3)
     response, took = checks.post(http, "/v1/clf/predict", json={"inputs": ["a fine film"]})
-    checks.record("predict right after a dropped 1,000-token stream", response.status_code == 200 and took < 1.0,
+    checks.record("predict right after a dropped 1,000-token stream", response.status_code == 200 and took < 1.0 * SLACK,
                   f"{response.status_code} in {took * 1000:.0f} ms", time.perf_counter() - t0)
     t0 = time.perf_counter()
     threads = [threading.Thread(target=drop_stream) for _ in range(scale["streams"])]
@@ -221,7 +226,7 @@ def attack(server: Server, args: argparse.Namespace, scale: dict, log: Path) -> 
         t.join()
     time.sleep(0.5)
     response, took = checks.post(http, "/v1/clf/predict", json={"inputs": ["a fine film"]})
-    checks.record(f"predict after {scale['streams']} dropped streams", response.status_code == 200 and took < 2.0,
+    checks.record(f"predict after {scale['streams']} dropped streams", response.status_code == 200 and took < 2.0 * SLACK,
                   f"{response.status_code} in {took * 1000:.0f} ms", time.perf_counter() - t0)
 
     # a flood of explain requests: most get 503 at once, the other models stay responsive
@@ -242,7 +247,7 @@ def attack(server: Server, args: argparse.Namespace, scale: dict, log: Path) -> 
         t.join()
     flood.close()
     checks.record(f"{scale['explains']} concurrent explains", set(codes) <= {200, 503, 504} and 503 in codes and
-                  response.status_code == 200 and took < 1.0,
+                  response.status_code == 200 and took < 1.0 * SLACK,
                   f"{codes.count(200)} answered, {codes.count(503)} told to retry, {codes.count(504)} past the "
                   f"deadline; the tagger answered in "
                   f"{took * 1000:.0f} ms meanwhile", time.perf_counter() - t0)
@@ -278,7 +283,7 @@ def attack(server: Server, args: argparse.Namespace, scale: dict, log: Path) -> 
             half.append(s)
         except OSError:
             break
-    time.sleep(3.5)  # past --header-timeout 2
+    time.sleep(2 + 1.5 * SLACK)  # past --header-timeout 2
     closed = 0
     for s in half:
         try:
@@ -358,7 +363,7 @@ def attack(server: Server, args: argparse.Namespace, scale: dict, log: Path) -> 
     probe.join()
     peak = probe.peak_rss
     stopped = server.stop(30)
-    checks.record("SIGTERM with a generation in flight", stopped < 6, f"exited in {stopped:.1f} s (--shutdown-timeout 3)",
+    checks.record("SIGTERM with a generation in flight", stopped < 6 * SLACK, f"exited in {stopped:.1f} s (--shutdown-timeout 3)",
                   stopped)
     text = log.read_text()
     checks.record("the log holds no traceback", "Traceback" not in text, f"{len(text.splitlines())} lines", 0)

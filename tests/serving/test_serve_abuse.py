@@ -19,9 +19,11 @@ def test_a_hostile_client_gets_bounded_answers(models, tmp_path):
     sys.path.insert(0, str(BENCHMARKS))  # importable by name: its /health probe runs in a spawned process
     try:
         abuse = importlib.import_module("serve_abuse")
-        # /health's bound is looser than the benchmark's 100 ms: here pytest and the server share 2 busy cores
+        # the time bounds are 5× the benchmark's (/health 2 s, not 100 ms): pytest and the server share 2 busy cores;
+        # what the test holds is the behaviour (statuses, refusals before work, no 500, no traceback, memory)
         code = abuse.main(["--small", "--classifier", str(models["classifier"]), "--tagger", str(models["tagger"]),
-                           "--lm", str(models["lm"]), "--seq2seq", str(models["seq2seq"]), "--health-ms", "1000",
+                           "--lm", str(models["lm"]), "--seq2seq", str(models["seq2seq"]), "--health-ms", "2000",
+                           "--time-slack", "5",
                            "--log", str(tmp_path / "serve.log"), "--json", str(tmp_path / "abuse.json")])
     finally:
         sys.path.remove(str(BENCHMARKS))
