@@ -140,14 +140,10 @@ def fit(task: Task, model: nn.Module, model_config: dict, recipe: Recipe, train,
             if main and epoch < len(groups):
                 out.print(f"epoch {epoch + 1}: training the top {min(epoch + 1, len(groups))} of {len(groups)} layer groups")
         generator = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)
-        shard = Shard()
-        if world.size > 1:
-            with sharded(world.rank, world.size) as shard:
-                batches = task.batches(train, cfg.batch_size, generator, shuffle=True, bucket=cfg.bucket)
-        else:
+        with sharded(world.rank, world.size) if world.size > 1 else nullcontext(Shard()) as shard:
             batches = task.batches(train, cfg.batch_size, generator, shuffle=True, bucket=cfg.bucket)
-        if not isinstance(batches, Sized):  # a task may hand batches made as they are needed, with their number
-            batches = list(batches)
+            if not isinstance(batches, Sized):  # made here, under this rank's shard; a task may instead hand
+                batches = list(batches)  # batches made as they are needed, with their number (a streamed corpus)
         first = state.batch_in_epoch  # > 0 only when resuming mid-epoch
         restored_sums = (state.epoch_loss_sum, state.epoch_batches, state.epoch_tokens, state.epoch_seconds) if first else \
             (0.0, 0, 0, 0.0)
