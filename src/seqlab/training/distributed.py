@@ -128,8 +128,13 @@ def init(device: torch.device) -> World:
 
 
 def close(world: World) -> None:
+    """Leave the process group together: every rank waits at a barrier first, so no rank tears down its gloo
+    threads while another still talks to it (a rank that left early was seen aborting at exit under load)."""
     if world.size > 1 and dist.is_initialized():
-        dist.destroy_process_group()
+        try:
+            dist.barrier()
+        finally:
+            dist.destroy_process_group()
 
 
 def launch(nproc: int, argv: list[str]) -> int:
