@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import runtime
+from ..manifest import sha256_file
 
 if TYPE_CHECKING:
     from .catalogue import DatasetSpec
@@ -39,12 +40,7 @@ class RemoteFile:
     sha256: str
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+sha256_of = sha256_file  # a file's sha256, read in 1 MiB blocks (seqlab.manifest, shared with model directories)
 
 
 def builtin_dir() -> Path:
