@@ -36,26 +36,33 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PEERS = ("flair==0.15.1", "keras==3.15.1")
+PEERS = ("flair==0.15.1", "keras==3.15.1", "spacy==3.8.18", "fasttext==0.9.3")
+# the classification sets: seqlab's best recipe, its BoW recipe, its TextCNN recipe
+SETS = {"mr": ("mr-bilstm", "mr-bow", "mr-textcnn"), "sst2": ("sst2-bilstm", "sst2-bow", "sst2-textcnn"),
+        "trec": ("trec-textcnn", "trec-bow", "trec-textcnn"), "imdb": ("imdb-bilstm", "imdb-bow", "imdb-textcnn")}
 
 
 def ensure_venv(venv: Path) -> Path:
-    """The peers' python, making their venv first if need be."""
+    """The peers' python, making their venv first (CPU torch first, so no CUDA build is pulled) and installing
+    whichever of ``PEERS`` it does not have at the pinned versions yet."""
     python = venv / "bin" / "python"
+    pip = [str(python), "-m", "pip", "install", "-q"]
     if not python.exists():
-        print(f"making the peers' venv in {venv} (CPU torch first, then {', '.join(PEERS)})", file=sys.stderr)
+        print(f"making the peers' venv in {venv}", file=sys.stderr)
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        pip = [str(python), "-m", "pip", "install", "-q"]
         subprocess.run(pip + ["-r", str(ROOT / "requirements" / "cpu.txt")], check=True)
+    marker = venv / "seqlab-peers.txt"
+    if not marker.exists() or marker.read_text().split() != list(PEERS):
+        print(f"installing {', '.join(PEERS)} in {venv}", file=sys.stderr)
         subprocess.run(pip + list(PEERS), check=True)
+        marker.write_text("\n".join(PEERS) + "\n")
     return python
 
 
 def versions(python: Path) -> dict:
-    code = "import json, torch, flair, keras; print(json.dumps({'torch': torch.__version__, " \
-           "'flair': flair.__version__, 'keras': keras.__version__}))"
-    return json.loads(subprocess.run([str(python), "-c", code], check=True, capture_output=True, text=True,
-                                     env={**os.environ, "KERAS_BACKEND": "torch"}).stdout)
+    names = [p.split("==")[0] for p in PEERS] + ["torch"]
+    code = f"import json, importlib.metadata as m; print(json.dumps({{n: m.version(n) for n in {names!r}}}))"
+    return json.loads(subprocess.run([str(python), "-c", code], check=True, capture_output=True, text=True).stdout)
 
 
 def data_dir() -> Path:
@@ -203,28 +210,355 @@ def mr(args, python: Path, out: Path) -> dict:
             "verdict": verdict("keras", ours, peer)}
 
 
+def export_classification(name: str, folder: Path, limit: int | None = None) -> list[str]:
+    """Write seqlab's train, dev and test split of set ``name`` (as its best recipe reads them) to
+    ``folder/{train,dev,test}.tsv`` (``label<TAB>text``; tabs and line breaks in a text become spaces): the files
+    both sides read. Returns the seqlab ``--set`` pairs that make a recipe read them."""
+    from seqlab.config import load_recipe
+    from seqlab.tasks import get_task
+
+    recipe = load_recipe(ROOT / "recipes" / f"{SETS[name][0]}.yaml")
+    _, splits = get_task("classification").from_recipe(recipe.data, str(recipe.source))
+    folder.mkdir(parents=True, exist_ok=True)
+    for split in ("train", "dev", "test"):
+        examples = getattr(splits, split)[:limit] if limit else getattr(splits, split)
+        rows = ["label\ttext"] + [f"{ex.label}\t{' '.join(ex.text.split())}" for ex in examples]
+        (folder / f"{split}.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return ["data.dataset=null", "data.format=tsv"] + [
+        f"data.{split}={folder / f'{split}.tsv'}" for split in ("train", "dev", "test")]
+
+
+def gold_labels(folder: Path) -> list[str]:
+    return [line.split("\t", 1)[0] for line in (folder / "test.tsv").read_text(encoding="utf-8").splitlines()[1:]
+            if line]
+
+
+def seqlab_curve(run: Path, folder: Path) -> dict:
+    """seqlab's test accuracy after each epoch (every epoch's model kept, each scored on the test file off the
+    clock) and at the end (the model the run keeps, chosen on dev)."""
+    from seqlab.inference import Limits, load
+    from seqlab.metrics import accuracy
+    from seqlab.training.loop import kept_epochs
+
+    gold = gold_labels(folder)
+    texts = [line.split("\t", 1)[1] for line in (folder / "test.tsv").read_text(encoding="utf-8").splitlines()[1:]
+             if line]
+    limits = Limits(inputs=256, input_tokens=10**6, cost=10**12)
+
+    def score(model_dir: Path) -> float:
+        predictor = load(model_dir, limits)
+        predicted = [r["label"] for i in range(0, len(texts), 256) for r in predictor.predict(texts[i:i + 256])]
+        return 100 * accuracy(gold, predicted)
+
+    results = json.loads((run / "results.json").read_text())
+    seconds = {r["epoch"]: r["train_seconds"] for r in read_jsonl(run / "metrics.jsonl") if "dev_accuracy" in r}
+    curve = [(seconds[int(d.name[len("epoch-"):])], score(d)) for d in kept_epochs(run)]
+    final = score(run / "model")
+    if abs(final - 100 * results["test"]["accuracy"]) > 1e-6 or results["test"]["n"] != len(gold):
+        sys.exit(f"{run}: the kept model scores {final:.4f} on the test file here, its run said "
+                 f"{100 * results['test']['accuracy']:.4f} on {results['test']['n']} texts: not the same test")
+    return {"curve": curve, "final": final, "train_seconds": results["training"]["train_seconds"],
+            "epochs": len(curve), "best_epoch": results["training"]["best_epoch"]}
+
+
+def peer_curve(log: Path, gold: list[str]) -> dict:
+    """A peer's jsonl (one line per evaluation, ``pred`` the test labels; a last ``final`` line: its kept model)."""
+    from seqlab.metrics import accuracy
+
+    records = read_jsonl(log)
+    for r in records:
+        if "pred" in r and len(r["pred"]) != len(gold):
+            sys.exit(f"{log}: {len(r['pred'])} predictions for {len(gold)} test texts")
+    steps = [r for r in records if not r.get("final")]
+    final = next((r for r in records if r.get("final")), records[-1])
+    return {"curve": [(r["train_seconds"], 100 * accuracy(gold, r["pred"])) for r in steps if "pred" in r],
+            "final": 100 * accuracy(gold, final["pred"]), "train_seconds": final["train_seconds"],
+            "evaluations": len(steps)}
+
+
+def reach(ours: dict, peer: dict) -> dict:
+    """When seqlab's test accuracy first reached the peer's final one, against the peer's whole training time."""
+    seconds = time_to_reach(ours["curve"], peer["final"] - 1e-9)
+    if seconds is None and ours["final"] >= peer["final"]:
+        seconds = ours["train_seconds"]
+    return {"seqlab_seconds_to_peer_final": seconds, "peer_train_seconds": peer["train_seconds"],
+            "ratio": None if seconds is None else seconds / peer["train_seconds"]}
+
+
+def seqlab_side(recipe: str, out: Path, threads: int, sets: list[str], seed: int) -> subprocess.Popen:
+    extra = [] if recipe.endswith("-bow") else ["train.keep_epochs=1000", "train.log=[jsonl]"]
+    return seqlab_train(f"{recipe}.yaml", out, threads, sets + [f"train.seed={seed}"] + extra)
+
+
+def bow_summary(run: Path, folder: Path) -> dict:
+    results = json.loads((run / "results.json").read_text())
+    seconds = results["training"]["train_seconds"]  # the fit (TF-IDF and logistic regression); wall: the command
+    return {"final": 100 * results["test"]["accuracy"], "train_seconds": seconds, "wall_seconds": results["wall_seconds"],
+            "curve": [(seconds, 100 * results["test"]["accuracy"])]}
+
+
+def spacy_textcat(args, python: Path, out: Path) -> dict:
+    """Per set and seed: seqlab's best recipe beside spaCy's TextCatEnsemble (``--ensemble-seeds`` only: a run of it
+    takes longer than ten minutes, so one seed), then seqlab's BoW beside TextCatBOW."""
+    report = {}
+    for name in args.sets:
+        folder = out / f"{name}-data"
+        sets = export_classification(name, folder, args.limit)
+        gold = gold_labels(folder)
+        runs = []
+        for seed in args.seeds:
+            row = {"seed": seed}
+            pairs = ((SETS[name][0], "ensemble" if seed in args.ensemble_seeds else None), (SETS[name][1], "bow"))
+            for ours_recipe, arch in pairs:
+                ours_dir = out / f"seqlab-{name}-{ours_recipe}-s{seed}"
+                ours = seqlab_side(ours_recipe, ours_dir, args.threads, sets, seed)
+                if arch is None:
+                    wait(ours)
+                    row[f"seqlab_{ours_recipe}"] = seqlab_curve(ours_dir, folder)
+                    continue
+                peer_dir, peer_log = out / f"spacy-{name}-{arch}-s{seed}", out / f"spacy-{name}-{arch}-s{seed}.jsonl"
+                peer = peer_run(python, "peers_spacy.py", ["textcat", "--data", str(folder), "--arch", arch,
+                                                            "--log", str(peer_log), "--model-out", str(peer_dir),
+                                                            "--seed", str(seed), "--max-minutes", str(args.minutes)]
+                                + (["--final-only"] if name == "imdb" else []), args.threads, peer_dir.with_suffix(".log"))
+                wait(ours, peer)
+                mine = bow_summary(ours_dir, folder) if arch == "bow" else seqlab_curve(ours_dir, folder)
+                theirs = peer_curve(peer_log, gold)
+                row[f"spacy_{arch}"], row[f"seqlab_{ours_recipe}"] = theirs, mine
+                row[f"{ours_recipe}_vs_spacy_{arch}"] = reach(mine, theirs)
+                print(f"{name} seed {seed}: seqlab {ours_recipe} {mine['final']:.2f} in {mine['train_seconds']:.0f} s, "
+                      f"spaCy {arch} {theirs['final']:.2f} in {theirs['train_seconds']:.0f} s", file=sys.stderr)
+            runs.append(row)
+        report[name] = {"test_size": len(gold), "runs": runs, "means": means(runs)}
+    return {"task": "text classification, test accuracy: seqlab against spaCy textcat", "sets": report}
+
+
+def fasttext_peer(args, python: Path, out: Path) -> dict:
+    """Per set and seed: fastText (its defaults with bigrams, then its tutorial's setting) in one lane, seqlab's
+    BoW and TextCNN recipes in the other, one thread each, at the same time."""
+    report = {}
+    for name in args.sets:
+        folder = out / f"{name}-data"
+        sets = export_classification(name, folder, args.limit)
+        gold = gold_labels(folder)
+        runs = []
+        for seed in args.seeds:
+            row = {"seed": seed}
+            lane = [str(python), str(ROOT / "benchmarks" / "peers_fasttext.py"), "--data", str(folder), "--seed",
+                    str(seed), "--threads", str(args.threads)]
+            logs = {s: out / f"fasttext-{name}-{s}-s{seed}.jsonl" for s in ("default", "tutorial")}
+            script = " && ".join(" ".join(lane + ["--setting", s, "--log", str(log)]) for s, log in logs.items())
+            peer = subprocess.Popen(["bash", "-c", script], stdout=open(out / f"fasttext-{name}-s{seed}.log", "w"),
+                                    stderr=subprocess.STDOUT, env={**os.environ, "OMP_NUM_THREADS": str(args.threads)})
+            bow_dir, cnn_dir = out / f"seqlab-{name}-{SETS[name][1]}-s{seed}", out / f"seqlab-{name}-{SETS[name][2]}-s{seed}"
+            ours = seqlab_side(SETS[name][1], bow_dir, args.threads, sets, seed)
+            wait(ours)
+            ours = seqlab_side(SETS[name][2], cnn_dir, args.threads, sets, seed)
+            wait(ours, peer)
+            for s, log in logs.items():
+                row[f"fasttext_{s}"] = {**peer_curve(log, gold), "settings": {k: v for k, v in read_jsonl(log)[0].items()
+                                                                             if k not in ("pred",)}}
+            row["seqlab_bow"], row["seqlab_textcnn"] = bow_summary(bow_dir, folder), seqlab_curve(cnn_dir, folder)
+            row["bow_time_over_fasttext_default"] = row["seqlab_bow"]["train_seconds"] / row["fasttext_default"]["train_seconds"]
+            print(f"{name} seed {seed}: " + ", ".join(f"{k} {v['final']:.2f} ({v['train_seconds']:.1f} s)"
+                                                      for k, v in row.items() if isinstance(v, dict) and "final" in v),
+                  file=sys.stderr)
+            runs.append(row)
+        report[name] = {"test_size": len(gold), "runs": runs, "means": means(runs)}
+    return {"task": "text classification, test accuracy: seqlab against fastText", "sets": report}
+
+
+def means(runs: list[dict]) -> dict:
+    """Each side's mean final accuracy and training seconds over the seeds."""
+    import statistics
+
+    sides = {k for r in runs for k, v in r.items() if isinstance(v, dict) and "final" in v}
+    found = {k: [r[k] for r in runs if k in r] for k in sorted(sides)}
+    return {k: {"seeds": len(v), "final": statistics.mean(x["final"] for x in v),
+                "final_sd": statistics.pstdev([x["final"] for x in v]),
+                "train_seconds": statistics.mean(x["train_seconds"] for x in v)} for k, v in found.items()}
+
+
+# the tagging sets: seqlab's recipe, spaCy's component, the score (seqlab's metric on both sides' tags)
+TAGGING = {"ud-ewt": ("ud-ewt-upos-bilstm", "tagger", "accuracy"),
+           "conll2000": ("conll2000-bilstm-crf-words", "ner", "f1_conlleval")}
+
+
+def export_tagging(recipe_name: str, folder: Path, limit: int | None) -> list[list[str]]:
+    """seqlab's train, dev and test sentences of ``recipe_name`` as ``folder/{split}.jsonl`` (the tokens as the
+    corpus has them, so both sides tag the same tokens); returns the gold test tags."""
+    from seqlab.config import load_recipe
+    from seqlab.tasks import get_task
+
+    recipe = load_recipe(ROOT / "recipes" / f"{recipe_name}.yaml")
+    _, splits = get_task("tagging").from_recipe(recipe.data, str(recipe.source))
+    folder.mkdir(parents=True, exist_ok=True)
+    for split in ("train", "dev", "test"):
+        sentences = getattr(splits, split)[:limit] if limit else getattr(splits, split)
+        rows = [json.dumps({"words": list(s.tokens), "tags": list(s.tags)}) for s in sentences]
+        (folder / f"{split}.jsonl").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return [json.loads(line)["tags"] for line in (folder / "test.jsonl").read_text(encoding="utf-8").splitlines()]
+
+
+def tag_score(metric: str, gold: list[list[str]], predicted: list[list[str]]) -> float:
+    from seqlab.metrics import accuracy, chunk_scores
+
+    if [len(t) for t in predicted] != [len(t) for t in gold]:
+        sys.exit(f"the peer tagged {sum(map(len, predicted)):,} test tokens, seqlab's test file has "
+                 f"{sum(map(len, gold)):,}: no common scorer")
+    if metric == "accuracy":
+        return 100 * accuracy([t for s in gold for t in s], [t for s in predicted for t in s])
+    return 100 * chunk_scores(gold, predicted)[metric]
+
+
+def seqlab_tagging_curve(run: Path, metric: str, threads: int) -> dict:
+    """seqlab's test score after each epoch (``seqlab evaluate --split test`` on every kept epoch, off the clock)
+    and of the model the run keeps."""
+    from seqlab.training.loop import kept_epochs
+
+    def score(model_dir: Path) -> float:
+        shown = subprocess.run([sys.executable, "-m", "seqlab", "evaluate", str(model_dir), "--split", "test", "--json"],
+                               check=True, capture_output=True, text=True,
+                               env={**os.environ, "SEQLAB_THREADS": str(threads)}).stdout
+        return 100 * json.loads(shown)[metric]
+
+    results = json.loads((run / "results.json").read_text())
+    seconds = {r["epoch"]: r["train_seconds"] for r in read_jsonl(run / "metrics.jsonl")
+               if any(k.startswith("dev_") for k in r)}
+    curve = [(seconds[int(d.name[len("epoch-"):])], score(d)) for d in kept_epochs(run)]
+    return {"curve": curve, "final": score(run / "model"), "train_seconds": results["training"]["train_seconds"],
+            "epochs": len(curve), "best_epoch": results["training"]["best_epoch"]}
+
+
+def spacy_tagger(args, python: Path, out: Path) -> dict:
+    """UD English EWT UPOS (spaCy's ``tagger``) and CoNLL-2000 chunks read as entity spans (spaCy's ``ner``),
+    against seqlab's recipes on the same tokens, at the same time, one thread each, ``--minutes`` at most each."""
+    report = {}
+    for name in args.sets:
+        recipe, component, metric = TAGGING[name]
+        folder = out / f"{name}-data"
+        gold = export_tagging(recipe, folder, args.limit)
+        sets = [f"train.max_minutes={args.minutes}", "train.keep_epochs=1000", "train.log=[jsonl]"] + (
+            [f"data.limit={args.limit}", f"data.eval_limit={args.limit}"] if args.limit else [])
+        runs = []
+        for seed in args.seeds:
+            ours_dir = out / f"seqlab-{name}-s{seed}"
+            peer_dir, peer_log = out / f"spacy-{name}-{component}-s{seed}", out / f"spacy-{name}-{component}-s{seed}.jsonl"
+            ours = seqlab_train(f"{recipe}.yaml", ours_dir, args.threads, sets + [f"train.seed={seed}"])
+            peer = peer_run(python, "peers_spacy.py", [component, "--data", str(folder), "--log", str(peer_log),
+                                                        "--model-out", str(peer_dir), "--seed", str(seed),
+                                                        "--max-minutes", str(args.minutes)],
+                            args.threads, peer_dir.with_suffix(".log"))
+            wait(ours, peer)
+            records = read_jsonl(peer_log)
+            steps = [r for r in records if not r.get("final")]
+            theirs = {"curve": [(r["train_seconds"], tag_score(metric, gold, r["pred"])) for r in steps if "pred" in r],
+                      "final": tag_score(metric, gold, records[-1]["pred"]), "train_seconds": records[-1]["train_seconds"],
+                      "evaluations": len(steps)}
+            mine = seqlab_tagging_curve(ours_dir, metric, args.threads)
+            row = {"seed": seed, f"spacy_{component}": theirs, f"seqlab_{recipe}": mine,
+                   "verdict": reach(mine, theirs)}
+            print(f"{name} seed {seed}: seqlab {mine['final']:.2f} in {mine['train_seconds']:.0f} s, "
+                  f"spaCy {theirs['final']:.2f} in {theirs['train_seconds']:.0f} s", file=sys.stderr)
+            runs.append(row)
+        report[name] = {"metric": metric, "test_sentences": len(gold), "test_tokens": sum(map(len, gold)),
+                        "runs": runs, "means": means(runs)}
+    return {"task": "tagging: seqlab against spaCy (UPOS accuracy; chunk F1, conlleval)", "metric": "test score",
+            "sets": report}
+
+
+def spacy_infer(args, python: Path, out: Path) -> dict:
+    """MR classifiers at inference, one thread, one runtime at a time (nothing else should run): seqlab's torch and
+    ONNX runtimes (``benchmarks/inference.py``) and spaCy's ``nlp.pipe`` / ``nlp(text)``, each on MR's test file."""
+    folder = out / "mr-data"
+    if not (folder / "test.tsv").exists():
+        export_classification("mr", folder)
+    ours = out / "inference-seqlab.json"
+    env = {**os.environ, "SEQLAB_THREADS": str(args.threads), "OMP_NUM_THREADS": str(args.threads)}
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "inference.py"), "--model", args.seqlab_model,
+                    "--threads", str(args.threads), "--out", str(ours)], check=True, env=env)
+    rows = json.loads(ours.read_text())["rows"]
+    for model in args.spacy_model:
+        shown = out / f"inference-spacy-{Path(model).parent.name}.json"
+        subprocess.run([str(python), str(ROOT / "benchmarks" / "peers_spacy.py"), "bench", "--model", model, "--data",
+                        str(folder), "--json", str(shown), "--threads", str(args.threads)], check=True, env=env)
+        rows.append(json.loads(shown.read_text()))
+    spacy_rows = [r for r in rows if r["runtime"].startswith("spaCy")]
+    best = {"batch64": max(r["batch64_sentences_per_s"] for r in spacy_rows), "p50": min(r["p50_ms"] for r in spacy_rows)}
+    for r in rows:
+        print(f"{r['runtime']:<40} p50 {r['p50_ms']:6.2f} ms  p99 {r['p99_ms']:6.2f} ms  batch-64 "
+              f"{r['batch64_sentences_per_s']:8.0f}/s  accuracy {100 * r['test_accuracy']:.2f}", file=sys.stderr)
+    return {"task": "MR classifier inference, one thread", "seqlab_model": args.seqlab_model, "rows": rows,
+            "targets": {r["runtime"]: {"batch64_at_least_spacy_best": r["batch64_sentences_per_s"] >= best["batch64"],
+                                       "p50_at_most_spacy_best": r["p50_ms"] <= best["p50"]}
+                        for r in rows if not r["runtime"].startswith("spaCy")}}
+
+
+def plot(result: dict, path: Path) -> None:
+    """Test score against training seconds, every side, first seed, one panel per set."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sets = result["sets"]
+    fig, axes = plt.subplots(1, len(sets), figsize=(5 * len(sets), 4), squeeze=False)
+    for ax, (name, found) in zip(axes[0], sets.items()):
+        row = found["runs"][0]
+        for side, value in row.items():
+            if isinstance(value, dict) and value.get("curve"):
+                xs, ys = zip(*value["curve"])
+                ax.plot(xs, ys, marker="o", markersize=3, label=f"{side} (final {value['final']:.2f})")
+        ax.set_xscale("log")
+        ax.set_title(f"{name} (seed {row['seed']})")
+        ax.set_xlabel("training seconds (one thread)")
+        ax.set_ylabel(result.get("metric", "test accuracy %"))
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    print(f"plot: {path}", file=sys.stderr)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("which", choices=("conll2000", "mr"))
-    parser.add_argument("--minutes", type=float, default=20.0, help="conll2000: training minutes per side")
+    parser.add_argument("which", choices=("conll2000", "mr", "spacy-textcat", "fasttext", "spacy-tagger", "spacy-infer"))
+    parser.add_argument("--sets", type=lambda text: text.split(","),
+                        help=f"comma-separated; spacy-textcat, fasttext: of {', '.join(SETS)}; "
+                             f"spacy-tagger: of {', '.join(TAGGING)}")
+    parser.add_argument("--seeds", type=lambda text: [int(s) for s in text.split(",")], default=[1, 2, 3])
+    parser.add_argument("--ensemble-seeds", type=lambda text: [int(s) for s in text.split(",")], default=[1],
+                        help="spacy-textcat: the seeds that also train spaCy's TextCatEnsemble (default 1)")
+    parser.add_argument("--minutes", type=float, default=20.0,
+                        help="conll2000: training minutes per side; spacy-*: the most minutes spaCy trains")
     parser.add_argument("--epochs", type=int, default=10, help="mr: epochs per side")
     parser.add_argument("--threads", type=int, default=1, help="torch threads per side (the sides run at once)")
     parser.add_argument("--venv", default=str(ROOT / "runs" / "peers-venv"))
     parser.add_argument("--out", default=str(ROOT / "runs" / "peers"))
-    parser.add_argument("--limit", type=int, help="conll2000: the first N sentences of each file only (smoke runs)")
+    parser.add_argument("--limit", type=int, help="the first N sentences or texts of each file only (smoke runs)")
     parser.add_argument("--json", help="write the results here too")
+    parser.add_argument("--seqlab-model", default=str(ROOT / "runs" / "peers" / "seqlab-mr-mr-bilstm-s1"),
+                        help="spacy-infer: seqlab's MR classifier")
+    parser.add_argument("--spacy-model", action="append",
+                        help="spacy-infer: a trained spaCy MR pipeline (repeat; default: the ensemble and BOW models "
+                             "spacy-textcat trained with seed 1)")
     args = parser.parse_args()
     python = ensure_venv(Path(args.venv))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    result = (conll2000 if args.which == "conll2000" else mr)(args, python, out)
+    run = {"conll2000": conll2000, "mr": mr, "spacy-textcat": spacy_textcat, "fasttext": fasttext_peer,
+           "spacy-tagger": spacy_tagger, "spacy-infer": spacy_infer}[args.which]
+    args.sets = args.sets or list(TAGGING if args.which == "spacy-tagger" else SETS)
+    args.spacy_model = args.spacy_model or [str(out / f"spacy-mr-{arch}-s1" / "model-best") for arch in ("ensemble", "bow")]
+    result = run(args, python, out)
     result.update(versions=versions(python), threads_per_side=args.threads, wall_seconds=time.perf_counter() - started,
                   date=time.strftime("%Y-%m-%d"))
     text = json.dumps(result, indent=2)
     print(text)
     if args.json:
         Path(args.json).write_text(text + "\n", encoding="utf-8")
+        if "sets" in result:
+            plot(result, Path(args.json).with_suffix(".png"))
 
 
 if __name__ == "__main__":

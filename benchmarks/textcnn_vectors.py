@@ -11,7 +11,10 @@ distributions) of each variant's seeds and of all the runs.
 
     SEQLAB_DATA_DIR=../shared/datasets python benchmarks/textcnn_vectors.py [--seeds 3] [--json OUT]
 
-One thread per run (``SEQLAB_THREADS=1``); about 40 minutes in all (the vectors 8, each run 1–2).
+One thread per run (``SEQLAB_THREADS=1``); about 40 minutes in all (the vectors 8, each run 1–2). The vectors are
+trained with one gensim worker (``seqlab embed train``'s default), so the same command gives the same file; its
+sha256 is in the JSON. (The figures first recorded in RESULTS used vectors from several workers, which no command
+can make again: RESULTS says so.)
 """
 
 from __future__ import annotations
@@ -101,7 +104,11 @@ def main() -> None:
               f"(dev {chosen['dev']:.2%}), {chosen['run']}")
         report[dataset] = {"runs": runs, "chosen": chosen, "ensembles": ensembles}
     if args.json:
-        Path(args.json).write_text(json.dumps({"vectors": args.vectors, "corpora": CORPORA, **report}, indent=1))
+        import hashlib
+
+        digest = hashlib.sha256(Path(args.vectors).read_bytes()).hexdigest()  # what the runs read, to compare a re-run
+        Path(args.json).write_text(json.dumps({"vectors": args.vectors, "vectors_sha256": digest, "corpora": CORPORA,
+                                               "threads": os.environ.get("SEQLAB_THREADS"), **report}, indent=1))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Word vectors: exact round trips through every format, vocabulary alignment, word2vec learning on a
 corpus with known structure, Kim's static / multichannel embeddings, and the projection plot."""
 
+import hashlib
 import json
 import random
 
@@ -72,6 +73,22 @@ def test_embed_cli_train_reads_several_corpora_as_one(tmp_path, capsys):
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert result["sentences"] == 300 + 2 and result["tokens"] == 300 * 8 + 4
     assert result["words"] == 16 + 2  # zebra, crossing: lowercased across the second file's lines
+
+
+def test_embed_cli_train_repeats_byte_for_byte_with_one_worker(tmp_path, capsys, monkeypatch):
+    # RESULTS' TREC-6 vectors were trained with gensim's workers = the machine's cores, and could not be made
+    # again: the default is one worker, whatever SEQLAB_THREADS says, and the file's sha256 is reported
+    monkeypatch.setenv("SEQLAB_THREADS", "2")
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("\n".join(" ".join(s) for s in clustered_corpus(3000)), encoding="utf-8")
+    shown = []
+    for name in ("a.txt", "b.txt"):
+        assert main(["embed", "train", str(corpus), "--dim", "16", "--min-count", "1", "--epochs", "2",
+                     "--out", str(tmp_path / name), "--json"]) == 0
+        shown.append(json.loads(capsys.readouterr().out.strip().splitlines()[-1]))
+    assert (tmp_path / "a.txt").read_bytes() == (tmp_path / "b.txt").read_bytes()
+    assert shown[0]["sha256"] == shown[1]["sha256"] == hashlib.sha256((tmp_path / "a.txt").read_bytes()).hexdigest()
+    assert shown[0]["settings"]["workers"] == 1
 
 
 def test_embed_cli_train_evaluate_convert_plot(tmp_path, capsys):

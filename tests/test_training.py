@@ -96,10 +96,22 @@ def test_early_stopping_and_max_norm(write_recipe, tmp_path):
     assert (w.norm(dim=1) <= 0.5 + 1e-5).all()
 
 
-def test_bow_is_fitted_and_saved(write_recipe, tmp_path):
+def test_bow_is_fitted_and_saved(write_recipe, tmp_path, monkeypatch):
+    import time
+
+    from seqlab.models.bow import BagOfWords
+
+    fit = BagOfWords.fit_closed_form
+
+    def slow_fit(self, *args):  # the fit's own time must be what train_seconds reports (it once timed dev scoring)
+        time.sleep(0.5)
+        return fit(self, *args)
+
+    monkeypatch.setattr(BagOfWords, "fit_closed_form", slow_fit)
     results = train(load_recipe(write_recipe({"name": "bow"})), tmp_path / "run", progress=False)
     assert results["training"]["fit"].startswith("closed form")
     assert results["test"]["accuracy"] > 0.8
+    assert 0.5 <= results["training"]["train_seconds"] < results["wall_seconds"]
 
 
 def test_adding_problem_trains_through_the_loop(tmp_path):

@@ -8,6 +8,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from .. import runtime
+from ..manifest import sha256_file
 from ..embeddings import evaluate as ev
 from ..embeddings.io import FORMATS, load_vectors, save_vectors
 from ..embeddings.train import Word2VecSettings, read_corpus, train_doc2vec, train_topics, train_word2vec
@@ -39,7 +40,10 @@ def add_parser(sub) -> None:
     t.add_argument("--negative", type=positive_int, default=d.negative, help=f"negative samples (default {d.negative})")
     t.add_argument("--min-count", type=positive_int, default=d.min_count, help=f"ignore rarer words (default {d.min_count})")
     t.add_argument("--epochs", type=positive_int, default=d.epochs, help=f"passes over the corpus (default {d.epochs})")
-    t.add_argument("--seed", type=int, default=d.seed, help=f"random seed (default {d.seed}; one worker thread, so runs repeat)")
+    t.add_argument("--seed", type=int, default=d.seed, help=f"random seed (default {d.seed})")
+    t.add_argument("--workers", type=positive_int, default=1,
+                   help="gensim worker threads (default 1: the same command gives the same vectors, byte for byte; "
+                        "more is faster, but the order threads update the vectors in varies, and so do the vectors)")
     t.add_argument("--out", required=True, help="vectors file to write")
     t.add_argument("--format", choices=FORMATS, default="word2vec", help="file format (default word2vec text)")
     add_json_flag(t)
@@ -49,6 +53,8 @@ def add_parser(sub) -> None:
     dv.add_argument("--dim", type=positive_int, default=100, help="vector size (default 100)")
     dv.add_argument("--epochs", type=positive_int, default=20, help="passes over the corpus (default 20)")
     dv.add_argument("--dm", action="store_true", help="PV-DM instead of PV-DBOW")
+    dv.add_argument("--workers", type=positive_int, default=1,
+                    help="gensim worker threads (default 1, so runs repeat; more is faster and not repeatable)")
     dv.add_argument("--out", required=True, help="document vectors (word2vec text, keys are line numbers from 0)")
     add_json_flag(dv)
 
@@ -107,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _train(args) -> int:
     settings = Word2VecSettings(args.method, args.dim, args.window, args.negative, args.min_count, args.epochs,
-                                seed=args.seed, workers=runtime.set_threads(None))
+                                seed=args.seed, workers=args.workers)
     t0 = time.perf_counter()
     sentences = _read(args)
     with runtime.working(f"training {args.method} on {sum(map(len, sentences)):,} tokens ({args.epochs} epochs)"):
@@ -116,13 +122,17 @@ def _train(args) -> int:
     save_vectors(vectors, args.out, args.format)
     with runtime.working("evaluating: analogies and SimLex-999"):
         scores = {"analogy": ev.analogy_accuracy(vectors), "simlex999": ev.simlex(vectors)}
-    result = {"vectors": args.out, "words": len(vectors.key_to_index), "sentences": len(sentences),
-              "tokens": sum(map(len, sentences)), "seconds": seconds, "settings": asdict(settings), **scores}
+    result = {"vectors": args.out, "sha256": sha256_file(args.out), "words": len(vectors.key_to_index),
+              "sentences": len(sentences), "tokens": sum(map(len, sentences)), "seconds": seconds,
+              "settings": asdict(settings), **scores}
     if args.json:
         emit_json(result)
     else:
         an, sl = result["analogy"], result["simlex999"]
         print(f"{result['words']:,} words × {args.dim} from {result['tokens']:,} tokens in {seconds:.1f}s → {args.out}")
+        print(f"sha256 {result['sha256']}  ({settings.workers} worker{'s' if settings.workers > 1 else ''}"
+              + (", so another run gives other vectors)" if settings.workers > 1 else ", seed "
+                 f"{settings.seed}: the same command gives this file again)"))
         print(f"analogy accuracy {an['accuracy']:.2%} ({an['answered']:,} of {an['questions']:,} questions answerable)")
         rho = "n/a" if sl["spearman"] is None else f"{sl['spearman']:.3f}"
         print(f"SimLex-999 Spearman {rho} ({sl['oov_percent']:.1f}% of pairs out of vocabulary)")
@@ -133,7 +143,7 @@ def _doc2vec(args) -> int:
     from ..embeddings.io import from_matrix
 
     docs = _read(args)
-    model = train_doc2vec(docs, dim=args.dim, epochs=args.epochs, dm=args.dm, workers=runtime.set_threads(None))
+    model = train_doc2vec(docs, dim=args.dim, epochs=args.epochs, dm=args.dm, workers=args.workers)
     save_vectors(from_matrix([str(i) for i in range(len(docs))], model.dv.vectors), args.out)
     result = {"documents": len(docs), "dim": args.dim, "out": args.out}
     emit_json(result) if args.json else print(f"{len(docs):,} document vectors × {args.dim} → {args.out}")
