@@ -36,7 +36,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PEERS = ("flair==0.15.1", "keras==3.15.1", "spacy==3.8.18", "fasttext==0.9.3")
+PEERS = ("flair==0.15.1", "keras==3.15.1", "spacy==3.8.18", "fasttext==0.9.3", "deep-phonemizer==0.0.19", "eole==0.6.4",
+         "aiohttp==3.14.5")  # aiohttp: eole's command line imports it without requiring it
 # the classification sets: seqlab's best recipe, its BoW recipe, its TextCNN recipe
 SETS = {"mr": ("mr-bilstm", "mr-bow", "mr-textcnn"), "sst2": ("sst2-bilstm", "sst2-bow", "sst2-textcnn"),
         "trec": ("trec-textcnn", "trec-bow", "trec-textcnn"), "imdb": ("imdb-bilstm", "imdb-bow", "imdb-textcnn")}
@@ -411,16 +412,18 @@ def tag_score(metric: str, gold: list[list[str]], predicted: list[list[str]]) ->
     return 100 * chunk_scores(gold, predicted)[metric]
 
 
-def seqlab_tagging_curve(run: Path, metric: str, threads: int) -> dict:
+def seqlab_test_curve(run: Path, metric: str, threads: int, options: list[str] = ()) -> dict:
     """seqlab's test score after each epoch (``seqlab evaluate --split test`` on every kept epoch, off the clock)
     and of the model the run keeps."""
     from seqlab.training.loop import kept_epochs
 
     def score(model_dir: Path) -> float:
-        shown = subprocess.run([sys.executable, "-m", "seqlab", "evaluate", str(model_dir), "--split", "test", "--json"],
+        shown = subprocess.run([sys.executable, "-m", "seqlab", "evaluate", str(model_dir), "--split", "test", "--json",
+                                *options],
                                check=True, capture_output=True, text=True,
                                env={**os.environ, "SEQLAB_THREADS": str(threads)}).stdout
-        return 100 * json.loads(shown)[metric]
+        value = json.loads(shown)[metric]
+        return value if metric == "bleu" else 100 * value  # sacreBLEU is in points already; the rest are fractions
 
     results = json.loads((run / "results.json").read_text())
     seconds = {r["epoch"]: r["train_seconds"] for r in read_jsonl(run / "metrics.jsonl")
@@ -455,7 +458,7 @@ def spacy_tagger(args, python: Path, out: Path) -> dict:
             theirs = {"curve": [(r["train_seconds"], tag_score(metric, gold, r["pred"])) for r in steps if "pred" in r],
                       "final": tag_score(metric, gold, records[-1]["pred"]), "train_seconds": records[-1]["train_seconds"],
                       "evaluations": len(steps)}
-            mine = seqlab_tagging_curve(ours_dir, metric, args.threads)
+            mine = seqlab_test_curve(ours_dir, metric, args.threads)
             row = {"seed": seed, f"spacy_{component}": theirs, f"seqlab_{recipe}": mine,
                    "verdict": reach(mine, theirs)}
             print(f"{name} seed {seed}: seqlab {mine['final']:.2f} in {mine['train_seconds']:.0f} s, "
@@ -494,6 +497,130 @@ def spacy_infer(args, python: Path, out: Path) -> dict:
                         for r in rows if not r["runtime"].startswith("spaCy")}}
 
 
+G2P = {"bilstm-attn": "g2p-cmudict-bilstm-attn", "transformer": "g2p-cmudict-transformer"}
+
+
+def g2p(args, python: Path, out: Path) -> dict:
+    """seqlab's G2P recipe (``--g2p-recipe``) beside DeepPhonemizer (``--dp-model``: autoreg or forward), each for
+    ``--minutes`` of training, at the same time, one thread each, on seqlab's CMUdict split; every kept epoch and
+    every DeepPhonemizer checkpoint scored on the test words afterwards (greedy), by seqlab's WER."""
+    from seqlab.config import load_recipe
+    from seqlab.metrics import g2p_error_rates
+    from seqlab.tasks.seq2seq import read_pair_splits
+
+    recipe = G2P[args.g2p_recipe]
+    loaded = load_recipe(ROOT / "recipes" / f"{recipe}.yaml")
+    splits = read_pair_splits(loaded.data, str(loaded.source))
+    folder = out / "cmudict-data"
+    folder.mkdir(parents=True, exist_ok=True)
+    for split in ("train", "dev", "test"):
+        examples = getattr(splits, split)[:args.limit] if args.limit else getattr(splits, split)
+        rows = ["word\tphonemes"] + [f"{ex.text}\t{ex.label}" for ex in examples]
+        (folder / f"{split}.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    references: dict[str, list[list[str]]] = {}
+    for ex in (splits.test[:args.limit] if args.limit else splits.test):
+        references.setdefault(ex.text, []).append(ex.label.split())
+    ours_dir, peer_dir = out / f"seqlab-g2p-{args.g2p_recipe}", out / f"dp-{args.dp_model}"
+    sets = [f"train.max_minutes={args.minutes}", "train.epochs=1000", "train.keep_epochs=1000", "train.log=[jsonl]"] + (
+        [f"data.limit={args.limit}", f"data.eval_limit={args.limit}"] if args.limit else [])
+    ours = seqlab_train(f"{recipe}.yaml", ours_dir, args.threads, sets)
+    env = {**os.environ, "OMP_NUM_THREADS": str(args.threads)}
+    peer_args = [str(python), str(ROOT / "benchmarks" / "peers_dp.py"), "--data", str(folder), "--out", str(peer_dir),
+                 "--model", args.dp_model, "--threads", str(args.threads)]
+    if args.dp_warmup is not None:
+        peer_args += ["--warmup", str(args.dp_warmup)]
+    peer = subprocess.Popen(peer_args[:2] + ["train"] + peer_args[2:], env=env,
+                            stdout=open(out / f"dp-{args.dp_model}.log", "w"), stderr=subprocess.STDOUT)
+    started = peer_dir / "started"
+    while not started.exists() and peer.poll() is None:  # DeepPhonemizer's clock starts after its preprocessing
+        time.sleep(1)
+    try:
+        peer.wait(timeout=args.minutes * 60)
+    except subprocess.TimeoutExpired:
+        peer.terminate()
+        peer.wait()
+    wait(ours)
+    log = out / f"dp-{args.dp_model}-test.jsonl"
+    subprocess.run(peer_args[:2] + ["score", "--log", str(log)] + peer_args[2:], env=env, check=True)
+    points = [(r["train_seconds"], 100 * g2p_error_rates(references, r["pred"])["wer"], r["step"])
+              for r in read_jsonl(log)]
+    if not points:
+        sys.exit(f"DeepPhonemizer saved no checkpoint in {args.minutes} minutes (see {out / f'dp-{args.dp_model}.log'})")
+    last = max(points, key=lambda p: p[0])
+    theirs = {"curve": [(t, w) for t, w, _ in points], "final": last[1], "train_seconds": last[0], "steps": last[2],
+              "best": min(w for _, w, _ in points)}
+    mine = seqlab_test_curve(ours_dir, "wer", args.threads)
+    reached = next((t for t, w in mine["curve"] if w <= theirs["final"]), None)
+    verdict = {"seqlab_wer_at_end": mine["final"], "dp_wer_at_end": theirs["final"],
+               "seqlab_seconds_to_dp_final": reached, "dp_train_seconds": theirs["train_seconds"],
+               "target_met": mine["final"] <= theirs["final"]}
+    print(f"G2P: seqlab {args.g2p_recipe} WER {mine['final']:.2f} ({mine['train_seconds']:.0f} s), DeepPhonemizer "
+          f"{args.dp_model} {theirs['final']:.2f} ({theirs['train_seconds']:.0f} s, step {last[2]})", file=sys.stderr)
+    return {"task": "G2P on seqlab's CMUdict split (stress kept), test WER %, greedy", "metric": "test WER % (lower is better)",
+            "minutes_each": args.minutes, "test_words": len(references), "dp_warmup": args.dp_warmup,
+            "sets": {"cmudict": {"runs": [{"seed": 1, f"seqlab_{args.g2p_recipe}": mine,
+                                           f"deepphonemizer_{args.dp_model}": theirs, "verdict": verdict}]}}}
+
+
+def multi30k(args, python: Path, out: Path) -> dict:
+    """seqlab's ``multi30k-de-en-transformer`` beside Eole's Transformer, ``--minutes`` of training each, at the
+    same time, one thread each; every kept epoch and every Eole checkpoint translates the test file afterwards
+    (beam 5, off the clock), scored by seqlab's sacreBLEU."""
+    import signal
+
+    from seqlab.config import load_recipe
+    from seqlab.metrics import corpus_bleu
+    from seqlab.tasks.seq2seq import read_pair_splits
+
+    recipe = "multi30k-de-en-transformer"
+    loaded = load_recipe(ROOT / "recipes" / f"{recipe}.yaml")
+    splits = read_pair_splits(loaded.data, str(loaded.source))
+    folder = out / "multi30k-data"
+    folder.mkdir(parents=True, exist_ok=True)
+    for split, name in (("train", "train"), ("dev", "val"), ("test", "test")):
+        examples = getattr(splits, split)[:args.limit] if args.limit else getattr(splits, split)
+        for side, lang in (("text", "de"), ("label", "en")):  # the tokens seqlab's split tokenizer reads
+            lines = [" ".join(getattr(ex, side).split()) for ex in examples]
+            (folder / f"{name}.{lang}").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    references = [ex.label for ex in (splits.test[:args.limit] if args.limit else splits.test)]
+    ours_dir, peer_dir = out / "seqlab-multi30k", out / "eole-multi30k"
+    sets = [f"train.max_minutes={args.minutes}", "train.epochs=1000", "train.keep_epochs=1000", "train.log=[jsonl]",
+            "train.patience=null"] + ([f"data.limit={args.limit}", f"data.eval_limit={args.limit}"] if args.limit else [])
+    ours = seqlab_train(f"{recipe}.yaml", ours_dir, args.threads, sets)
+    env = {**os.environ, "OMP_NUM_THREADS": str(args.threads), "MKL_NUM_THREADS": str(args.threads)}
+    peer_args = [str(python), str(ROOT / "benchmarks" / "peers_eole.py"), "--data", str(folder), "--out", str(peer_dir),
+                 "--threads", str(args.threads), "--warmup", str(args.eole_warmup),
+                 "--checkpoint-steps", str(args.eole_checkpoint_steps)]
+    peer = subprocess.Popen(peer_args[:2] + ["train"] + peer_args[2:], env=env, start_new_session=True,
+                            stdout=open(out / "eole-multi30k.log", "w"), stderr=subprocess.STDOUT)
+    while not (peer_dir / "started").exists() and peer.poll() is None:  # after build_vocab
+        time.sleep(1)
+    try:
+        peer.wait(timeout=args.minutes * 60)
+    except subprocess.TimeoutExpired:
+        os.killpg(peer.pid, signal.SIGTERM)  # eole train is a child of the script
+        peer.wait()
+    wait(ours)
+    log = out / "eole-multi30k-test.jsonl"
+    subprocess.run(peer_args[:2] + ["score", "--log", str(log)] + peer_args[2:], env=env, check=True)
+    points = []
+    for r in read_jsonl(log):
+        if len(r["hypotheses"]) != len(references):
+            sys.exit(f"Eole step {r['step']}: {len(r['hypotheses'])} translations for {len(references)} sentences")
+        points.append((r["train_seconds"], corpus_bleu(r["hypotheses"], references)["bleu"], r["step"]))
+    if not points:
+        sys.exit(f"Eole saved no checkpoint in {args.minutes} minutes (see {peer_dir / 'eole.log'})")
+    last = max(points)
+    theirs = {"curve": [(t, b) for t, b, _ in points], "final": last[1], "train_seconds": last[0], "steps": last[2]}
+    mine = seqlab_test_curve(ours_dir, "bleu", args.threads, ["--beam", "5"])
+    print(f"Multi30k: seqlab BLEU {mine['final']:.2f} ({mine['train_seconds']:.0f} s), Eole {theirs['final']:.2f} "
+          f"({theirs['train_seconds']:.0f} s, step {last[2]})", file=sys.stderr)
+    return {"task": "Multi30k de→en test 2016, sacreBLEU, beam 5", "metric": "test BLEU", "minutes_each": args.minutes,
+            "eole_warmup": args.eole_warmup, "test_sentences": len(references),
+            "sets": {"multi30k": {"runs": [{"seed": 1, "seqlab_transformer": mine, "eole_transformer": theirs,
+                                            "verdict": reach(mine, theirs)}]}}}
+
+
 def plot(result: dict, path: Path) -> None:
     """Test score against training seconds, every side, first seed, one panel per set."""
     import matplotlib
@@ -521,7 +648,7 @@ def plot(result: dict, path: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("which", choices=("conll2000", "mr", "spacy-textcat", "fasttext", "spacy-tagger", "spacy-infer"))
+    parser.add_argument("which", choices=("conll2000", "mr", "spacy-textcat", "fasttext", "spacy-tagger", "spacy-infer", "g2p", "multi30k"))
     parser.add_argument("--sets", type=lambda text: text.split(","),
                         help=f"comma-separated; spacy-textcat, fasttext: of {', '.join(SETS)}; "
                              f"spacy-tagger: of {', '.join(TAGGING)}")
@@ -536,6 +663,13 @@ def main() -> None:
     parser.add_argument("--out", default=str(ROOT / "runs" / "peers"))
     parser.add_argument("--limit", type=int, help="the first N sentences or texts of each file only (smoke runs)")
     parser.add_argument("--json", help="write the results here too")
+    parser.add_argument("--g2p-recipe", choices=sorted(G2P), default="bilstm-attn", help="g2p: seqlab's side")
+    parser.add_argument("--dp-model", choices=("autoreg", "forward"), default="autoreg", help="g2p: DeepPhonemizer's")
+    parser.add_argument("--dp-warmup", type=int, help="g2p: DeepPhonemizer's warm-up steps (default: its config's "
+                        "10,000, about 40 minutes of one thread; the one setting tuned, where the budget is shorter)")
+    parser.add_argument("--eole-warmup", type=int, default=4000,
+                        help="multi30k: Eole's noam warm-up steps (default 4,000, its recipes')")
+    parser.add_argument("--eole-checkpoint-steps", type=int, default=500, help="multi30k: steps between checkpoints")
     parser.add_argument("--seqlab-model", default=str(ROOT / "runs" / "peers" / "seqlab-mr-mr-bilstm-s1"),
                         help="spacy-infer: seqlab's MR classifier")
     parser.add_argument("--spacy-model", action="append",
@@ -547,7 +681,8 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     run = {"conll2000": conll2000, "mr": mr, "spacy-textcat": spacy_textcat, "fasttext": fasttext_peer,
-           "spacy-tagger": spacy_tagger, "spacy-infer": spacy_infer}[args.which]
+           "spacy-tagger": spacy_tagger, "spacy-infer": spacy_infer, "g2p": g2p,
+           "multi30k": multi30k}[args.which]
     args.sets = args.sets or list(TAGGING if args.which == "spacy-tagger" else SETS)
     args.spacy_model = args.spacy_model or [str(out / f"spacy-mr-{arch}-s1" / "model-best") for arch in ("ensemble", "bow")]
     result = run(args, python, out)
