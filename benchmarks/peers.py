@@ -9,6 +9,25 @@
   sizes, on seqlab's MR split (test = fold 0 of 10, training = the other nine), Keras reading the very token ids
   seqlab's tokeniser and vocabulary give; ``--epochs`` each, test accuracy after every epoch.
 
+* ``spacy-textcat``: spaCy 3.8 ``spacy train`` with its own ``init config`` for ``textcat`` (``peers_spacy.py``):
+  TextCatEnsemble (``--optimize accuracy``, no pretrained vectors) beside seqlab's best recipe for the set, and
+  TextCatBOW (``--optimize efficiency``) beside seqlab's BoW, on MR, SST-2, TREC-6, IMDb (``--sets``), seeds
+  ``--seeds``; the ensemble only for ``--ensemble-seeds`` (a run of it is longer than ten minutes). Both sides read
+  the same ``train/dev/test.tsv`` (seqlab's split of the set, written out), choose on dev, and are scored on test
+  by seqlab's accuracy; seqlab keeps every epoch's model and spaCy's logger predicts at every evaluation, so each
+  side has a test curve against its training seconds.
+* ``fasttext``: fastText 0.9 supervised (``peers_fasttext.py``: its defaults with word bigrams, and its tutorial's
+  ``lr 1.0, epoch 25, wordNgrams 2``) in one lane, seqlab's BoW then TextCNN recipe in the other.
+* ``spacy-infer``: the MR classifiers at inference on one thread, one runtime at a time: seqlab's torch and ONNX
+  runtimes (``inference.py``) against spaCy's ``nlp.pipe`` (batch 64) and ``nlp(text)`` (batch 1).
+* ``spacy-tagger``: UD English EWT UPOS (spaCy ``tagger``) and CoNLL-2000 chunks as entity spans (spaCy ``ner``),
+  both with ``init config``'s default (efficiency), on the very tokens seqlab's recipes read.
+* ``g2p``: DeepPhonemizer's autoregressive (or forward, ``--dp-model``) Transformer from its shipped config, sized
+  as seqlab's (``peers_dp.py``), against ``g2p-cmudict-bilstm-attn`` (or ``--g2p-recipe transformer``), for
+  ``--minutes`` each on seqlab's CMUdict split, WER by seqlab's scorer on every checkpoint.
+* ``multi30k``: Eole's Transformer (3 + 3 layers, 256 / 512, shared vocabulary; ``peers_eole.py``) against
+  ``multi30k-de-en-transformer``, ``--minutes`` each, sacreBLEU with beam 5 on every checkpoint.
+
 The two sides run at the same time, ``--threads`` each (1 on a 2-core machine, so each has a core). Training time
 is each side's own clock over its epochs, evaluation excluded (seqlab's ``max_minutes`` counts its evaluations too,
 so its budget is 10% longer; only epochs within the minutes count). seqlab's side evaluates the test file as its
@@ -18,10 +37,13 @@ within t minutes of training; the figure of merit is the training time seqlab ne
 against the peer's whole training time (target: at most half).
 
 The peers live in their own venv (``--venv``, made on first use: the CPU torch wheel of requirements/cpu.txt first,
-so no CUDA build is pulled, then flair and Keras at the versions below); seqlab's environment never sees them.
+so no CUDA build is pulled, then the peers at the versions in ``PEERS``); seqlab's environment never sees them.
+Each run writes its JSON (``--json``) and beside it a PNG of test score against training seconds, both sides.
 
     SEQLAB_DATA_DIR=../shared/datasets python benchmarks/peers.py conll2000 --minutes 20
     SEQLAB_DATA_DIR=../shared/datasets python benchmarks/peers.py mr --epochs 10
+    SEQLAB_DATA_DIR=../shared/datasets python benchmarks/peers.py spacy-textcat --sets mr --minutes 12 --json out.json
+    SEQLAB_DATA_DIR=../shared/datasets python benchmarks/peers.py g2p --minutes 60 --json g2p.json
 """
 
 from __future__ import annotations
