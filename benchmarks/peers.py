@@ -25,6 +25,8 @@
 * ``g2p``: DeepPhonemizer's autoregressive (or forward, ``--dp-model``) Transformer from its shipped config, sized
   as seqlab's (``peers_dp.py``), against ``g2p-cmudict-bilstm-attn`` (or ``--g2p-recipe transformer``), for
   ``--minutes`` each on seqlab's CMUdict split, WER by seqlab's scorer on every checkpoint.
+* ``decode``: beam-5 decoding speed on one thread: seqlab's Transformer (torch, key/value cache; ONNX) against
+  CTranslate2 running the same weights, float32 and int8 (``peers_ct2.py``; CTranslate2 4.8 cannot read Eole).
 * ``multi30k``: Eole's Transformer (3 + 3 layers, 256 / 512, shared vocabulary; ``peers_eole.py``) against
   ``multi30k-de-en-transformer``, ``--minutes`` each, sacreBLEU with beam 5 on every checkpoint.
 
@@ -59,7 +61,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PEERS = ("flair==0.15.1", "keras==3.15.1", "spacy==3.8.18", "fasttext==0.9.3", "deep-phonemizer==0.0.19", "eole==0.6.4",
-         "aiohttp==3.14.5")  # aiohttp: eole's command line imports it without requiring it
+         "aiohttp==3.14.5", "ctranslate2==4.8.5")  # aiohttp: eole's command line imports it without requiring it
 # the classification sets: seqlab's best recipe, its BoW recipe, its TextCNN recipe
 SETS = {"mr": ("mr-bilstm", "mr-bow", "mr-textcnn"), "sst2": ("sst2-bilstm", "sst2-bow", "sst2-textcnn"),
         "trec": ("trec-textcnn", "trec-bow", "trec-textcnn"), "imdb": ("imdb-bilstm", "imdb-bow", "imdb-textcnn")}
@@ -643,6 +645,73 @@ def multi30k(args, python: Path, out: Path) -> dict:
                                             "verdict": reach(mine, theirs)}]}}}
 
 
+def decode(args, python: Path, out: Path) -> dict:
+    """Beam-5 decoding of the Multi30k test sources on one thread, one runtime at a time: seqlab's Transformer in
+    torch (key/value cache) and its ONNX export, against CTranslate2 running the same weights (``peers_ct2.py``:
+    CTranslate2 has no converter for Eole checkpoints), float32 and int8. Output tokens per second (``<eos>``
+    included), sacreBLEU, and how many translations equal torch's."""
+    import tempfile
+
+    import torch
+
+    from seqlab.config import recipe_from_dict
+    from seqlab.data.readers import TextExample
+    from seqlab.export.onnx import export
+    from seqlab.inference import Limits, load
+    from seqlab.metrics import corpus_bleu
+    from seqlab.tasks import load_task
+    from seqlab.tasks.seq2seq import read_pair_splits
+
+    torch.set_num_threads(args.threads)
+    model_dir = Path(args.decode_model or out / "seqlab-multi30k")
+    art, task = load_task(model_dir)
+    loaded = recipe_from_dict(art.recipe, str(model_dir))
+    test = read_pair_splits(loaded.data, str(loaded.source)).test[:args.limit or None]
+    texts, references = [" ".join(ex.text.split()) for ex in test], [ex.label for ex in test]
+    src = out / "decode-test.de"
+    src.write_text("\n".join(texts) + "\n", encoding="utf-8")
+    rows = []
+
+    def row(runtime: str, seconds: float, hypotheses: list[str]) -> dict:
+        tokens = sum(len(h.split()) + 1 for h in hypotheses)
+        found = {"runtime": runtime, "seconds": seconds, "output_tokens": tokens, "tokens_per_s": tokens / seconds,
+                 "bleu": corpus_bleu(hypotheses, references)["bleu"], "hypotheses": hypotheses}
+        print(f"{runtime:<36} {tokens / seconds:8.0f} tokens/s  BLEU {found['bleu']:.2f}", file=sys.stderr)
+        return found
+
+    split = task.encode([TextExample(t) for t in texts])
+    task.predict_split(art.model, task.encode([TextExample(t) for t in texts[:8]]), 32, 5)  # warm-up
+    started = time.perf_counter()
+    hypotheses = task.predict_split(art.model, split, 32, 5)
+    rows.append(row("seqlab torch (key/value cache)", time.perf_counter() - started, hypotheses))
+    folder = Path(tempfile.mkdtemp(prefix="seqlab-onnx-"))
+    export(str(model_dir), folder)
+    predictor = load(folder, Limits(inputs=32, input_tokens=10**6, cost=10**12), threads=args.threads)
+    predictor.predict(texts[:8], {"beam": 5})
+    started = time.perf_counter()
+    found = [r["hypotheses"][0]["text"] for i in range(0, len(texts), 32)
+             for r in predictor.predict(texts[i:i + 32], {"beam": 5})]
+    rows.append(row("seqlab ONNX (onnxruntime, numpy beam)", time.perf_counter() - started, found))
+    env = {**os.environ, "OMP_NUM_THREADS": str(args.threads)}
+    for quantization in ("float32", "int8"):
+        converted = out / f"ct2-{quantization}"
+        shown = out / f"ct2-{quantization}.json"
+        base = [str(python), str(ROOT / "benchmarks" / "peers_ct2.py")]
+        subprocess.run(base + ["convert", "--model", str(model_dir / "model" if (model_dir / "model").is_dir() else model_dir),
+                               "--out", str(converted), "--quantization", quantization], check=True, env=env)
+        subprocess.run(base + ["translate", "--model", str(converted), "--src", str(src), "--beam", "5",
+                               "--max-ratio", str(task.max_ratio),
+                               "--threads", str(args.threads), "--json", str(shown)], check=True, env=env)
+        peer = json.loads(shown.read_text())
+        rows.append(row(peer["runtime"], peer["seconds"], peer["hypotheses"]))
+    reference = rows[0]["hypotheses"]
+    for r in rows:
+        r["same_as_torch"] = sum(a == b for a, b in zip(r.pop("hypotheses"), reference)) / len(reference)
+    return {"task": "Multi30k de→en test 2016, beam 5, batches of 32, one thread", "model": str(model_dir),
+            "sentences": len(texts), "rows": rows,
+            "gap": {r["runtime"]: rows[0]["tokens_per_s"] / r["tokens_per_s"] for r in rows[2:]}}
+
+
 def plot(result: dict, path: Path) -> None:
     """Test score against training seconds, every side, first seed, one panel per set."""
     import matplotlib
@@ -670,7 +739,7 @@ def plot(result: dict, path: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("which", choices=("conll2000", "mr", "spacy-textcat", "fasttext", "spacy-tagger", "spacy-infer", "g2p", "multi30k"))
+    parser.add_argument("which", choices=("conll2000", "mr", "spacy-textcat", "fasttext", "spacy-tagger", "spacy-infer", "g2p", "multi30k", "decode"))
     parser.add_argument("--sets", type=lambda text: text.split(","),
                         help=f"comma-separated; spacy-textcat, fasttext: of {', '.join(SETS)}; "
                              f"spacy-tagger: of {', '.join(TAGGING)}")
@@ -692,6 +761,7 @@ def main() -> None:
     parser.add_argument("--eole-warmup", type=int, default=4000,
                         help="multi30k: Eole's noam warm-up steps (default 4,000, its recipes')")
     parser.add_argument("--eole-checkpoint-steps", type=int, default=500, help="multi30k: steps between checkpoints")
+    parser.add_argument("--decode-model", help="decode: seqlab's Multi30k Transformer (default: the one multi30k trained)")
     parser.add_argument("--seqlab-model", default=str(ROOT / "runs" / "peers" / "seqlab-mr-mr-bilstm-s1"),
                         help="spacy-infer: seqlab's MR classifier")
     parser.add_argument("--spacy-model", action="append",
@@ -704,7 +774,7 @@ def main() -> None:
     started = time.perf_counter()
     run = {"conll2000": conll2000, "mr": mr, "spacy-textcat": spacy_textcat, "fasttext": fasttext_peer,
            "spacy-tagger": spacy_tagger, "spacy-infer": spacy_infer, "g2p": g2p,
-           "multi30k": multi30k}[args.which]
+           "multi30k": multi30k, "decode": decode}[args.which]
     args.sets = args.sets or list(TAGGING if args.which == "spacy-tagger" else SETS)
     args.spacy_model = args.spacy_model or [str(out / f"spacy-mr-{arch}-s1" / "model-best") for arch in ("ensemble", "bow")]
     result = run(args, python, out)

@@ -12,7 +12,7 @@
 #        the embeddings comparison run with SEQLAB_THREADS=1 in RESULTS.md, two at a time)
 #        imdb-lm imdb-ulmfit imdb-ulmfit-1k imdb-scratch-1k imdb-bilstm-1k sst2-ulmfit mr-ulmfit bench-lm-softmax (LM pretraining and transfer:
 #        imdb-lm first, hours) conll2000-words serve-abuse (needs quickstart, shakespeare-char, g2p-bilstm-attn first)
-#        peers-spacy-textcat peers-fasttext peers-spacy-tagger peers-spacy-infer peers-g2p peers-multi30k (the peers
+#        peers-spacy-textcat peers-fasttext peers-spacy-tagger peers-spacy-infer peers-g2p peers-multi30k peers-decode (the peers
 #        people would pick instead; see benchmarks/peers.py)
 # Check: `bash benchmarks/reproduce.sh check NAME...` re-runs a cheap entry with the threads and seed it was recorded
 #        with and compares the figure with RESULTS.md (benchmarks/check_figure.py --list names them; exit 1 if one differs).
@@ -103,6 +103,7 @@ for n in "${names[@]}"; do
     peers-g2p)        run $n $BIN/python benchmarks/peers.py g2p --minutes 20 --dp-warmup 1000 --json $OUT/peers-g2p.json ;;
     peers-multi30k)   run $n $BIN/python benchmarks/peers.py multi30k --minutes 20 --eole-warmup 1000 \
                         --eole-checkpoint-steps 200 --json $OUT/peers-multi30k.json ;;
+    peers-decode)     run $n $BIN/python benchmarks/peers.py decode --json $OUT/peers-decode.json ;;  # after peers-multi30k
     bilstm-mr-cv) for k in 0 1 2 3 4 5 6 7 8 9; do
                     run $n-$k $BIN/seqlab train --overwrite recipes/mr-bilstm.yaml --set data.fold=$k --out $OUT/mr-bilstm-fold$k --no-progress --json
                   done ;;
