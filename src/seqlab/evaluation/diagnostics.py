@@ -59,22 +59,18 @@ def gradient_norms(layer: RecurrentLayer, x: torch.Tensor) -> dict[str, Any]:
 
 
 def model_report(model_dir, length: int = 100, batch: int = 32, seed: int = 0, text: str | None = None) -> dict[str, Any]:
-    """``gradient_norms`` for the first recurrent layer of a saved model: on adding-problem inputs for an
-    ``adding`` model, or on the embedded ``text`` for a text classifier."""
-    from ..tasks.adding import make_adding
+    """``gradient_norms`` for the first recurrent layer of a saved model, on the inputs its task declares
+    (``Task.gradient_inputs``: adding-problem sequences, or a text classifier's embedded ``text``)."""
     from ..tasks import load_task
 
     art, task = load_task(model_dir)
     layer = next((m for m in art.model.modules() if isinstance(m, RecurrentLayer)), None)
     if layer is None:
         raise ValueError(f"{model_dir}: the model has no recurrent layer")
-    if art.task == "adding":
-        x = make_adding(batch, length, torch.Generator().manual_seed(seed)).inputs
-    elif text is not None:
-        ids = torch.tensor([task.encode_text(text)])
-        x = art.model.encoder.embedding(ids).detach()
-    else:
-        raise ValueError(f"{model_dir}: give --text for a {art.task} model")
+    try:
+        x = task.gradient_inputs(art.model, text, length, batch, seed)
+    except ValueError as err:
+        raise ValueError(f"{model_dir}: {err}") from None
     layer.requires_grad_(True)
     return gradient_norms(layer, x)
 

@@ -72,6 +72,11 @@ class AddingTask(Task):
     def __init__(self, length: int):
         self.length = length
 
+    def gradient_inputs(self, model: nn.Module, text: str | None, length: int, batch: int,
+                        seed: int) -> torch.Tensor:
+        """Fresh adding-problem sequences of ``length`` steps (``text`` unused)."""
+        return make_adding(batch, length, torch.Generator().manual_seed(seed)).inputs
+
     @classmethod
     def from_recipe(cls, cfg: DataConfig, source: str = "<recipe>") -> tuple["AddingTask", dict]:
         g = torch.Generator().manual_seed(cfg.split_seed)

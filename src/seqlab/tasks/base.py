@@ -144,6 +144,12 @@ class Task(ABC):
         """Why this model cannot run on plain text (``seqlab serve`` refuses to start with it), or None."""
         return None
 
+    def gradient_inputs(self, model: nn.Module, text: str | None, length: int, batch: int,
+                        seed: int) -> torch.Tensor:
+        """What the model's first recurrent layer reads, [B, T, features], for ``seqlab diagnose gradients``:
+        a text's embedded tokens where the task reads text (``text``), else inputs of its own kind."""
+        raise ValueError(f"a {self.name} model has no gradient diagnostics (adding models and text classifiers do)")
+
     def infer(self, model: nn.Module, texts: list[str], options: dict[str, Any]) -> list[dict[str, Any]]:
         """One JSON-serialisable result per text, in order (module docstring)."""
         raise ValueError(f"a {self.name} model takes no text input; use its own command (seqlab --help)")

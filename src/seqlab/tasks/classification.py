@@ -156,6 +156,13 @@ class ClassificationTask(Task):
                 "padding_idx": self.vocab.pad_id}
 
     # ---------------------------------------------------------------- data
+    def gradient_inputs(self, model: nn.Module, text: str | None, length: int, batch: int,
+                        seed: int) -> torch.Tensor:
+        """``text``'s tokens through the model's word embedding, [1, T, d]."""
+        if text is None:
+            raise ValueError(f"give --text for a {self.name} model")
+        return model.word_embedding()(torch.tensor([self.encode_text(text)])).detach()
+
     def encode_text(self, text: str) -> list[int]:
         """Token ids, truncated to ``max_length``; an empty text becomes one ``<unk>``."""
         ids = self.vocab.encode(self.tokenizer(text))
