@@ -30,7 +30,7 @@ def add_parser(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     art, task = load_task(args.model_dir)
-    if task.name != "captioning":
+    if not task.captions_images:
         raise ValueError(f"{args.model_dir}: `seqlab caption` needs a captioning model; this one is {task.name}")
     if args.beam is not None and args.beam < 1:
         raise ValueError(f"--beam: must be at least 1, got {args.beam}")

@@ -12,7 +12,7 @@ from ..data.datasets import REGISTRY, get_spec
 from ..data.download import candidate_dirs, verify
 from ..data.readers import read_conll, read_conllu, read_examples
 from ..data.tokenizers import Tokenizer
-from ..evaluation.evaluate import guess_format
+from ..data.readers import guess_format
 from ..tasks import get_task
 from .output import add_json_flag, add_recipe_flags, emit_json, piped_console
 

@@ -15,7 +15,7 @@ import torch
 from .. import runtime
 from ..config import from_dict
 from ..data.readers import read_examples
-from ..evaluation.evaluate import guess_format
+from ..data.readers import guess_format
 from ..inference import load
 from ..tasks import get_task
 from ..tasks.tagging import tag_scores

@@ -229,6 +229,17 @@ def read_examples(path: str | Path, fmt: str, text_field: str = "text", label_fi
     raise DataFormatError(f"{path}: unknown format {fmt!r} (known: tsv, csv, jsonl, folder, lines)")
 
 
+def guess_format(path: str | Path) -> str:
+    """A labelled file's format from its name: tsv, csv, jsonl (``.gz`` or not), or folder; tsv otherwise."""
+    name = Path(path).name.removesuffix(".gz")
+    if Path(path).is_dir():
+        return "folder"
+    for suffix in ("tsv", "csv", "jsonl"):
+        if name.endswith("." + suffix):
+            return suffix
+    return "tsv"
+
+
 @dataclass(frozen=True)
 class TaggedSentence:
     """One sentence for sequence labelling: aligned tokens and tags (tags are None when unlabelled)."""

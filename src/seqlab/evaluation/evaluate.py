@@ -8,19 +8,8 @@ from typing import Any
 
 from .. import artifact, runtime
 from ..config import from_dict
-from ..data.readers import read_examples
 from ..models.ensemble import Ensemble
 from ..tasks import load_task
-
-
-def guess_format(path: str | Path) -> str:
-    name = Path(path).name.removesuffix(".gz")
-    if Path(path).is_dir():
-        return "folder"
-    for suffix in ("tsv", "csv", "jsonl"):
-        if name.endswith("." + suffix):
-            return suffix
-    return "tsv"
 
 
 def ensemble_of(art, task, others: list[str | Path]) -> Ensemble:
@@ -59,14 +48,7 @@ def evaluate_dir(model_dir: str | Path, split: str = "test", data: str | None = 
     data_cfg = art.recipe.get("data") or {}
     if data is not None:
         cfg = from_dict(type(task).data_config, data_cfg, "data", str(art.path / artifact.CONFIG), lenient=True)
-        if art.task == "tagging":  # a CoNLL / CoNLL-U file read as the recipe reads its own
-            cfg.dataset, cfg.train, cfg.dev, cfg.test = None, str(data), str(data), str(data)
-            cfg.limit = cfg.eval_limit = None  # the whole file
-            cfg.format = data_format or ("conllu" if str(data).endswith((".conllu", ".conllu.gz")) else "conll")
-            examples = type(task).load_split(cfg, "test", str(data))
-        else:
-            examples = read_examples(data, data_format or guess_format(data), cfg.text_field, cfg.label_field,
-                                     cfg.encoding)
+        examples = type(task).read_labelled_file(cfg, str(data), data_format)
         source = str(data)
     else:
         cfg = from_dict(type(task).data_config, data_cfg, "data", str(art.path / artifact.CONFIG), lenient=True)

@@ -59,6 +59,7 @@ class Task(ABC):
     explainable: ClassVar[bool] = False  # explain_inputs(text) feeds integrated gradients (classification)
     streams: ClassVar[bool] = False  # infer_stream(model, prompt, options, on_text) (language models)
     scores_classes: ClassVar[bool] = False  # probabilities(model, split, batch_size) over labels (classification)
+    captions_images: ClassVar[bool] = False  # decode(model, images, widths, beam) and attention(…) (captioning)
     vocab: Any = None  # the input vocabulary (data.vocab.Vocab), where the task has one
     beam: int | None = None  # the default beam width of a task that decodes with beam search
 
@@ -77,6 +78,14 @@ class Task(ABC):
     def load_split(cls, cfg: Any, split: str, source: str = "<recipe>") -> Any:
         """The raw examples of one split ("train", "dev", "test") of a recipe's data section."""
         ...
+
+    @classmethod
+    def read_labelled_file(cls, cfg: Any, path: str, data_format: str | None = None) -> Any:
+        """The examples of a labelled file given to ``seqlab evaluate --data``: a text file (tsv, csv, jsonl,
+        folder; ``data_format`` or guessed from the name) with the recipe's columns and encoding."""
+        from ..data.readers import guess_format, read_examples
+
+        return read_examples(path, data_format or guess_format(path), cfg.text_field, cfg.label_field, cfg.encoding)
 
     @abstractmethod
     def encode(self, examples: list) -> Any:

@@ -88,6 +88,7 @@ class CaptioningData(DataConfig):
 class CaptioningTask(Task):
     name = "captioning"
     data_config = CaptioningData
+    captions_images = True
 
     def __init__(self, tokenizer: Tokenizer, vocab: Vocab, image_size: tuple[int, int], max_len: int, beam: int = 1):
         self.tokenizer, self.vocab = tokenizer, vocab

@@ -155,6 +155,15 @@ class TaggingTask(Task):
     def load_split(cls, cfg: DataConfig, split: str, source: str = "<recipe>") -> list[TaggedSentence]:
         return read_tagged_splits(cfg, source).limited(cfg.limit, cfg.eval_limit).get(split)  # the run's own examples
 
+    @classmethod
+    def read_labelled_file(cls, cfg: DataConfig, path: str, data_format: str | None = None) -> list[TaggedSentence]:
+        """A CoNLL / CoNLL-U file (``data_format``, or conllu by its name, else conll), read whole as the recipe
+        reads its own (the same columns, features and tokens)."""
+        cfg.dataset, cfg.train, cfg.dev, cfg.test = None, path, path, path
+        cfg.limit = cfg.eval_limit = None
+        cfg.format = data_format or ("conllu" if path.endswith((".conllu", ".conllu.gz")) else "conll")
+        return cls.load_split(cfg, "test", path)
+
     def files(self) -> dict[str, Any]:
         return {"vocab": self.vocab.to_dict(), "chars": self.chars.to_dict(), "tokenizer": self.tokenizer.to_dict(),
                 "tagging": {"tags": self.tags, "scheme": self.scheme, "lowercase": self.lowercase,
