@@ -43,120 +43,10 @@ import torch
 from .. import __version__
 from ..manifest import manifest
 from ..tasks import load_task
+from .graph import Graph, _dense, _mask, _np, _onnx, _recurrent
 
 EXPORT_JSON = "export.json"
 ONNX_FILE = "model.onnx"
-OPSET = 17
-
-
-def _onnx():
-    try:
-        import onnx
-        from onnx import TensorProto, helper, numpy_helper
-    except ImportError:
-        raise ValueError("ONNX export needs onnx: pip install 'seqlab[onnx]'") from None
-    return onnx, TensorProto, helper, numpy_helper
-
-
-class Graph:
-    """A small builder: named initializers and nodes, unique output names."""
-
-    def __init__(self):
-        self.onnx, self.TensorProto, self.helper, self.numpy_helper = _onnx()
-        self.nodes: list = []
-        self.initializers: list = []
-        self.count = 0
-
-    def const(self, name: str, value: np.ndarray) -> str:
-        self.initializers.append(self.numpy_helper.from_array(np.array(value, copy=True, order="C"), name))
-        return name
-
-    def op(self, kind: str, inputs: list[str], outputs: int = 1, **attrs: Any) -> list[str] | str:
-        self.count += 1
-        names = [f"{kind.lower()}_{self.count}_{i}" for i in range(outputs)]
-        self.nodes.append(self.helper.make_node(kind, inputs, names, **attrs))
-        return names if outputs > 1 else names[0]
-
-
-def _np(t: torch.Tensor) -> np.ndarray:
-    return t.detach().float().cpu().numpy()
-
-
-def _gates(w: np.ndarray, mode: str) -> np.ndarray:
-    """Reorder torch's gate blocks (first axis) into ONNX's."""
-    if mode == "lstm":
-        i, f, g, o = np.split(w, 4, axis=0)
-        return np.concatenate([i, o, f, g], axis=0)
-    if mode == "gru":
-        r, z, n = np.split(w, 3, axis=0)
-        return np.concatenate([z, r, n], axis=0)
-    return w
-
-
-def _recurrent(g: Graph, rnn: torch.nn.Module, x: str, lengths32: str, prefix: str,
-               h0: str | None = None, c0: str | None = None) -> tuple[str, str, list[str], list[str]]:
-    """All layers of a seqlab recurrent layer over x [T, B, In], from initial states h0 / c0 [layers · dirs, B, H]
-    when given: (outputs [T, B, D], the last layer's final hidden [dirs, B, H], every layer's final hidden and
-    (LSTM) cell states, each [dirs, B, H]). ``lengths32`` may be "" (every row full length)."""
-    mode = "rnn" if rnn.mode.startswith("rnn") else rnn.mode
-    if rnn.layer_norm or rnn.proj_size:
-        raise ValueError("ONNX export: layer_norm and proj_size have no ONNX recurrent operator")
-    dirs = 2 if rnn.bidirectional else 1
-    H = rnn.hidden_size
-    kind = {"lstm": "LSTM", "gru": "GRU"}.get(mode, "RNN")
-    attrs: dict[str, Any] = {"hidden_size": H, "direction": "bidirectional" if dirs == 2 else "forward"}
-    if kind == "GRU":  # torch's GRU applies the reset gate after the recurrent product; Cho et al.'s before
-        attrs["linear_before_reset"] = 1 if rnn.reset_after else 0
-    if kind == "RNN":
-        attrs["activations"] = ["Relu" if rnn.mode == "rnn_relu" else "Tanh"] * dirs
-    params = dict(rnn.named_parameters())
-    hs, cs = [], []
-    for layer in range(rnn.num_layers):
-        W, R, B = [], [], []
-        for d in range(dirs):
-            sfx = f"_l{layer}" + ("_reverse" if d else "")
-            W.append(_gates(_np(params[f"weight_ih{sfx}"]), mode))
-            R.append(_gates(_np(params[f"weight_hh{sfx}"]), mode))
-            bi = params.get(f"bias_ih{sfx}")
-            bh = params.get(f"bias_hh{sfx}")
-            gates = W[-1].shape[0]
-            bi = _gates(_np(bi), mode) if bi is not None else np.zeros(gates, np.float32)
-            bh = _gates(_np(bh), mode) if bh is not None else np.zeros(gates, np.float32)
-            B.append(np.concatenate([bi, bh]))
-        names = [g.const(f"{prefix}.l{layer}.{k}", np.stack(v)) for k, v in (("W", W), ("R", R), ("B", B))]
-        inputs = [x, *names, lengths32]
-        if h0 is not None:
-            rows = [g.const(f"{prefix}.l{layer}.from", np.array([layer * dirs], np.int64)),
-                    g.const(f"{prefix}.l{layer}.to", np.array([(layer + 1) * dirs], np.int64)),
-                    g.const(f"{prefix}.l{layer}.axis", np.array([0], np.int64))]
-            inputs.append(g.op("Slice", [h0, *rows]))
-            if kind == "LSTM":
-                inputs.append(g.op("Slice", [c0, *rows]))
-        while inputs[-1] == "":
-            inputs.pop()
-        outs = g.op(kind, inputs, outputs=3 if kind == "LSTM" else 2, **attrs)
-        y = outs[0]  # Y [T, dirs, B, H]; Y_h (and Y_c) [dirs, B, H]
-        hs.append(outs[1])
-        if kind == "LSTM":
-            cs.append(outs[2])
-        y = g.op("Transpose", [y], perm=[0, 2, 1, 3])  # [T, B, dirs, H]
-        x = g.op("Reshape", [y, g.const(f"{prefix}.l{layer}.shape", np.array([0, 0, dirs * H], np.int64))])
-    return x, hs[-1], hs, cs
-
-
-def _mask(g: Graph, ids: str, lengths: str) -> str:
-    """[B, T] bool: position < max(length, 1)."""
-    T = g.op("Gather", [g.op("Shape", [ids]), g.const("one_index", np.array(1, np.int64))])
-    positions = g.op("Range", [g.const("zero", np.array(0, np.int64)), T, g.const("step", np.array(1, np.int64))])
-    clamped = g.op("Max", [lengths, g.const("one", np.array(1, np.int64))])
-    return g.op("Less", [g.op("Unsqueeze", [positions, g.const("axis0", np.array([0], np.int64))]),
-                         g.op("Unsqueeze", [clamped, g.const("axis1", np.array([1], np.int64))])])
-
-
-def _dense(g: Graph, x: str, layer: torch.nn.Linear, name: str) -> str:
-    """``layer`` applied to the last axis of x (any rank)."""
-    y = g.op("MatMul", [x, g.const(f"{name}.wT", _np(layer.weight).T.copy())])
-    return g.op("Add", [y, g.const(f"{name}.bias", _np(layer.bias))]) if layer.bias is not None else y
 
 
 def _recurrent_classifier(g: Graph, model: torch.nn.Module, ids: str, lengths: str) -> str:
@@ -476,12 +366,7 @@ def build_seq2seq(model: torch.nn.Module) -> tuple[Any, Any]:
             kind = TP.BOOL if name == "mask" else TP.FLOAT
             rank = 2 if name in ("mask", "logits", "feed_n", "weights") else 3
             outputs.append(helper.make_tensor_value_info(name, kind, [f"{name}_{i}" for i in range(rank)]))
-        graph = helper.make_graph(g.nodes, f"seqlab_seq2seq_{part}", inputs, outputs, g.initializers)
-        proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="seqlab",
-                                  producer_version=__version__)
-        proto.ir_version = min(proto.ir_version, 8)
-        g.onnx.checker.check_model(proto)
-        protos.append(proto)
+        protos.append(g.finish(f"seqlab_seq2seq_{part}", inputs, outputs))
     return tuple(protos)
 
 
@@ -621,12 +506,7 @@ def build_transformer(model: torch.nn.Module) -> tuple[Any, Any]:
             kind = TP.BOOL if "mask" in name else TP.FLOAT
             rank = 4 if name[:1] in ("k", "v", "m") and "mask" not in name else 2
             outputs.append(helper.make_tensor_value_info(name, kind, [f"{name}_{j}" for j in range(rank)]))
-        proto = helper.make_model(helper.make_graph(g.nodes, f"seqlab_transformer_{part}", inputs, outputs, g.initializers),
-                                  opset_imports=[helper.make_opsetid("", OPSET)], producer_name="seqlab",
-                                  producer_version=__version__)
-        proto.ir_version = min(proto.ir_version, 8)
-        g.onnx.checker.check_model(proto)
-        protos.append(proto)
+        protos.append(g.finish(f"seqlab_transformer_{part}", inputs, outputs))
     return tuple(protos)
 
 
@@ -672,18 +552,25 @@ def build(model: torch.nn.Module, name: str):
         g.nodes.append(helper.make_node("Softmax", ["logits"], ["probabilities"], axis=1))
         outputs = [helper.make_tensor_value_info("logits", TP.FLOAT, ["batch", "classes"]),
                    helper.make_tensor_value_info("probabilities", TP.FLOAT, ["batch", "classes"])]
-    graph = helper.make_graph(g.nodes, f"seqlab_{name}", inputs, outputs, g.initializers)
-    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="seqlab",
-                              producer_version=__version__)
-    proto.ir_version = min(proto.ir_version, 8)  # readable by onnxruntime releases from 2022 on
-    g.onnx.checker.check_model(proto)
-    return proto
+    return g.finish(f"seqlab_{name}", inputs, outputs)
+
+
+SEQ2SEQ_GRAPHS = {"seq2seq": build_seq2seq, "transformer": build_transformer}  # encoder.onnx, decoder.onnx
+
+
+def graphs_of(model: torch.nn.Module, name: str) -> dict[str, Any]:
+    """The graph files of ``model`` (``name`` its registry name) and their ModelProtos."""
+    if name in SEQ2SEQ_GRAPHS:
+        return dict(zip(("encoder.onnx", "decoder.onnx"), SEQ2SEQ_GRAPHS[name](model)))
+    return {ONNX_FILE: build(model, name)}
 
 
 def export(model_dir: str | Path, out_dir: str | Path, int8: bool = False) -> dict[str, Any]:
-    """Write ``out_dir``/model.onnx and export.json for the classifier in ``model_dir``; returns export.json."""
+    """Write the graphs of the model in ``model_dir`` and export.json to ``out_dir``; returns export.json (with
+    what the task declares its numpy runtime needs: ``Task.export_metadata``)."""
     art, task = load_task(model_dir)
-    if task.name not in ("classification", "tagging", "language_model", "seq2seq"):
+    runtime_info = task.export_metadata(art.model)  # what the numpy side needs beyond the graph
+    if runtime_info is None:
         raise ValueError(f"{model_dir}: ONNX export covers classifiers, taggers, language models and seq2seq "
                          f"models; this model is {task.name}")
     onnx = _onnx()[0]
@@ -691,11 +578,7 @@ def export(model_dir: str | Path, out_dir: str | Path, int8: bool = False) -> di
     if out.exists() and not out.is_dir():
         raise ValueError(f"{out}: exists and is not a directory")
     out.mkdir(parents=True, exist_ok=True)
-    if task.name == "seq2seq":
-        builder = build_transformer if art.model_config["name"] == "transformer" else build_seq2seq
-        graphs = dict(zip(("encoder.onnx", "decoder.onnx"), builder(art.model)))
-    else:
-        graphs = {ONNX_FILE: build(art.model, art.model_config["name"])}
+    graphs = graphs_of(art.model, art.model_config["name"])
     for file, proto in graphs.items():
         path = out / file
         if int8:
@@ -721,21 +604,7 @@ def export(model_dir: str | Path, out_dir: str | Path, int8: bool = False) -> di
         "source": str(Path(model_dir)), "seqlab": __version__,
         "eval_batch_size": int((art.recipe.get("train") or {}).get("eval_batch_size") or 256),  # reproduces its figures
     }
-    if task.name == "classification":
-        described["max_length"] = task.max_length
-    elif task.name == "seq2seq" and art.model_config["name"] == "transformer":  # numpy beam search, key/value cache
-        cfg = art.model.cfg
-        described["decoding"] = {"beam": task.beam, "max_ratio": task.max_ratio, "input_feeding": False,
-                                 "cache": {"layers": cfg.layers, "heads": cfg.heads, "d_k": cfg.d_model // cfg.heads}}
-    elif task.name == "seq2seq":  # beam search runs in numpy over the decoder step
-        described["decoding"] = {"beam": task.beam, "max_ratio": task.max_ratio, "hidden_size": art.model.cfg.hidden_size,
-                                 "layers": art.model.cfg.num_layers, "input_feeding": art.model.cfg.input_feeding}
-    elif task.name == "language_model":  # the state the graph takes and returns
-        described["state"] = {"layers": art.model.rnn.num_layers, "hidden_size": art.model.rnn.hidden_size,
-                              "cell": art.model.rnn.mode}
-    else:  # Viterbi runs outside the graph, in numpy (seqlab.search)
-        described["crf"] = art.model.crf.exported() if art.model.crf is not None else None
-        described["char_features"] = art.model.cfg.char_features
+    described.update(runtime_info)
     described["manifest"] = manifest(out, sorted(graphs))
     (out / EXPORT_JSON).write_text(json.dumps(described, indent=1, ensure_ascii=False), encoding="utf-8")
     return described

@@ -153,6 +153,11 @@ class Task(ABC):
         """Why this model cannot run on plain text (``seqlab serve`` refuses to start with it), or None."""
         return None
 
+    def export_metadata(self, model: nn.Module) -> dict[str, Any] | None:
+        """What an ONNX export's numpy runtime needs beyond the graph and ``files()`` (written into export.json),
+        or None where the task's models do not export."""
+        return None
+
     def gradient_inputs(self, model: nn.Module, text: str | None, length: int, batch: int,
                         seed: int) -> torch.Tensor:
         """What the model's first recurrent layer reads, [B, T, features], for ``seqlab diagnose gradients``:

@@ -155,7 +155,9 @@ class ClassificationTask(Task):
         return {**section, "vocab_size": len(self.vocab), "num_classes": len(self.labels),
                 "padding_idx": self.vocab.pad_id}
 
-    # ---------------------------------------------------------------- data
+    def export_metadata(self, model: nn.Module) -> dict[str, Any]:
+        return {"max_length": self.max_length}
+
     def gradient_inputs(self, model: nn.Module, text: str | None, length: int, batch: int,
                         seed: int) -> torch.Tensor:
         """``text``'s tokens through the model's word embedding, [1, T, d]."""
@@ -163,6 +165,7 @@ class ClassificationTask(Task):
             raise ValueError(f"give --text for a {self.name} model")
         return model.word_embedding()(torch.tensor([self.encode_text(text)])).detach()
 
+    # ---------------------------------------------------------------- data
     def encode_text(self, text: str) -> list[int]:
         """Token ids, truncated to ``max_length``; an empty text becomes one ``<unk>``."""
         ids = self.vocab.encode(self.tokenizer(text))

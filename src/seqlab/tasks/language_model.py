@@ -244,6 +244,10 @@ class LanguageModelTask(Task):
         return {"tokenizer": self.tokenizer.to_dict(), "vocab": self.vocab.to_dict(),
                 "language_model": {"conditions": self.conditions, "bptt": self.bptt}}
 
+    def export_metadata(self, model: nn.Module) -> dict[str, Any]:
+        """The recurrent state the graph takes and returns (sampling runs in numpy)."""
+        return {"state": {"layers": model.rnn.num_layers, "hidden_size": model.rnn.hidden_size, "cell": model.rnn.mode}}
+
     def model_section(self, section: dict[str, Any]) -> dict[str, Any]:
         return {**section, "vocab_size": len(self.vocab), "padding_idx": self.vocab.pad_id,
                 "num_conditions": len(self.conditions)}

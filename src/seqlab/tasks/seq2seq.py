@@ -151,6 +151,18 @@ class Seq2SeqTask(Task):
                             "source_vocab": self.src_vocab.to_dict(), "target_vocab": self.tgt_vocab.to_dict(),
                             "metric": self.metric, "beam": self.beam, "max_ratio": self.max_ratio}}
 
+    def export_metadata(self, model: nn.Module) -> dict[str, Any]:
+        """Beam search runs in numpy over the exported decoder step: its settings and the step's state sizes
+        (the Transformer's key/value cache, or the recurrent decoder's state)."""
+        cfg = model.cfg
+        decoding: dict[str, Any] = {"beam": self.beam, "max_ratio": self.max_ratio}
+        if cfg.name == "transformer":
+            decoding.update(input_feeding=False,
+                            cache={"layers": cfg.layers, "heads": cfg.heads, "d_k": cfg.d_model // cfg.heads})
+        else:
+            decoding.update(hidden_size=cfg.hidden_size, layers=cfg.num_layers, input_feeding=cfg.input_feeding)
+        return {"decoding": decoding}
+
     def model_section(self, section: dict[str, Any]) -> dict[str, Any]:
         return {**section, "src_vocab_size": len(self.src_vocab), "tgt_vocab_size": len(self.tgt_vocab),
                 "padding_idx": self.src_vocab.pad_id}

@@ -169,6 +169,11 @@ class TaggingTask(Task):
                 "tagging": {"tags": self.tags, "scheme": self.scheme, "lowercase": self.lowercase,
                             "features": [v.to_dict() for v in self.features]}}
 
+    def export_metadata(self, model: nn.Module) -> dict[str, Any]:
+        """Viterbi runs outside the graph, in numpy (``seqlab.search``), from the CRF's exported transitions."""
+        return {"crf": model.crf.exported() if model.crf is not None else None,
+                "char_features": model.cfg.char_features}
+
     def model_section(self, section: dict[str, Any]) -> dict[str, Any]:
         return {**section, "vocab_size": len(self.vocab), "char_vocab_size": len(self.chars), "tags": self.tags,
                 "padding_idx": self.vocab.pad_id, "unk_idx": self.vocab.unk_id,
