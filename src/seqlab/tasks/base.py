@@ -153,6 +153,13 @@ class Task(ABC):
         """Why this model cannot run on plain text (``seqlab serve`` refuses to start with it), or None."""
         return None
 
+    @classmethod
+    def score_export(cls, predictor: Any, examples: list, data: dict[str, Any], batch_size: int,
+                     beam: int | None = None) -> dict[str, Any]:
+        """An ONNX export's metrics on ``examples`` (``seqlab evaluate EXPORT``), as ``evaluate`` gives the trained
+        model's: ``predictor`` is the export's (``seqlab.serving.onnx_predictor``), ``data`` its recipe's section."""
+        raise ValueError(f"{cls.name} exports cannot be evaluated")
+
     def export_metadata(self, model: nn.Module) -> dict[str, Any] | None:
         """What an ONNX export's numpy runtime needs beyond the graph and ``files()`` (written into export.json),
         or None where the task's models do not export."""

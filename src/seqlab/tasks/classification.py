@@ -155,6 +155,11 @@ class ClassificationTask(Task):
         return {**section, "vocab_size": len(self.vocab), "num_classes": len(self.labels),
                 "padding_idx": self.vocab.pad_id}
 
+    @classmethod
+    def score_export(cls, predictor: Any, examples: list, data: dict[str, Any], batch_size: int,
+                     beam: int | None = None) -> dict[str, Any]:
+        return predictor.evaluate([ex.text for ex in examples], [ex.label for ex in examples])
+
     def export_metadata(self, model: nn.Module) -> dict[str, Any]:
         return {"max_length": self.max_length}
 

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -175,6 +176,30 @@ class LanguageModelData(DataConfig):
         return super().split_source(split)
 
 
+class ExportedLanguageModel:
+    """An exported language model's step graph called as ``RecurrentLM`` is: (inputs [B, T], hidden, condition,
+    lengths) → (logits [B, T, V], hidden), the state going out and back in between calls. Padding sits at the end
+    of a row and the model looks only left, so logits at real positions do not depend on it (``lengths`` unused)."""
+
+    def __init__(self, predictor):
+        self.session, self.state = predictor.session, predictor.meta["state"]
+        self.outputs = [o.name for o in self.session.get_outputs()]
+
+    def eval(self) -> "ExportedLanguageModel":
+        return self
+
+    def __call__(self, inputs: torch.Tensor, hidden=None, condition: torch.Tensor | None = None, lengths=None):
+        if hidden is None:
+            zeros = np.zeros((self.state["layers"], inputs.size(0), self.state["hidden_size"]), np.float32)
+            hidden = {"h0": zeros, **({"c0": zeros.copy()} if self.state["cell"] == "lstm" else {})}
+        feeds = {"ids": inputs.numpy().astype(np.int64), **hidden}
+        if condition is not None:
+            feeds["condition"] = condition.numpy().astype(np.int64)
+        out = dict(zip(self.outputs, self.session.run(self.outputs, feeds)))
+        hidden = {"h0": out["h_n"], **({"c0": out["c_n"]} if "c_n" in out else {})}
+        return torch.from_numpy(out["logits"]), hidden
+
+
 class LanguageModelTask(Task):
     name = "language_model"
     data_config = LanguageModelData
@@ -243,6 +268,13 @@ class LanguageModelTask(Task):
     def files(self) -> dict[str, Any]:
         return {"tokenizer": self.tokenizer.to_dict(), "vocab": self.vocab.to_dict(),
                 "language_model": {"conditions": self.conditions, "bptt": self.bptt}}
+
+    @classmethod
+    def score_export(cls, predictor: Any, examples: list, data: dict[str, Any], batch_size: int,
+                     beam: int | None = None) -> dict[str, Any]:
+        """Perplexity through this task's own evaluation, the export's step graph called as the model is."""
+        task = cls.from_files(predictor.meta["files"], {"data": data})
+        return task.evaluate(ExportedLanguageModel(predictor), task.encode(examples), batch_size)
 
     def export_metadata(self, model: nn.Module) -> dict[str, Any]:
         """The recurrent state the graph takes and returns (sampling runs in numpy)."""
