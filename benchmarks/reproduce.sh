@@ -101,7 +101,7 @@ for n in "${names[@]}"; do
                         --json $OUT/peers-spacy-tagger-conll.json ;;
     peers-spacy-infer) run $n $BIN/python benchmarks/peers.py spacy-infer --json $OUT/peers-spacy-infer.json ;;
     peers-g2p)        run $n $BIN/python benchmarks/peers.py g2p --minutes 20 --dp-warmup 1000 --json $OUT/peers-g2p.json ;;
-    peers-multi30k)   run $n $BIN/python benchmarks/peers.py multi30k --minutes 20 --eole-warmup 1000 \
+    peers-multi30k)   run $n $BIN/python benchmarks/peers.py multi30k --minutes 15 --eole-warmup 1000 \
                         --eole-checkpoint-steps 200 --json $OUT/peers-multi30k.json ;;
     peers-decode)     run $n $BIN/python benchmarks/peers.py decode --json $OUT/peers-decode.json ;;  # after peers-multi30k
     bilstm-mr-cv) for k in 0 1 2 3 4 5 6 7 8 9; do
