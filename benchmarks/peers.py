@@ -54,6 +54,7 @@ import argparse
 import gzip
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -245,8 +246,10 @@ def export_classification(name: str, folder: Path, limit: int | None = None) -> 
     recipe = load_recipe(ROOT / "recipes" / f"{SETS[name][0]}.yaml")
     _, splits = get_task("classification").from_recipe(recipe.data, str(recipe.source))
     folder.mkdir(parents=True, exist_ok=True)
+    seen = {ex.label for ex in (splits.train[:limit] if limit else splits.train)}
     for split in ("train", "dev", "test"):
         examples = getattr(splits, split)[:limit] if limit else getattr(splits, split)
+        examples = [ex for ex in examples if ex.label in seen]  # a --limit smoke run may miss a rare label
         rows = ["label\ttext"] + [f"{ex.label}\t{' '.join(ex.text.split())}" for ex in examples]
         (folder / f"{split}.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     return ["data.dataset=null", "data.format=tsv"] + [
@@ -322,14 +325,19 @@ def bow_summary(run: Path, folder: Path) -> dict:
             "curve": [(seconds, 100 * results["test"]["accuracy"])]}
 
 
+def classification_sets(args, out: Path):
+    """Each of ``--sets``: (name, its files' folder, the ``--set`` pairs that make a recipe read them, gold labels)."""
+    for name in args.sets:
+        folder = out / f"{name}-data"
+        sets = export_classification(name, folder, args.limit)
+        yield name, folder, sets, gold_labels(folder)
+
+
 def spacy_textcat(args, python: Path, out: Path) -> dict:
     """Per set and seed: seqlab's best recipe beside spaCy's TextCatEnsemble (``--ensemble-seeds`` only: a run of it
     takes longer than ten minutes, so one seed), then seqlab's BoW beside TextCatBOW."""
     report = {}
-    for name in args.sets:
-        folder = out / f"{name}-data"
-        sets = export_classification(name, folder, args.limit)
-        gold = gold_labels(folder)
+    for name, folder, sets, gold in classification_sets(args, out):
         runs = []
         for seed in args.seeds:
             row = {"seed": seed}
@@ -364,10 +372,7 @@ def fasttext_peer(args, python: Path, out: Path) -> dict:
     """Per set and seed: fastText (its defaults with bigrams, then its tutorial's setting) in one lane, seqlab's
     BoW and TextCNN recipes in the other, one thread each, at the same time."""
     report = {}
-    for name in args.sets:
-        folder = out / f"{name}-data"
-        sets = export_classification(name, folder, args.limit)
-        gold = gold_labels(folder)
+    for name, folder, sets, gold in classification_sets(args, out):
         runs = []
         for seed in args.seeds:
             row = {"seed": seed}
@@ -526,6 +531,19 @@ def spacy_infer(args, python: Path, out: Path) -> dict:
 G2P = {"bilstm-attn": "g2p-cmudict-bilstm-attn", "transformer": "g2p-cmudict-transformer"}
 
 
+def train_for(command: list[str], env: dict, log: Path, started: Path, minutes: float) -> None:
+    """Run a peer's training ``command`` (in a process group of its own: it may start children) for ``minutes``
+    after it writes ``started`` (its clock starts there, after its own preprocessing), then stop the group."""
+    peer = subprocess.Popen(command, env=env, start_new_session=True, stdout=open(log, "w"), stderr=subprocess.STDOUT)
+    while not started.exists() and peer.poll() is None:
+        time.sleep(1)
+    try:
+        peer.wait(timeout=minutes * 60)
+    except subprocess.TimeoutExpired:
+        os.killpg(peer.pid, signal.SIGTERM)
+        peer.wait()
+
+
 def g2p(args, python: Path, out: Path) -> dict:
     """seqlab's G2P recipe (``--g2p-recipe``) beside DeepPhonemizer (``--dp-model``: autoreg or forward), each for
     ``--minutes`` of training, at the same time, one thread each, on seqlab's CMUdict split; every kept epoch and
@@ -555,16 +573,8 @@ def g2p(args, python: Path, out: Path) -> dict:
                  "--model", args.dp_model, "--threads", str(args.threads)]
     if args.dp_warmup is not None:
         peer_args += ["--warmup", str(args.dp_warmup)]
-    peer = subprocess.Popen(peer_args[:2] + ["train"] + peer_args[2:], env=env,
-                            stdout=open(out / f"dp-{args.dp_model}.log", "w"), stderr=subprocess.STDOUT)
-    started = peer_dir / "started"
-    while not started.exists() and peer.poll() is None:  # DeepPhonemizer's clock starts after its preprocessing
-        time.sleep(1)
-    try:
-        peer.wait(timeout=args.minutes * 60)
-    except subprocess.TimeoutExpired:
-        peer.terminate()
-        peer.wait()
+    train_for(peer_args[:2] + ["train"] + peer_args[2:], env, out / f"dp-{args.dp_model}.log", peer_dir / "started",
+              args.minutes)  # DeepPhonemizer's clock starts after its preprocessing
     wait(ours)
     log = out / f"dp-{args.dp_model}-test.jsonl"
     subprocess.run(peer_args[:2] + ["score", "--log", str(log)] + peer_args[2:], env=env, check=True)
@@ -592,8 +602,6 @@ def multi30k(args, python: Path, out: Path) -> dict:
     """seqlab's ``multi30k-de-en-transformer`` beside Eole's Transformer, ``--minutes`` of training each, at the
     same time, one thread each; every kept epoch and every Eole checkpoint translates the test file afterwards
     (beam 5, off the clock), scored by seqlab's sacreBLEU."""
-    import signal
-
     from seqlab.config import load_recipe
     from seqlab.metrics import corpus_bleu
     from seqlab.tasks.seq2seq import read_pair_splits
@@ -617,15 +625,8 @@ def multi30k(args, python: Path, out: Path) -> dict:
     peer_args = [str(python), str(ROOT / "benchmarks" / "peers_eole.py"), "--data", str(folder), "--out", str(peer_dir),
                  "--threads", str(args.threads), "--warmup", str(args.eole_warmup),
                  "--checkpoint-steps", str(args.eole_checkpoint_steps)]
-    peer = subprocess.Popen(peer_args[:2] + ["train"] + peer_args[2:], env=env, start_new_session=True,
-                            stdout=open(out / "eole-multi30k.log", "w"), stderr=subprocess.STDOUT)
-    while not (peer_dir / "started").exists() and peer.poll() is None:  # after build_vocab
-        time.sleep(1)
-    try:
-        peer.wait(timeout=args.minutes * 60)
-    except subprocess.TimeoutExpired:
-        os.killpg(peer.pid, signal.SIGTERM)  # eole train is a child of the script
-        peer.wait()
+    train_for(peer_args[:2] + ["train"] + peer_args[2:], env, out / "eole-multi30k.log", peer_dir / "started",
+              args.minutes)  # after build_vocab
     wait(ours)
     log = out / "eole-multi30k-test.jsonl"
     subprocess.run(peer_args[:2] + ["score", "--log", str(log)] + peer_args[2:], env=env, check=True)

@@ -6,6 +6,7 @@ cancellation (here through FastAPI's test client; the real socket cases are in b
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 
@@ -24,6 +25,20 @@ from seqlab.textstream import StopStream  # noqa: E402
 def predictors(models):
     limits = Limits(inputs=8, input_tokens=60, new_tokens=60, cost=400, stop_strings=3, stop_chars=10)
     return [inference.load(models[name], limits) for name in ("classifier", "tagger", "lm", "seq2seq")]
+
+
+@contextlib.contextmanager
+def stuck(batcher, seconds: float):
+    """The batcher's model holds every prediction until the yielded event is set (or ``seconds`` pass), and is
+    put back afterwards."""
+    release = threading.Event()
+    original = batcher.predictor.predict
+    batcher.predictor.predict = lambda texts, options: release.wait(seconds) and original(texts, options)
+    try:
+        yield release
+    finally:
+        release.set()
+        batcher.predictor.predict = original
 
 
 @pytest.fixture
@@ -140,9 +155,6 @@ def test_metrics_and_readiness(client):
 def test_a_full_queue_answers_503_with_retry_after(predictors):
     app = create_app(predictors, max_waiting=1)
     batcher = app.state.batchers["classifier"]
-    release = threading.Event()
-    original = batcher.predictor.predict
-    batcher.predictor.predict = lambda texts, options: release.wait(5) and original(texts, options)
     results = []
     def until(condition) -> None:  # however slow the machine: no fixed sleeps
         deadline = time.time() + 60
@@ -150,22 +162,19 @@ def test_a_full_queue_answers_503_with_retry_after(predictors):
             time.sleep(0.01)
 
     post = lambda: results.append(client.post("/v1/classifier/predict", json={"inputs": ["a"]}))  # noqa: E731
-    with TestClient(app) as client:  # one event loop for every request, as under uvicorn
-        try:
-            threads = [threading.Thread(target=post) for _ in range(4)]
-            threads[0].start()
-            until(lambda: batcher.batches == 1)  # the first is stuck in the model
-            threads[1].start()
-            until(lambda: batcher.waiting == 1)  # the second waits: the queue (max_waiting 1) is full
-            for t in threads[2:]:
-                t.start()
-            until(lambda: len(results) == 2)  # the last two are turned away at once
-            assert client.get("/health").status_code == 200  # the model is stuck; the server is not
-            release.set()
-            for t in threads:
-                t.join()
-        finally:
-            batcher.predictor.predict = original
+    with stuck(batcher, 5) as release, TestClient(app) as client:  # one event loop for every request, as under uvicorn
+        threads = [threading.Thread(target=post) for _ in range(4)]
+        threads[0].start()
+        until(lambda: batcher.batches == 1)  # the first is stuck in the model
+        threads[1].start()
+        until(lambda: batcher.waiting == 1)  # the second waits: the queue (max_waiting 1) is full
+        for t in threads[2:]:
+            t.start()
+        until(lambda: len(results) == 2)  # the last two are turned away at once
+        assert client.get("/health").status_code == 200  # the model is stuck; the server is not
+        release.set()
+        for t in threads:
+            t.join()
     statuses = sorted(r.status_code for r in results)
     assert statuses == [200, 200, 503, 503]
     busy = next(r for r in results if r.status_code == 503)
@@ -176,15 +185,8 @@ def test_a_deadline_ends_a_request_with_504(predictors):
     """A prediction stuck past --request-timeout is answered 504, whatever the model is doing."""
     app = create_app(predictors, request_timeout=0.3)
     batcher = app.state.batchers["lm"]
-    release = threading.Event()
-    original = batcher.predictor.predict
-    batcher.predictor.predict = lambda texts, options: release.wait(30) and original(texts, options)
-    try:
-        with TestClient(app) as client:
-            response = client.post("/v1/lm/predict", json={"inputs": ["x"], "options": {"max_tokens": 5}})
-    finally:
-        release.set()
-        batcher.predictor.predict = original
+    with stuck(batcher, 30), TestClient(app) as client:
+        response = client.post("/v1/lm/predict", json={"inputs": ["x"], "options": {"max_tokens": 5}})
     one_error(response, 504, "timed out: the request ran past 0.3 s")
 
 
@@ -250,11 +252,8 @@ def test_an_event_loop_is_never_blocked_by_a_model(predictors):
     the stuck prediction does, however slow the machine."""
     app = create_app(predictors)
     batcher = app.state.batchers["lm"]
-    release = threading.Event()
-    original = batcher.predictor.predict
-    batcher.predictor.predict = lambda texts, options: release.wait(30) and original(texts, options)
 
-    async def scenario():
+    async def scenario(release: threading.Event):
         import httpx
 
         transport = httpx.ASGITransport(app=app)
@@ -268,7 +267,5 @@ def test_an_event_loop_is_never_blocked_by_a_model(predictors):
             await slow
             return health.status_code, stuck, slow.result().status_code
 
-    try:
-        assert asyncio.run(scenario()) == (200, True, 200)
-    finally:
-        batcher.predictor.predict = original
+    with stuck(batcher, 30) as release:
+        assert asyncio.run(scenario(release)) == (200, True, 200)
