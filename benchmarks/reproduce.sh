@@ -99,7 +99,9 @@ for n in "${names[@]}"; do
                         --json $OUT/peers-spacy-tagger-ud.json
                       run $n-conll $BIN/python benchmarks/peers.py spacy-tagger --sets conll2000 --seeds 1 --minutes 15 \
                         --json $OUT/peers-spacy-tagger-conll.json ;;
-    peers-spacy-infer) run $n $BIN/python benchmarks/peers.py spacy-infer --json $OUT/peers-spacy-infer.json ;;
+    peers-spacy-infer) run $n $BIN/python benchmarks/peers.py spacy-infer --json $OUT/peers-spacy-infer.json
+                      run $n-bow $BIN/python benchmarks/peers.py spacy-infer --seqlab-model runs/peers/seqlab-mr-mr-bow-s1 \
+                        --json $OUT/peers-spacy-infer-bow.json ;;
     peers-g2p)        run $n $BIN/python benchmarks/peers.py g2p --minutes 20 --dp-warmup 1000 --json $OUT/peers-g2p.json ;;
     peers-multi30k)   run $n $BIN/python benchmarks/peers.py multi30k --minutes 15 --eole-warmup 1000 \
                         --eole-checkpoint-steps 200 --json $OUT/peers-multi30k.json ;;
