@@ -22,7 +22,7 @@ from seqlab import runtime
 from seqlab.config import DataConfig
 from seqlab.data.batching import pad
 from seqlab.models.registry import build
-from seqlab.tasks.classification import ClassificationTask
+from seqlab.tasks.classification.task import ClassificationTask
 
 BATCH = 32
 

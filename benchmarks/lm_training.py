@@ -20,7 +20,7 @@ from torch import nn
 from seqlab import runtime
 from seqlab.config import DataConfig
 from seqlab.models.language_model import RecurrentLM, RecurrentLMConfig
-from seqlab.tasks.language_model import LanguageModelTask
+from seqlab.tasks.language_model.task import LanguageModelTask
 
 
 class ExampleRNNModel(nn.Module):

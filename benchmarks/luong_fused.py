@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from seqlab import runtime
-from seqlab.config import load_recipe
+from seqlab.tasks import load_recipe
 from seqlab.data.batching import IGNORE_INDEX
 from seqlab.models import registry
 from seqlab.tasks import get_task

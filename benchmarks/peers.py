@@ -186,7 +186,7 @@ def conll2000(args, python: Path, out: Path) -> dict:
 def mr(args, python: Path, out: Path) -> dict:
     import numpy as np
 
-    from seqlab.config import load_recipe
+    from seqlab.tasks import load_recipe
     from seqlab.tasks import get_task
 
     recipe = load_recipe(ROOT / "recipes" / "mr-bilstm.yaml")
@@ -240,7 +240,7 @@ def export_classification(name: str, folder: Path, limit: int | None = None) -> 
     """Write seqlab's train, dev and test split of set ``name`` (as its best recipe reads them) to
     ``folder/{train,dev,test}.tsv`` (``label<TAB>text``; tabs and line breaks in a text become spaces): the files
     both sides read. Returns the seqlab ``--set`` pairs that make a recipe read them."""
-    from seqlab.config import load_recipe
+    from seqlab.tasks import load_recipe
     from seqlab.tasks import get_task
 
     recipe = load_recipe(ROOT / "recipes" / f"{SETS[name][0]}.yaml")
@@ -419,7 +419,7 @@ TAGGING = {"ud-ewt": ("ud-ewt-upos-bilstm", "tagger", "accuracy"),
 def export_tagging(recipe_name: str, folder: Path, limit: int | None) -> list[list[str]]:
     """seqlab's train, dev and test sentences of ``recipe_name`` as ``folder/{split}.jsonl`` (the tokens as the
     corpus has them, so both sides tag the same tokens); returns the gold test tags."""
-    from seqlab.config import load_recipe
+    from seqlab.tasks import load_recipe
     from seqlab.tasks import get_task
 
     recipe = load_recipe(ROOT / "recipes" / f"{recipe_name}.yaml")
@@ -548,9 +548,9 @@ def g2p(args, python: Path, out: Path) -> dict:
     """seqlab's G2P recipe (``--g2p-recipe``) beside DeepPhonemizer (``--dp-model``: autoreg or forward), each for
     ``--minutes`` of training, at the same time, one thread each, on seqlab's CMUdict split; every kept epoch and
     every DeepPhonemizer checkpoint scored on the test words afterwards (greedy), by seqlab's WER."""
-    from seqlab.config import load_recipe
+    from seqlab.tasks import load_recipe
     from seqlab.metrics import g2p_error_rates
-    from seqlab.tasks.seq2seq import read_pair_splits
+    from seqlab.tasks.seq2seq.task import read_pair_splits
 
     recipe = G2P[args.g2p_recipe]
     loaded = load_recipe(ROOT / "recipes" / f"{recipe}.yaml")
@@ -602,9 +602,9 @@ def multi30k(args, python: Path, out: Path) -> dict:
     """seqlab's ``multi30k-de-en-transformer`` beside Eole's Transformer, ``--minutes`` of training each, at the
     same time, one thread each; every kept epoch and every Eole checkpoint translates the test file afterwards
     (beam 5, off the clock), scored by seqlab's sacreBLEU."""
-    from seqlab.config import load_recipe
+    from seqlab.tasks import load_recipe
     from seqlab.metrics import corpus_bleu
-    from seqlab.tasks.seq2seq import read_pair_splits
+    from seqlab.tasks.seq2seq.task import read_pair_splits
 
     recipe = "multi30k-de-en-transformer"
     loaded = load_recipe(ROOT / "recipes" / f"{recipe}.yaml")
@@ -657,13 +657,13 @@ def decode(args, python: Path, out: Path) -> dict:
 
     import torch
 
-    from seqlab.config import recipe_from_dict
+    from seqlab.tasks import recipe_from_dict
     from seqlab.data.readers import TextExample
     from seqlab.export.onnx import export
     from seqlab.inference import Limits, load
     from seqlab.metrics import corpus_bleu
     from seqlab.tasks import load_task
-    from seqlab.tasks.seq2seq import read_pair_splits
+    from seqlab.tasks.seq2seq.task import read_pair_splits
 
     torch.set_num_threads(args.threads)
     model_dir = Path(args.decode_model or out / "seqlab-multi30k")

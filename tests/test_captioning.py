@@ -159,7 +159,7 @@ def test_no_attention_baseline_sees_the_image_only_through_its_initial_state():
 def test_doubly_stochastic_regulariser_matches_its_formula(tmp_path):
     from seqlab.data.tokenizers import Tokenizer
     from seqlab.data.vocab import Vocab
-    from seqlab.tasks.captioning import CaptioningTask
+    from seqlab.tasks.captioning.task import CaptioningTask
 
     examples = compose_digit_captions("train", 6, seed=1)
     tok = Tokenizer("whitespace")

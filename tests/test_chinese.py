@@ -16,7 +16,8 @@ pytest.importorskip("jieba", reason="the zh extra is not installed: pip install 
 
 from seqlab import inference  # noqa: E402
 from seqlab.cli.main import main  # noqa: E402
-from seqlab.config import ConfigError, DataConfig, load_recipe  # noqa: E402
+from seqlab.config import ConfigError, DataConfig  # noqa: E402
+from seqlab.tasks import load_recipe
 from seqlab.data.datasets import load_splits  # noqa: E402
 from seqlab.data.tokenizers import Tokenizer, jieba_words, read_user_dict, token_offsets  # noqa: E402
 

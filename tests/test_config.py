@@ -1,6 +1,7 @@
 import pytest
 
-from seqlab.config import ConfigError, load_recipe
+from seqlab.config import ConfigError
+from seqlab.tasks import load_recipe
 from seqlab.models.registry import build
 
 

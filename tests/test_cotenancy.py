@@ -205,7 +205,7 @@ def test_disabled_by_environment(registry, monkeypatch):
 
 
 def test_training_records_its_choice(registry, write_recipe, tmp_path, monkeypatch):
-    from seqlab.config import load_recipe
+    from seqlab.tasks import load_recipe
     from seqlab.training.run import train
 
     monkeypatch.delenv("SEQLAB_THREADS", raising=False)

@@ -4,7 +4,7 @@ with a one-line reason naming the model."""
 
 import pytest
 
-from seqlab.config import load_recipe, recipe_from_dict
+from seqlab.tasks import load_recipe, recipe_from_dict
 from seqlab.evaluation.diagnostics import model_report
 from seqlab.training.run import train
 

@@ -19,7 +19,7 @@ import yaml
 from safetensors.torch import load_file
 
 import trained_models
-from seqlab.config import load_recipe
+from seqlab.tasks import load_recipe
 from seqlab.tasks import get_task
 from seqlab.training.run import train
 

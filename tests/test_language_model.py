@@ -20,7 +20,7 @@ from seqlab.data.tokenizers import Tokenizer
 from seqlab.data.vocab import Vocab
 from seqlab.decoding import choose, filter_logits, generate
 from seqlab.models.language_model import RecurrentLM, RecurrentLMConfig
-from seqlab.tasks.language_model import LanguageModelTask, StopStream, StreamSplit
+from seqlab.tasks.language_model.task import LanguageModelTask, StopStream, StreamSplit
 from seqlab.training.optim import Schedule
 
 

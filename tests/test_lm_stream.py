@@ -12,9 +12,9 @@ import sys
 import torch
 import yaml
 
-from seqlab.config import load_recipe
+from seqlab.tasks import load_recipe
 from seqlab.data.batching import sharded
-from seqlab.tasks.language_model import LanguageModelTask, StreamedWindows
+from seqlab.tasks.language_model.task import LanguageModelTask, StreamedWindows
 
 
 def corpus(path, lines: int, seed: int = 1):

@@ -48,7 +48,7 @@ def test_a_peer_that_predicts_another_number_of_texts_is_refused(tmp_path):
 
 def test_both_sides_read_the_same_mr_files(tmp_path):
     sets = peers.export_classification("mr", tmp_path)
-    from seqlab.config import load_recipe
+    from seqlab.tasks import load_recipe
     from seqlab.tasks import get_task
 
     recipe = load_recipe(ROOT / "recipes" / "mr-bilstm.yaml", overrides=sets)

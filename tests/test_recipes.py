@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from seqlab.config import load_recipe
+from seqlab.tasks import load_recipe
 from seqlab.data.datasets import REGISTRY
 from seqlab.data.download import builtin_dir
 from seqlab.models.registry import MODELS, build

@@ -170,7 +170,7 @@ def test_seq2seq_beam_width_one_is_greedy(cfg):
 def test_aligned_files_are_read_as_pairs(tmp_path):
     from seqlab.config import ConfigError, DataConfig
     from seqlab.data.readers import DataFormatError
-    from seqlab.tasks.seq2seq import read_pair_splits
+    from seqlab.tasks.seq2seq.task import read_pair_splits
 
     (tmp_path / "a.de").write_text("ein Hund\nzwei Katzen\n", encoding="utf-8")
     (tmp_path / "a.en").write_text("a dog\ntwo cats\n", encoding="utf-8")

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from seqlab import metrics
 from seqlab.cli.main import main
-from seqlab.config import recipe_from_dict
+from seqlab.tasks import recipe_from_dict
 from seqlab.data.readers import DataFormatError, read_conll, read_conllu
 from seqlab.data.tags import to_bio, to_bioes
 from seqlab.training.run import train

@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from seqlab import artifact
-from seqlab.config import load_recipe
-from seqlab.tasks.classification import ClassificationTask
+from seqlab.tasks import load_recipe
+from seqlab.tasks.classification.task import ClassificationTask
 from seqlab.training.loop import TrainingDiverged
 from seqlab.training.run import train
 
@@ -115,7 +115,7 @@ def test_bow_is_fitted_and_saved(write_recipe, tmp_path, monkeypatch):
 
 
 def test_adding_problem_trains_through_the_loop(tmp_path):
-    from seqlab.config import recipe_from_dict
+    from seqlab.tasks import recipe_from_dict
 
     recipe = recipe_from_dict({
         "task": "adding", "data": {"length": 12, "limit": 400},

@@ -170,7 +170,7 @@ def test_windows_need_a_left_to_right_reader(tmp_path, capsys):
 
 def test_per_class_sample_is_fixed_and_balanced():
     from seqlab.data.readers import TextExample
-    from seqlab.tasks.classification import per_class_sample
+    from seqlab.tasks.classification.task import per_class_sample
 
     examples = [TextExample(f"t{i}", "pos" if i < 700 else "neg") for i in range(1000)]
     sample = per_class_sample(examples, 50, 1234)

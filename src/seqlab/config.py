@@ -21,6 +21,7 @@ import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import yaml
@@ -192,18 +193,9 @@ class DataConfig:
         return None
 
 
-#: task name → its data section's dataclass; each task module registers its own (``seqlab.tasks``).
-DATA_SECTIONS: dict[str, type] = {}
-
-
-def data_section(task: str) -> type:
-    """The data dataclass of ``task``. The tasks register theirs when ``seqlab.tasks`` is imported, which
-    ``seqlab.load_recipe`` and every command do; an unknown task keeps the shared fields (and is refused by name
-    when the run starts)."""
-    if not DATA_SECTIONS:
-        raise RuntimeError("seqlab.tasks is not imported, so no task has registered its data section: "
-                           "read recipes with seqlab.load_recipe")
-    return DATA_SECTIONS.get(task, DataConfig)
+#: a task name → its data section's dataclass; the task registry's (``seqlab.tasks.data_section``), which raises
+#: ConfigError naming the recipe's ``task`` field for an unknown name
+DataSections = Callable[[str, str], type]
 
 
 @dataclass
@@ -371,24 +363,22 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str], source: str) -> d
     return raw
 
 
-def recipe_from_dict(raw: dict[str, Any], source: str = "<recipe>") -> Recipe:
-    """Validate a raw mapping into a Recipe (the model section is validated by the model registry)."""
+def recipe_from_dict(raw: dict[str, Any], source: str = "<recipe>", *, sections: DataSections) -> Recipe:
+    """Validate a raw mapping into a Recipe, the data section by its task's dataclass (``sections(task, source)``,
+    the task registry's lookup; the model section is validated by the model registry)."""
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: expected a mapping with task, data, model, train, got {short(raw)}")
     unknown = sorted(map(str, set(raw) - {"task", "data", "model", "train"}))
     if unknown:
         raise ConfigError(f"{source}: {unknown[0]}: unknown section (known: data, model, task, train)")
     task = _coerce(raw.get("task", "classification"), str, f"{source}: task")
-    if DATA_SECTIONS and task not in DATA_SECTIONS:  # the task first: a typo there explains what follows
-        close = difflib.get_close_matches(task, DATA_SECTIONS, n=1)
-        raise ConfigError(f"{source}: task: unknown task {task!r} (known: {', '.join(DATA_SECTIONS)})"
-                          + (f"; did you mean {close[0]!r}?" if close else ""))
+    section = sections(task, source)  # the task first: a typo there explains what follows
     model = raw.get("model") or {}
     if not isinstance(model, dict):
         raise ConfigError(f"{source}: model: expected a mapping with a name, got {short(model)}")
     if "name" not in model:
         raise ConfigError(f"{source}: model.name: missing (e.g. rnn_classifier, textcnn, bow)")
-    data = from_dict(data_section(task), raw.get("data"), "data", source)
+    data = from_dict(section, raw.get("data"), "data", source)
     train = from_dict(TrainConfig, raw.get("train"), "train", source)
     train.monitor = train.monitor or data.default_monitor()
     train.monitor_mode = train.monitor_mode or ("min" if train.monitor in MINIMISED else "max")
@@ -453,7 +443,7 @@ def find_recipe(name: str | Path) -> Path:
     raise ConfigError(f"{name}: no such recipe file or packaged recipe; {hint}`seqlab recipes` lists them")
 
 
-def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
+def load_recipe(path: str | Path, overrides: list[str] | None = None, *, sections: DataSections) -> Recipe:
     """Read a YAML recipe file (UTF-8, at most MAX_RECIPE_BYTES), or a packaged recipe by name, and apply
     ``--set`` overrides."""
     path = find_recipe(path)
@@ -477,7 +467,7 @@ def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
     raw = safe_yaml(text, str(path))
     if raw is None:
         raw = {}
-    recipe = recipe_from_dict(apply_overrides(raw, overrides or [], str(path)), str(path))
+    recipe = recipe_from_dict(apply_overrides(raw, overrides or [], str(path)), str(path), sections=sections)
     resolve_data_paths(recipe.data, path.parent, str(path))
     return recipe
 

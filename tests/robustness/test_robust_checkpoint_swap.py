@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from seqlab import artifact
-from seqlab.config import load_recipe
+from seqlab.tasks import load_recipe
 from seqlab.training.run import train
 
 SAVE_AND_DIE = """
@@ -78,7 +78,7 @@ def test_leftovers_of_a_live_process_are_not_touched(tmp_path):
 
 RESUME_AND_DIE = """
 import os, sys
-from seqlab.config import load_recipe
+from seqlab.tasks import load_recipe
 from seqlab.training.run import train
 die_at = int(sys.argv[3])
 calls = {"n": 0}
@@ -129,7 +129,7 @@ def test_resume_refuses_a_changed_recipe_and_allows_safe_fields(write_recipe, tm
 
 def test_resumed_epoch_reports_over_all_its_batches(write_recipe, tmp_path, monkeypatch):
     """An epoch interrupted mid-way and resumed reports the same mean loss as the uninterrupted epoch."""
-    from seqlab.tasks.classification import ClassificationTask
+    from seqlab.tasks.classification.task import ClassificationTask
 
     recipe = write_recipe(epochs=1, checkpoint_every=3, threads=1)
     train(load_recipe(recipe), tmp_path / "full", progress=False)
@@ -167,7 +167,7 @@ def test_a_finished_run_is_not_replaced_by_accident(write_recipe, tmp_path, expe
 
 def test_ctrl_c_says_how_to_continue(write_recipe, tmp_path, monkeypatch, capsys):
     from seqlab.cli.main import main
-    from seqlab.tasks.classification import ClassificationTask
+    from seqlab.tasks.classification.task import ClassificationTask
 
     def interrupt(self, model, batch):
         raise KeyboardInterrupt

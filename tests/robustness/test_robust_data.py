@@ -148,8 +148,8 @@ def test_data_check_a_recipe(tmp_path, capsys):
 
 
 def test_iob1_file_is_refused_or_converted(tmp_path, expect_error):
-    from seqlab.config import recipe_from_dict
-    from seqlab.tasks.tagging import read_tagged_splits
+    from seqlab.tasks import recipe_from_dict
+    from seqlab.tasks.tagging.task import read_tagged_splits
 
     sentence = "He PRP I-NP\nsaw VBD I-VP\nthe DT I-NP\ndog NN I-NP\nthe DT B-NP\ncat NN I-NP\n\n"
     for split in ("train", "dev", "test"):

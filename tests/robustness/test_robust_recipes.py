@@ -11,7 +11,8 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seqlab.config import ConfigError, load_recipe, recipe_from_dict
+from seqlab.config import ConfigError
+from seqlab.tasks import load_recipe, recipe_from_dict
 from conftest import recipe_dict
 
 BAD_VALUES = [

@@ -16,7 +16,11 @@ ort = pytest.importorskip("onnxruntime", reason="the onnx extra is not installed
 
 from seqlab import inference  # noqa: E402
 from seqlab.cli.main import main  # noqa: E402
-from seqlab.export.onnx import build, build_seq2seq, export  # noqa: E402
+from seqlab.export.onnx import export  # noqa: E402
+from seqlab.tasks.classification.onnx import graph as classifier_graph  # noqa: E402
+from seqlab.tasks.language_model.onnx import graph as lm_graph  # noqa: E402
+from seqlab.tasks.seq2seq.onnx import build_seq2seq  # noqa: E402
+from seqlab.tasks.tagging.onnx import graph as tagger_graph  # noqa: E402
 from seqlab.models.bow import BagOfWords, BagOfWordsConfig  # noqa: E402
 from seqlab.models.classifier import RecurrentClassifier, RecurrentClassifierConfig, TextCNN, TextCNNConfig  # noqa: E402
 from seqlab.models.language_model import RecurrentLM, RecurrentLMConfig  # noqa: E402
@@ -47,7 +51,7 @@ def test_recurrent_classifier_matches_pytorch_on_ragged_batches(cell, bidirectio
     with torch.no_grad():
         for p in model.parameters():
             p.uniform_(-0.6, 0.6, generator=g)
-    proto = build(model, "rnn_classifier")
+    proto = classifier_graph(model, "rnn_classifier")
     for _ in range(3):
         ids, lengths = ragged(6, 9, 60, g)
         with torch.no_grad():
@@ -59,7 +63,7 @@ def test_recurrent_classifier_matches_pytorch_on_ragged_batches(cell, bidirectio
 def test_textcnn_matches_pytorch_including_texts_shorter_than_its_widest_filter(multichannel):
     g = torch.Generator().manual_seed(5)
     model = TextCNN(TextCNNConfig(vocab_size=60, num_classes=2, embed_dim=8, maps=5, multichannel=multichannel)).eval()
-    proto = build(model, "textcnn")
+    proto = classifier_graph(model, "textcnn")
     for longest in (9, 3, 1):
         ids, lengths = ragged(5, longest, 60, g)
         with torch.no_grad():
@@ -75,7 +79,7 @@ def test_bag_of_words_matches_pytorch_including_repeated_words_and_empty_texts(s
         for t in [model.idf, model.head.weight, model.head.bias] + ([model.lsa] if lsa else []):
             t.uniform_(0.1, 1.5, generator=g)
         model.idf[:4] = 0  # specials never count
-    proto = build(model, "bow")
+    proto = classifier_graph(model, "bow")
     ids, lengths = ragged(7, 12, 12, g)  # a small vocabulary: words repeat within a text
     lengths[1] = 0
     with torch.no_grad():
@@ -141,7 +145,7 @@ def test_tagger_emissions_match_pytorch_on_ragged_batches(chars, cell, bidirecti
     model = Tagger(TaggerConfig(vocab_size=40, char_vocab_size=20, tags=["O", "B-X", "I-X"], embed_dim=6,
                                 char_features=chars, char_embed_dim=4, char_hidden=5, cell=cell, hidden_size=7,
                                 bidirectional=bidirectional, num_layers=2)).eval()
-    session = ort.InferenceSession(build(model, "tagger").SerializeToString(), providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(tagger_graph(model, "tagger").SerializeToString(), providers=["CPUExecutionProvider"])
     ids, lengths = ragged(5, 7, 40, g)
     W = 6
     char_lengths = torch.randint(1, W + 1, ids.shape, generator=g) * (ids != 0)
@@ -181,7 +185,7 @@ def test_language_model_step_with_state_matches_pytorch(cell, layers, tie, condi
                                           num_layers=layers, cell=cell, tie_weights=tie != "no",
                                           num_conditions=conditions, condition_dim=4, softmax=softmax,
                                           cutoffs=[5, 12])).eval()
-    session = ort.InferenceSession(build(model, "rnn_lm").SerializeToString(), providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(lm_graph(model, "rnn_lm").SerializeToString(), providers=["CPUExecutionProvider"])
     ids = torch.randint(2, 30, (3, 6), generator=g)
     condition = torch.tensor([0, 2, 1]) if conditions else None
     with torch.no_grad():
@@ -295,14 +299,14 @@ def test_exported_seq2seq_decodes_as_pytorch(models, tmp_path, options):
 def test_export_refuses_what_it_cannot_export(models, tmp_path, expect_error):
     from seqlab.models.bow import BagOfWords, BagOfWordsConfig
 
-    with pytest.raises(ValueError, match="model 'lm' is not exportable yet"):  # a name the exporter does not know
-        build(BagOfWords(BagOfWordsConfig(vocab_size=5, num_classes=2)), "lm")
+    with pytest.raises(ValueError, match="model 'lm' is not an exportable classifier"):  # a name the family lacks
+        classifier_graph(BagOfWords(BagOfWordsConfig(vocab_size=5, num_classes=2)), "lm")
     expect_error(["export", str(tmp_path / "nothing-here"), "--out", str(tmp_path / "x")], "nothing-here")
 
 
 @pytest.mark.parametrize("pre_norm, positions, layers", [(True, "sinusoidal", 2), (False, "learned", 1)])
 def test_transformer_encoder_and_cached_step_match_pytorch(pre_norm, positions, layers):
-    from seqlab.export.onnx import build_transformer
+    from seqlab.tasks.seq2seq.onnx import build_transformer
     from seqlab.models.transformer import TransformerConfig, TransformerSeq2Seq
 
     torch.manual_seed(8)

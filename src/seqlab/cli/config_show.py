@@ -8,7 +8,7 @@ import dataclasses
 
 import yaml
 
-from ..config import load_recipe
+from ..tasks import load_recipe
 from .output import add_json_flag, add_recipe_flags, emit_json
 
 HELP = "print a recipe as seqlab reads it: overrides applied, every field checked, defaults filled in"

@@ -6,7 +6,7 @@ import argparse
 
 from rich.table import Table
 
-from ..config import load_recipe
+from ..tasks import load_recipe
 from ..data.check import also_in, check_split
 from ..data.datasets import REGISTRY, get_spec
 from ..data.download import candidate_dirs, verify

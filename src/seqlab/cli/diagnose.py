@@ -6,10 +6,11 @@ import argparse
 import json
 from pathlib import Path
 
-from ..config import PACKAGED_RECIPES, load_recipe
+from ..config import PACKAGED_RECIPES
+from ..tasks import load_recipe
 from ..evaluation import plots
 from ..evaluation.diagnostics import compare_cells, model_report
-from ..tasks.adding import BASELINE_MSE
+from ..tasks.adding.task import BASELINE_MSE
 from ..training.progress import console
 from ..training.run import train
 from .output import add_json_flag, emit_json, positive_int

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..config import load_recipe
+from ..tasks import load_recipe
 from ..data.download import builtin_dir
 from ..serving.predictor import Predictor
 from ..training.progress import console

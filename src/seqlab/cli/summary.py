@@ -10,7 +10,7 @@ from rich.table import Table
 from torch import nn
 
 from .. import artifact
-from ..config import load_recipe
+from ..tasks import load_recipe
 from ..layers.recurrent import RecurrentLayer
 from ..models import registry
 from ..tasks import get_task

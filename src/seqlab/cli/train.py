@@ -6,7 +6,8 @@ import argparse
 from pathlib import Path
 
 from .. import runtime
-from ..config import ConfigError, load_recipe
+from ..config import ConfigError
+from ..tasks import load_recipe
 from ..training.progress import console
 from ..training.crossval import cross_validate
 from ..training.run import train

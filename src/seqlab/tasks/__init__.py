@@ -1,40 +1,62 @@
-"""Tasks own data preparation, loss, prediction and metrics, so the training loop never asks which model
-it has. ``get_task(name)`` returns a fresh Task for a recipe's ``task:`` field."""
+"""The task registry. A task family is one folder here (``classification/``, ``tagging/``, …: its torch ``Task``
+in ``task.py``) and one line in ``TASKS``; nothing is imported until a task is asked for, so reading an exported
+model's codec never imports torch.
+
+* ``get_task(name)`` → the Task class of a recipe's ``task:`` field (a ConfigError naming the field if unknown);
+* ``data_section(name, source)`` → that task's ``data:`` dataclass, which ``load_recipe`` validates against;
+* ``load_recipe(path, overrides)`` / ``recipe_from_dict(raw, source)`` → a Recipe, its data section the task's;
+* ``load_task(model_dir)`` → (artifact, task) of a model directory, the task's files checked against the weights.
+"""
 
 from __future__ import annotations
 
 import difflib
-
+from importlib import import_module
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .. import artifact
-from ..config import DATA_SECTIONS, ConfigError, short
-from .adding import AddingTask
-from .base import Task
-from .captioning import CaptioningTask
-from .classification import ClassificationTask
-from .language_model import LanguageModelTask
-from .seq2seq import Seq2SeqTask
-from .tagging import TaggingTask
+from .. import config
+from ..config import ConfigError, Recipe, short
 
-TASKS: dict[str, type[Task]] = {"classification": ClassificationTask, "tagging": TaggingTask, "adding": AddingTask,
-                              "language_model": LanguageModelTask, "seq2seq": Seq2SeqTask,
-                              "captioning": CaptioningTask}
+if TYPE_CHECKING:
+    from .. import artifact
+    from .base import Task
 
-
-DATA_SECTIONS.update({name: task.data_config for name, task in TASKS.items()})
+#: task name → "folder.ClassName": the Task class in ``seqlab.tasks.<folder>.task``
+TASKS: dict[str, str] = {
+    "classification": "classification.ClassificationTask",
+    "tagging": "tagging.TaggingTask",
+    "adding": "adding.AddingTask",
+    "language_model": "language_model.LanguageModelTask",
+    "seq2seq": "seq2seq.Seq2SeqTask",
+    "captioning": "captioning.CaptioningTask",
+}
 
 
 def get_task(name: str, source: str | None = None) -> type[Task]:
     """The Task class registered as ``name``; an unknown name is a ConfigError naming ``source``'s ``task``."""
-    try:
-        return TASKS[name]
-    except KeyError:
+    if name not in TASKS:
         close = difflib.get_close_matches(str(name), TASKS, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         where = f"{source}: task: " if source else ""
-        raise ConfigError(f"{where}unknown task {short(name)} (known: {', '.join(TASKS)}){hint}") from None
+        raise ConfigError(f"{where}unknown task {short(name)} (known: {', '.join(TASKS)}){hint}")
+    folder, cls = TASKS[name].split(".")
+    return getattr(import_module(f"{__name__}.{folder}.task"), cls)
+
+
+def data_section(name: str, source: str = "<recipe>") -> type:
+    """The ``data:`` dataclass of task ``name``."""
+    return get_task(name, source).data_config
+
+
+def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
+    """A YAML recipe file (or a packaged recipe by name) with ``--set`` overrides, validated (``seqlab.config``)."""
+    return config.load_recipe(path, overrides, sections=data_section)
+
+
+def recipe_from_dict(raw: dict[str, Any], source: str = "<recipe>") -> Recipe:
+    """A raw mapping validated into a Recipe (``seqlab.config``)."""
+    return config.recipe_from_dict(raw, source, sections=data_section)
 
 
 def load_task(model_dir: str | Path) -> tuple[artifact.Artifact, Task]:
@@ -42,6 +64,8 @@ def load_task(model_dir: str | Path) -> tuple[artifact.Artifact, Task]:
     task derives from them (``Task.model_section``: vocabulary size, number of labels or tags, …) must equal the
     model's config, so a vocabulary one word short or a labels file of three names for a two-class head is one
     ``ArtifactError`` naming the file, never a wrong answer or a traceback."""
+    from .. import artifact  # torch: only when a model is loaded
+
     art = artifact.load(model_dir)
     config = art.path / artifact.CONFIG
     task_cls = get_task(art.task, str(config))

@@ -165,6 +165,12 @@ class Task(ABC):
         or None where the task's models do not export."""
         return None
 
+    def onnx_graphs(self, model: nn.Module, name: str) -> dict[str, Any]:
+        """The family's ONNX graphs of ``model`` (``name``: its registry name), by file name (``tasks/<family>/
+        onnx.py``); a ValueError where the family or the model does not export."""
+        raise ValueError(f"ONNX export covers classifiers, taggers, language models and seq2seq models; this model "
+                         f"is {self.name}")
+
     def gradient_inputs(self, model: nn.Module, text: str | None, length: int, batch: int,
                         seed: int) -> torch.Tensor:
         """What the model's first recurrent layer reads, [B, T, features], for ``seqlab diagnose gradients``:

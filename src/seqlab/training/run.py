@@ -25,7 +25,8 @@ import yaml
 from rich.console import Console
 
 from .. import WAIT_POLICY, __version__, artifact, cotenancy, runtime
-from ..config import ConfigError, Recipe, load_recipe
+from ..config import ConfigError, Recipe
+from ..tasks import load_recipe
 from ..data.check import check_split
 from ..data.vectors import load_into as load_vectors
 from ..data.batching import bucket_batches, pad_fraction

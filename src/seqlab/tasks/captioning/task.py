@@ -27,16 +27,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .. import metrics
-from ..config import DataConfig
-from ..data.batching import IGNORE_INDEX, bucket_batches, device_of, pad, teacher_forcing
-from ..data.datasets import Splits, load_splits
-from ..data.splits import resolve_splits
-from ..data.images import ImageCaption, read_image_captions
-from ..data.tokenizers import Tokenizer
-from ..data.vocab import Vocab
-from ..decoding import beam_search
-from .base import Task, checked_vocab
+from ... import metrics
+from ...config import DataConfig
+from ...data.batching import IGNORE_INDEX, bucket_batches, device_of, pad, teacher_forcing
+from ...data.datasets import Splits, load_splits
+from ...data.splits import resolve_splits
+from ...data.images import ImageCaption, read_image_captions
+from ...data.tokenizers import Tokenizer
+from ...data.vocab import Vocab
+from ...decoding import beam_search
+from ..base import Task, checked_vocab
 
 
 @dataclass

@@ -26,19 +26,19 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .. import metrics, runtime
-from ..config import ConfigError, DataConfig
-from ..data.batching import IGNORE_INDEX, bucket_batches, device_of, pad, teacher_forcing
-from ..data.datasets import Splits, load_splits
-from ..data.splits import resolve_splits
-from ..data.readers import DataFormatError, TextExample, read_examples, read_lines
-from ..data.tokenizers import Tokenizer
-from ..data.vocab import Vocab
-from ..decoding import beam_search
+from ... import metrics, runtime
+from ...config import ConfigError, DataConfig
+from ...data.batching import IGNORE_INDEX, bucket_batches, device_of, pad, teacher_forcing
+from ...data.datasets import Splits, load_splits
+from ...data.splits import resolve_splits
+from ...data.readers import DataFormatError, TextExample, read_examples, read_lines
+from ...data.tokenizers import Tokenizer
+from ...data.vocab import Vocab
+from ...decoding import beam_search
 
-from ..options import SEQ2SEQ
-from ..search import hypotheses_json
-from .base import Task, checked_vocab
+from ...options import SEQ2SEQ
+from ...search import hypotheses_json
+from ..base import Task, checked_vocab
 
 
 @dataclass
@@ -167,6 +167,12 @@ class Seq2SeqTask(Task):
                     for out in predictor.predict([encoded.sources[i] for i in chunk], options)]
 
         return task.score(encoded, translate)
+
+    def onnx_graphs(self, model: nn.Module, name: str) -> dict[str, Any]:
+        """``tasks/seq2seq/onnx.py``'s graphs (imported here: onnx only when exporting)."""
+        from .onnx import graphs
+
+        return graphs(model, name)
 
     def export_metadata(self, model: nn.Module) -> dict[str, Any]:
         """Beam search runs in numpy over the exported decoder step: its settings and the step's state sizes

@@ -17,9 +17,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..config import DataConfig
-from ..data import batching
-from .base import Task
+from ...config import DataConfig
+from ...data import batching
+from ..base import Task
 
 BASELINE_MSE = 2.0 / 12.0
 

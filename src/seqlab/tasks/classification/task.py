@@ -11,15 +11,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .. import artifact, metrics
-from ..config import ConfigError, DataConfig
-from ..data.batching import bucket_batches, device_of, pad, to_device
-from ..data.datasets import Splits, load_splits
-from ..data.splits import _shuffled, resolve_splits
-from ..data.readers import TextExample, read_examples
-from ..data.tokenizers import Tokenizer
-from ..data.vocab import Vocab
-from .base import Task, checked_vocab
+from ... import artifact, metrics
+from ...config import ConfigError, DataConfig
+from ...data.batching import bucket_batches, device_of, pad, to_device
+from ...data.datasets import Splits, load_splits
+from ...data.splits import _shuffled, resolve_splits
+from ...data.readers import TextExample, read_examples
+from ...data.tokenizers import Tokenizer
+from ...data.vocab import Vocab
+from ..base import Task, checked_vocab
 
 
 @dataclass
@@ -159,6 +159,13 @@ class ClassificationTask(Task):
     def score_export(cls, predictor: Any, examples: list, data: dict[str, Any], batch_size: int,
                      beam: int | None = None) -> dict[str, Any]:
         return predictor.evaluate([ex.text for ex in examples], [ex.label for ex in examples])
+
+    def onnx_graphs(self, model: nn.Module, name: str) -> dict[str, Any]:
+        """``tasks/classification/onnx.py``'s graphs (imported here: onnx only when exporting)."""
+        from ...onnx_graph import ONNX_FILE
+        from .onnx import graph
+
+        return {ONNX_FILE: graph(model, name)}
 
     def export_metadata(self, model: nn.Module) -> dict[str, Any]:
         return {"max_length": self.max_length}

@@ -13,16 +13,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .. import metrics
-from ..config import ConfigError, DataConfig
-from ..data.batching import IGNORE_INDEX, bucket_batches, device_of, lengths_to_mask, pad, to_device
-from ..data.datasets import Splits, get_spec, load_splits
-from ..data.splits import resolve_splits
-from ..data.readers import DataFormatError, TaggedSentence, read_conll, read_conllu
-from ..data.tags import chunks_starting_inside, iob1_to_iob2, tag_spans, to_bio, to_bioes
-from ..data.tokenizers import Tokenizer
-from ..data.vocab import Vocab
-from .base import Task, checked_vocab
+from ... import metrics
+from ...config import ConfigError, DataConfig
+from ...data.batching import IGNORE_INDEX, bucket_batches, device_of, lengths_to_mask, pad, to_device
+from ...data.datasets import Splits, get_spec, load_splits
+from ...data.splits import resolve_splits
+from ...data.readers import DataFormatError, TaggedSentence, read_conll, read_conllu
+from ...data.tags import chunks_starting_inside, iob1_to_iob2, tag_spans, to_bio, to_bioes
+from ...data.tokenizers import Tokenizer
+from ...data.vocab import Vocab
+from ..base import Task, checked_vocab
 
 MAX_WORD_CHARS = 20
 
@@ -178,6 +178,13 @@ class TaggingTask(Task):
                      for tags in predictor.tag([list(s.tokens) for s in sentences[start:start + 256]])]
         chunked = any(t.startswith(("B-", "S-")) for t in predictor.tags)
         return tag_scores([list(s.tags) for s in sentences], predicted, chunked)
+
+    def onnx_graphs(self, model: nn.Module, name: str) -> dict[str, Any]:
+        """``tasks/tagging/onnx.py``'s graphs (imported here: onnx only when exporting)."""
+        from ...onnx_graph import ONNX_FILE
+        from .onnx import graph
+
+        return {ONNX_FILE: graph(model, name)}
 
     def export_metadata(self, model: nn.Module) -> dict[str, Any]:
         """Viterbi runs outside the graph, in numpy (``seqlab.search``), from the CRF's exported transitions."""

@@ -30,19 +30,19 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .. import metrics, runtime
-from ..config import ConfigError, DataConfig
-from ..data.batching import IGNORE_INDEX, bptt_stream, bptt_windows, bucket_batches, device_of, pad, to_device
-from ..data.datasets import Splits, corpus_texts, load_splits
-from ..data.splits import resolve_splits
-from ..data.readers import TextExample, read_examples
-from ..data.tokenizers import Tokenizer
-from ..data.vocab import Vocab
-from ..decoding import generate
-from ..models.language_model import detach_state
-from ..options import GENERATION
-from ..textstream import StopStream
-from .base import Task, checked_vocab
+from ... import metrics, runtime
+from ...config import ConfigError, DataConfig
+from ...data.batching import IGNORE_INDEX, bptt_stream, bptt_windows, bucket_batches, device_of, pad, to_device
+from ...data.datasets import Splits, corpus_texts, load_splits
+from ...data.splits import resolve_splits
+from ...data.readers import TextExample, read_examples
+from ...data.tokenizers import Tokenizer
+from ...data.vocab import Vocab
+from ...decoding import generate
+from ...models.language_model import detach_state
+from ...options import GENERATION
+from ...textstream import StopStream
+from ..base import Task, checked_vocab
 
 
 @dataclass
@@ -276,6 +276,13 @@ class LanguageModelTask(Task):
         task = cls.from_files(predictor.meta["files"], {"data": data})
         return task.evaluate(ExportedLanguageModel(predictor), task.encode(examples), batch_size)
 
+    def onnx_graphs(self, model: nn.Module, name: str) -> dict[str, Any]:
+        """``tasks/language_model/onnx.py``'s graphs (imported here: onnx only when exporting)."""
+        from ...onnx_graph import ONNX_FILE
+        from .onnx import graph
+
+        return {ONNX_FILE: graph(model, name)}
+
     def export_metadata(self, model: nn.Module) -> dict[str, Any]:
         """The recurrent state the graph takes and returns (sampling runs in numpy)."""
         return {"state": {"layers": model.rnn.num_layers, "hidden_size": model.rnn.hidden_size, "cell": model.rnn.mode}}
@@ -475,7 +482,7 @@ class StreamedWindows:
     only their texts. ``len`` comes from the recorded text lengths: every row is cut to the shortest's length."""
 
     def __init__(self, task: LanguageModelTask, split: StreamedSplit, batch_size: int):
-        from ..data.batching import SHARD
+        from ...data.batching import SHARD
 
         self.task, self.split, self.batch_size = task, split, batch_size
         self.rows = range(batch_size)[SHARD.rows(batch_size)] if SHARD.world > 1 else range(batch_size)

@@ -1,6 +1,7 @@
 """What every ONNX graph seqlab writes shares: a small node builder (``Graph``, with ``finish``: build and check
 once), torch's recurrent layers as ONNX's LSTM / GRU / RNN operators (gate order, biases, ``sequence_lens``), the
-padding mask and a dense layer. The family graphs (``export.onnx``) are written with these."""
+padding mask and a dense layer. Each task family's graph (``tasks/<family>/onnx.py``) is written with these; a leaf
+module, so that a family's graph never imports upward."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from .. import __version__
+from . import __version__
 
 OPSET = 17
+EXPORT_JSON = "export.json"  # an export directory's description (``seqlab.export.onnx``)
+ONNX_FILE = "model.onnx"  # a one-graph family's graph file
 
 
 def _onnx():
