@@ -2,17 +2,19 @@
 
 ``load_export(dir)`` reads ``export.json`` and ``model.onnx`` and returns, by the export's task:
 
-* ``OnnxPredictor`` (a classifier): the same dicts as ``ClassificationTask.infer`` — ``{"text", "label",
-  "probability", "probabilities", "truncated"}``;
-* ``OnnxTagger``: the same dicts as ``TaggingTask.infer`` — ``{"text", "tokens", "tags", "spans"}``; the graph
-  gives emissions, the CRF's Viterbi runs in numpy (``seqlab.search``);
+* ``OnnxPredictor`` (a classifier): texts read and answered by the family's codec, the one
+  ``ClassificationTask.infer`` uses (``tasks/classification/codec.py``) — ``{"text", "label", "probability",
+  "probabilities", "truncated"}``;
+* ``OnnxTagger``: the family's codec too (``tasks/tagging/codec.py``) — ``{"text", "tokens", "tags", "spans"}``;
+  the graph gives emissions, the CRF's Viterbi runs in numpy (``seqlab.search``);
 * ``OnnxSeq2Seq``: the same options and dicts as ``Seq2SeqTask.infer`` (n-best, scores, the attention beam search
   kept); ``encoder.onnx`` once per batch, ``decoder.onnx`` per step, beam search in numpy (``seqlab.search``);
 * ``OnnxLanguageModel``: the same options and dicts as ``LanguageModelTask.infer`` (and ``stream``); the graph
   runs one step with its state, sampling runs in numpy — greedy text equals the torch model's, sampled text for
   a seed differs from torch's (another random generator), with the same distribution.
 
-Texts are tokenised, mapped to ids and padded here, in numpy, exactly as the tasks do in training.
+The language model's and the seq2seq model's texts are still tokenised and mapped to ids here, as their tasks do in
+training (their codecs are still to come, issue #26).
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ from typing import Any
 import numpy as np
 
 from .. import metrics
-from ..data.tags import tag_spans, to_bio
 from .. import cancel
 from .. import manifest as checksums
 from ..options import GENERATION, SEQ2SEQ, Option
@@ -34,6 +35,8 @@ from ..textstream import StopStream
 from ..data.tokenizers import Tokenizer
 from ..data.vocab import Vocab
 from ..search import beam_search, hypotheses_json, viterbi
+from ..tasks.classification.codec import ClassificationCodec
+from ..tasks.tagging.codec import TaggingCodec
 from .base import BasePredictor, Limits, default_name
 
 EXPORT_JSON, ONNX_FILE = "export.json", "model.onnx"
@@ -102,42 +105,28 @@ class OnnxModel(BasePredictor):
 
 
 class OnnxPredictor(OnnxModel):
+    """A classifier: texts read and answered through the family's codec (``tasks/classification/codec.py``), the
+    graph in between."""
+
     def __init__(self, export_dir: str | Path, limits: Limits = Limits(), name: str | None = None, threads: int = 0):
         super().__init__(export_dir, limits, name, "classification")
-        files = self.meta["files"]
-        self.tokenizer = Tokenizer.from_dict(files["tokenizer"])
-        self.vocab = Vocab.from_dict(files["vocab"])
-        self.labels = list(files["labels"])
-        self.max_length = self.meta.get("max_length")
+        self.codec = ClassificationCodec.from_files(self.meta["files"], self.meta.get("max_length"))
+        self.labels = self.codec.labels
         self.session = _session(self.path, threads)
 
     def input_tokens(self, text: str) -> list[str]:
-        return self.tokenizer(text)
-
+        return self.codec.tokens(text)
 
     def encode(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        return self._padded([self._ids(t) for t in texts])
-
-    def _ids(self, text: str) -> list[int]:
-        ids = self.vocab.encode(self.tokenizer(text))
-        if self.max_length:
-            ids = ids[: self.max_length]
-        return ids or [self.vocab.unk_id]
-
-    def _padded(self, rows: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
-        lengths = np.array([len(r) for r in rows], dtype=np.int64)
-        ids = np.full((len(rows), int(lengths.max())), self.vocab.pad_id, dtype=np.int64)
-        for i, r in enumerate(rows):
-            ids[i, : len(r)] = r
-        return ids, lengths
+        return self.codec.padded([self.codec.ids(t) for t in texts])
 
     def probabilities(self, texts: list[str], batch_size: int = 256) -> np.ndarray:
-        rows = [self._ids(t) for t in texts]  # each text tokenised once
+        rows = [self.codec.ids(t) for t in texts]  # each text tokenised once
         order = sorted(range(len(texts)), key=lambda i: len(rows[i]))  # length buckets
         out = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
         for start in range(0, len(order), batch_size):
             index = order[start:start + batch_size]
-            ids, lengths = self._padded([rows[i] for i in index])
+            ids, lengths = self.codec.padded([rows[i] for i in index])
             with self._lock:
                 (probs,) = self.session.run(["probabilities"], {"ids": ids, "lengths": lengths})
             out[index] = probs
@@ -145,13 +134,7 @@ class OnnxPredictor(OnnxModel):
 
     def predict(self, inputs: str | list[str], options: dict[str, Any] | None = None, **more: Any) -> list[dict[str, Any]]:
         texts, _ = self.checked(inputs, options, more)
-        results = []
-        for text, row in zip(texts, self.probabilities(texts).tolist()):
-            best = max(range(len(row)), key=row.__getitem__)
-            results.append({"text": text, "label": self.labels[best], "probability": row[best],
-                            "probabilities": dict(zip(self.labels, row)),
-                            "truncated": bool(self.max_length) and len(self.tokenizer(text)) > self.max_length})
-        return results
+        return [self.codec.output(text, row) for text, row in zip(texts, self.probabilities(texts).tolist())]
 
     def evaluate(self, texts: list[str], labels: list[str], batch_size: int = 256) -> dict[str, Any]:
         """Accuracy and macro-F1 on labelled texts, as ``ClassificationTask.evaluate`` computes them."""
@@ -164,18 +147,14 @@ class OnnxPredictor(OnnxModel):
         return {"accuracy": report["accuracy"], "macro_f1": report["macro_f1"], "n": len(texts)}
 
 
-MAX_WORD_CHARS = 20  # as seqlab.tasks.tagging reads words
-
-
 class OnnxTagger(OnnxModel):
+    """A tagger: texts read and answered through the family's codec (``tasks/tagging/codec.py``), the graph's
+    emissions decoded by the CRF's Viterbi in numpy (``seqlab.search``)."""
+
     def __init__(self, export_dir: str | Path, limits: Limits = Limits(), name: str | None = None, threads: int = 0):
         super().__init__(export_dir, limits, name, "tagging")
-        files = self.meta["files"]
-        self.tokenizer = Tokenizer.from_dict(files["tokenizer"])
-        self.vocab, self.chars = Vocab.from_dict(files["vocab"]), Vocab.from_dict(files["chars"])
-        tagging = files["tagging"]
-        self.tags, self.scheme, self.lowercase = list(tagging["tags"]), tagging["scheme"], tagging["lowercase"]
-        self.labels = self.tags
+        self.codec = TaggingCodec.from_files(self.meta["files"])
+        self.labels = self.codec.tags
         crf = self.meta.get("crf")
         self.crf = None
         if crf is not None:
@@ -188,19 +167,18 @@ class OnnxTagger(OnnxModel):
         self.session = _session(self.path, threads)
 
     def input_tokens(self, text: str) -> list[str]:
-        return self.tokenizer(text)
-
+        return self.codec.tokens(text)
 
     def tag(self, sentences: list[list[str]]) -> list[list[str]]:
         """IOB2 tags of tokenised sentences (none empty), run in one padded batch."""
         B, T = len(sentences), max(len(s) for s in sentences)
-        words = [[self.chars.encode(list(w[:MAX_WORD_CHARS])) or [self.chars.unk_id] for w in s] for s in sentences]
+        words = [self.codec.char_ids(s) for s in sentences]
         W = max(len(w) for s in words for w in s)
-        ids = np.full((B, T), self.vocab.pad_id, dtype=np.int64)
+        ids = np.full((B, T), self.codec.words.pad_id, dtype=np.int64)
         chars = np.zeros((B, T, W), dtype=np.int64)
         char_lengths = np.zeros((B, T), dtype=np.int64)
         for b, (tokens, ws) in enumerate(zip(sentences, words)):
-            ids[b, : len(tokens)] = self.vocab.encode([w.lower() if self.lowercase else w for w in tokens])
+            ids[b, : len(tokens)] = self.codec.word_ids(tokens)
             for t, w in enumerate(ws):
                 chars[b, t, : len(w)] = w
                 char_lengths[b, t] = len(w)
@@ -212,19 +190,18 @@ class OnnxTagger(OnnxModel):
         keep = np.arange(T)[None, :] < lengths[:, None]
         paths = viterbi(emissions, keep, *self.crf) if self.crf is not None else \
             [emissions[b, : lengths[b]].argmax(-1).tolist() for b in range(B)]
-        out = [[self.tags[i] for i in p] for p in paths]
-        return [to_bio(p) for p in out] if self.scheme == "bioes" else out
+        return [self.codec.tag_strings(p) for p in paths]
 
     def predict(self, inputs: str | list[str], options: dict[str, Any] | None = None, **more: Any) -> list[dict[str, Any]]:
         texts, _ = self.checked(inputs, options, more)
-        sentences = [self.tokenizer(t) for t in texts]
+        sentences = [self.codec.tokens(t) for t in texts]
         keep = [i for i, s in enumerate(sentences) if s]
-        out = [{"text": t, "tokens": [], "tags": [], "spans": []} for t in texts]
+        out = [self.codec.output(t) for t in texts]
         order = sorted(keep, key=lambda i: len(sentences[i]))  # length buckets of 256
         for start in range(0, len(order), 256):
             index = order[start:start + 256]
             for i, tags in zip(index, self.tag([sentences[i] for i in index])):
-                out[i].update(tokens=sentences[i], tags=tags, spans=tag_spans(texts[i], sentences[i], tags))
+                out[i] = self.codec.output(texts[i], sentences[i], tags)
         return out
 
 

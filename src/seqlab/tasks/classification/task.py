@@ -20,6 +20,7 @@ from ...data.readers import TextExample, read_examples
 from ...data.tokenizers import Tokenizer
 from ...data.vocab import Vocab
 from ..base import Task, checked_vocab
+from .codec import ClassificationCodec
 
 
 @dataclass
@@ -114,6 +115,7 @@ class ClassificationTask(Task):
         self.labels = list(labels)
         self.label_ids = {name: i for i, name in enumerate(self.labels)}
         self.max_length = max_length
+        self.codec = ClassificationCodec(tokenizer, vocab, self.labels, max_length)  # text ↔ ids ↔ JSON, torch-free
 
     def output_labels(self) -> list[str] | None:
         return self.labels
@@ -179,16 +181,13 @@ class ClassificationTask(Task):
 
     # ---------------------------------------------------------------- data
     def encode_text(self, text: str) -> list[int]:
-        """Token ids, truncated to ``max_length``; an empty text becomes one ``<unk>``."""
-        ids = self.vocab.encode(self.tokenizer(text))
-        if self.max_length:
-            ids = ids[: self.max_length]
-        return ids or [self.vocab.unk_id]
+        """Token ids, truncated to ``max_length``; an empty text becomes one ``<unk>`` (``codec.ids``)."""
+        return self.codec.ids(text)
 
     def truncated(self, examples: list[TextExample]) -> dict[str, int]:
         if not self.max_length:
             return {}
-        cut = sum(len(self.tokenizer(ex.text)) > self.max_length for ex in examples)
+        cut = sum(self.codec.truncated(ex.text) for ex in examples)
         return {f"longer than data.max_length ({self.max_length} tokens)": cut} if cut else {}
 
     def encode(self, examples: list[TextExample]) -> EncodedSplit:
@@ -240,7 +239,7 @@ class ClassificationTask(Task):
 
     # ---------------------------------------------------------------- inference
     def input_tokens(self, text: str) -> list[str]:
-        return self.tokenizer(text)
+        return self.codec.tokens(text)
 
     @torch.no_grad()
     def infer(self, model: nn.Module, texts: list[str], options: dict[str, Any]) -> list[dict[str, Any]]:
@@ -248,13 +247,7 @@ class ClassificationTask(Task):
         the recipe's ``data.max_length``, read only up to it, as in training)."""
         model.eval()
         probs = self.probabilities(model, self.encode([TextExample(t) for t in texts]))
-        out = []
-        for text, row in zip(texts, probs.tolist()):
-            best = max(range(len(row)), key=row.__getitem__)
-            out.append({"text": text, "label": self.labels[best], "probability": row[best],
-                        "probabilities": dict(zip(self.labels, row)),
-                        "truncated": bool(self.max_length) and len(self.tokenizer(text)) > self.max_length})
-        return out
+        return [self.codec.output(text, row) for text, row in zip(texts, probs.tolist())]
 
     def explain_inputs(self, text: str) -> dict[str, Any]:
         """What ``seqlab.evaluation.explain`` needs for one text: tokens, ids, labels, the padding id."""

@@ -19,12 +19,12 @@ from ...data.batching import IGNORE_INDEX, bucket_batches, device_of, lengths_to
 from ...data.datasets import Splits, get_spec, load_splits
 from ...data.splits import resolve_splits
 from ...data.readers import DataFormatError, TaggedSentence, read_conll, read_conllu
-from ...data.tags import chunks_starting_inside, iob1_to_iob2, tag_spans, to_bio, to_bioes
+from ...data.tags import chunks_starting_inside, iob1_to_iob2, to_bioes
 from ...data.tokenizers import Tokenizer
 from ...data.vocab import Vocab
 from ..base import Task, checked_vocab
+from .codec import MAX_WORD_CHARS, TaggingCodec
 
-MAX_WORD_CHARS = 20
 
 
 @dataclass
@@ -123,6 +123,7 @@ class TaggingTask(Task):
         self.tag_ids = {t: i for i, t in enumerate(self.tags)}
         self.scheme, self.lowercase = scheme, lowercase
         self.tokenizer = tokenizer or Tokenizer("whitespace", lowercase=False)
+        self.codec = TaggingCodec(self.tokenizer, words, chars, self.tags, scheme, lowercase)  # torch-free text ↔ JSON
         self.chunked = any(t.startswith(("B-", "S-")) for t in self.tags)
         self.features = list(features or [])
 
@@ -176,7 +177,7 @@ class TaggingTask(Task):
         sentences = [s for s in examples if s.tokens]
         predicted = [tags for start in range(0, len(sentences), 256)
                      for tags in predictor.tag([list(s.tokens) for s in sentences[start:start + 256]])]
-        chunked = any(t.startswith(("B-", "S-")) for t in predictor.tags)
+        chunked = any(t.startswith(("B-", "S-")) for t in predictor.labels)
         return tag_scores([list(s.tags) for s in sentences], predicted, chunked)
 
     def onnx_graphs(self, model: nn.Module, name: str) -> dict[str, Any]:
@@ -215,8 +216,8 @@ class TaggingTask(Task):
                                  f"(data.feature_columns, e.g. POS tags) that plain text lacks; evaluate it on CoNLL "
                                  f"files with `seqlab evaluate DIR --data FILE`")
             feature_ids.append([v.encode(s.features[k]) for k, v in enumerate(self.features)])
-            ids.append(self.vocab.encode([w.lower() if self.lowercase else w for w in s.tokens]))
-            chars.append([self.chars.encode(list(w[:MAX_WORD_CHARS])) or [self.chars.unk_id] for w in s.tokens])
+            ids.append(self.codec.word_ids(s.tokens))
+            chars.append(self.codec.char_ids(s.tokens))
             tags = self._train_tags(s) if s.tags is not None else ()
             tag_ids.append([self.tag_ids.get(t, IGNORE_INDEX) for t in tags] or [IGNORE_INDEX] * len(s.tokens))
         return TaggedSplit(list(sentences), ids, chars, tag_ids, feature_ids)
@@ -268,8 +269,7 @@ class TaggingTask(Task):
         else:
             best = emissions.argmax(-1)
             paths = [best[b, : int(n)].tolist() for b, n in enumerate(batch.lengths)]
-        out = [[self.tags[i] for i in p] for p in paths]
-        return [to_bio(p) for p in out] if self.scheme == "bioes" else out
+        return [self.codec.tag_strings(p) for p in paths]
 
     def predict_split(self, model: nn.Module, split: TaggedSplit, batch_size: int = 256) -> list[list[str]]:
         out: list[list[str]] = [[] for _ in range(len(split))]
@@ -280,21 +280,19 @@ class TaggingTask(Task):
 
     # ---------------------------------------------------------------- inference
     def input_tokens(self, text: str) -> list[str]:
-        return self.tokenizer(text)
+        return self.codec.tokens(text)
 
     @torch.no_grad()
     def infer(self, model: nn.Module, texts: list[str], options: dict[str, Any]) -> list[dict[str, Any]]:
         """``{"text", "tokens", "tags", "spans"}`` per text; each span ``{"type", "first", "last", "start", "end",
         "text"}`` gives its tokens (inclusive) and characters in ``text`` (start/end None when the tokenizer
         changed a token beyond case)."""
-        sentences = [TaggedSentence(tuple(self.tokenizer(t))) for t in texts]
+        sentences = [TaggedSentence(tuple(self.codec.tokens(t))) for t in texts]
         keep = [i for i, s in enumerate(sentences) if s.tokens]
         tagged = self.predict_split(model, self.encode([sentences[i] for i in keep])) if keep else []
-        out = [{"text": t, "tokens": [], "tags": [], "spans": []} for t in texts]
+        out = [self.codec.output(t) for t in texts]
         for i, tags in zip(keep, tagged):
-            tokens = list(sentences[i].tokens)
-            spans = tag_spans(texts[i], tokens, tags)
-            out[i].update(tokens=tokens, tags=tags, spans=spans)
+            out[i] = self.codec.output(texts[i], sentences[i].tokens, tags)
         return out
 
     def evaluate(self, model: nn.Module, split: TaggedSplit, batch_size: int = 256) -> dict[str, Any]:
