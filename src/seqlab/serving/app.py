@@ -50,6 +50,9 @@ from .metrics import ServerMetrics
 
 
 
+EXPLAIN_WAITING = 4  # explain requests running or waiting at most (one runs at a time): more get 503 at once
+
+
 class PredictRequest(BaseModel):
     inputs: list[str] | str = Field(description="texts (or one text); a language model's prompts")
     options: dict[str, Any] = Field(default_factory=dict, description="the model's inference options (GET /models)")
@@ -183,9 +186,12 @@ def create_app(predictors: list[BasePredictor], api_key: str | None = None, max_
         predictor = model(name)
         token = cancel.Token(request_timeout)
         try:
-            texts, options = predictor.checked(body.inputs, body.options)
+            if body.options.get("explain") is True and busy["explain"] >= EXPLAIN_WAITING:  # refused before any work
+                raise busy_error(f"{busy['explain']} explain requests are running or waiting; retry shortly")
+            # tokenising up to the body limit for the cost check takes a while: off the event loop, which answers /health
+            texts, options = await asyncio.to_thread(predictor.checked, body.inputs, body.options)
             if options.get("explain"):  # slow (integrated gradients): its own thread, a few waiting at most
-                if busy["explain"] >= 4:
+                if busy["explain"] >= EXPLAIN_WAITING:
                     raise busy_error(f"{busy['explain']} explain requests are running or waiting; retry shortly")
                 busy["explain"] += 1
 

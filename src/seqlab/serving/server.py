@@ -8,12 +8,21 @@ uvicorn's own ``limit_concurrency`` is left off: it counts open connections too,
 turn every request, ``/health`` included, into a 503; requests in flight are bounded by the app's per-model queues
 instead. ``timeout_graceful_shutdown`` bounds the drain after SIGTERM (the app cancels what still runs:
 ``seqlab.cancel``).
+
+``/health`` stays under 100 ms while clients flood the server (``benchmarks/serve_abuse.py``) because one event
+loop iteration never holds much work: asyncio accepts at most ``accept_batch`` connections per iteration (it reads
+uvicorn's ``backlog`` as that count; the kernel's queue is set back to ``LISTEN_BACKLOG`` after start, so nobody
+is refused for it); the objects alive at start (the models, torch, FastAPI) are frozen out of the garbage
+collector (``gc.freeze``), whose full passes over them took 100–300 ms each under a flood of short-lived objects;
+and the interpreter's switch interval is 1 ms, so a model's worker thread hands the loop the GIL quickly.
 """
 
 from __future__ import annotations
 
+import gc
 import logging
 import resource
+import socket
 import sys
 from typing import Any
 
@@ -75,10 +84,27 @@ def access_log(enabled: bool) -> None:
     log.addHandler(handler)
 
 
+LISTEN_BACKLOG = 2048  # connections the kernel holds for accept (uvicorn's default)
+SWITCH_INTERVAL = 0.001  # s: how soon the event loop's thread gets the GIL back from a model's worker thread
+
+
 def run(app: Any, host: str, port: int, header_timeout: float = 10.0, max_connections: int = 1000,
-        shutdown_timeout: float = 10.0, keep_alive: float = 5.0) -> None:
+        shutdown_timeout: float = 10.0, keep_alive: float = 5.0, accept_batch: int = 16) -> None:
     import uvicorn
 
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False,
-                http=guarded_protocol(header_timeout, connection_ceiling(max_connections)),
-                timeout_keep_alive=keep_alive, timeout_graceful_shutdown=shutdown_timeout)
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: list | None = None) -> None:
+            await super().startup(sockets)
+            for server in getattr(self, "servers", []):  # asyncio listened with the accept batch: the kernel's queue
+                for listener in server.sockets or ():  # back to its full length
+                    with socket.fromfd(listener.fileno(), listener.family, listener.type) as sock:
+                        sock.listen(LISTEN_BACKLOG)
+
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
+                            http=guarded_protocol(header_timeout, connection_ceiling(max_connections)),
+                            timeout_keep_alive=keep_alive, timeout_graceful_shutdown=shutdown_timeout,
+                            backlog=accept_batch)
+    gc.collect()
+    gc.freeze()
+    sys.setswitchinterval(SWITCH_INTERVAL)
+    Server(config).run()
