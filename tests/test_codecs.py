@@ -13,6 +13,9 @@ from seqlab.tasks.tagging.codec import MAX_WORD_CHARS, TaggingCodec
 def test_the_registry_and_the_codecs_import_without_torch():
     code = ("import sys\n"
             "import seqlab.tasks, seqlab.tasks.classification.codec, seqlab.tasks.tagging.codec\n"
+            "import seqlab.tasks.language_model.codec, seqlab.tasks.seq2seq.codec\n"
+            "from seqlab.tasks import summary\n"
+            "assert summary('tagging', {'tokens': ['a'], 'tags': ['O']}) == 'a/O'\n"
             "from seqlab.tasks import TASKS\n"
             "assert 'torch' not in sys.modules, sorted(m for m in sys.modules if m.startswith('torch'))[:5]\n"
             "print(len(TASKS))")
@@ -62,3 +65,28 @@ def test_the_tagger_codec_reads_words_and_characters_and_gives_spans():
     out = codec.output("The dog ran", tokens, tags)
     assert out["spans"] == [{"type": "NP", "first": 0, "last": 1, "start": 0, "end": 7, "text": "The dog"}]
     assert codec.output("") == {"text": "", "tokens": [], "tags": [], "spans": []}
+
+
+def test_each_family_writes_its_one_line_summary():
+    from seqlab.tasks import summary
+
+    assert summary("classification", {"label": "pos", "probability": 0.75, "text": "fine"}) == "pos\t0.750\tfine"
+    assert summary("language_model", {"prompt": "ROMEO:", "text": " and"}) == "ROMEO: and"
+    one = {"hypotheses": [{"text": "HH AH0", "score": -0.5}]}
+    assert summary("seq2seq", one) == "HH AH0"
+    two = {"hypotheses": [{"text": "HH AH0", "score": -0.5}, {"text": "HH EH0", "score": -1.25}]}
+    assert summary("seq2seq", two) == "  -0.500  HH AH0\n  -1.250  HH EH0"
+    assert summary("adding", {"value": 1.0}) == '{"value": 1.0}'  # a family without a codec: its JSON
+
+
+def test_the_numpy_sampler_follows_the_sampling_rules():
+    import numpy as np
+
+    from seqlab.tasks.language_model.codec import choose
+
+    logits = np.array([0.0, 3.0, 2.9, -1.0])
+    rng = np.random.default_rng(0)
+    base = {"greedy": False, "temperature": 1.0, "top_k": None, "top_p": None}
+    assert choose(logits, {**base, "greedy": True}, rng) == 1
+    assert {choose(logits, {**base, "top_k": 2}, rng) for _ in range(200)} == {1, 2}  # only the two largest
+    assert {choose(logits, {**base, "top_p": 0.01}, rng) for _ in range(50)} == {1}  # the most likely always kept

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..tasks import summary
 from .output import (ExamplesFormatter, add_device_flag, add_inference_flags, add_input_flags, add_json_flag, emit_json, load_predictor, parse_options,
                      read_texts)
 
@@ -25,20 +26,6 @@ def add_parser(sub) -> None:
     add_inference_flags(p)
     add_device_flag(p)
     add_json_flag(p)
-
-
-def summary(task: str, result: dict) -> str:
-    """One line per result for the terminal."""
-    if task == "classification":
-        return f"{result['label']}\t{result['probability']:.3f}\t{result['text']}"
-    if task == "tagging":
-        return " ".join(f"{tok}/{tag}" for tok, tag in zip(result["tokens"], result["tags"]))
-    if task == "language_model":
-        return result["prompt"] + result["text"]
-    if task == "seq2seq":
-        return "\n".join(f"{h['score']:8.3f}  {h['text']}" for h in result["hypotheses"]) \
-            if len(result["hypotheses"]) > 1 else result["hypotheses"][0]["text"]
-    return str(result)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -36,6 +36,7 @@ from ..data.tokenizers import Tokenizer
 from ..data.vocab import Vocab
 from ..search import beam_search, hypotheses_json, viterbi
 from ..tasks.classification.codec import ClassificationCodec
+from ..tasks.language_model.codec import choose
 from ..tasks.tagging.codec import TaggingCodec
 from .base import BasePredictor, Limits, default_name
 
@@ -203,25 +204,6 @@ class OnnxTagger(OnnxModel):
             for i, tags in zip(index, self.tag([sentences[i] for i in index])):
                 out[i] = self.codec.output(texts[i], sentences[i], tags)
         return out
-
-
-def choose(logits: np.ndarray, options: dict[str, Any], rng: np.random.Generator) -> int:
-    """The next token from logits [V] (``seqlab.decoding.sampling``'s rules: temperature, then top-k, then top-p)."""
-    if options["greedy"]:
-        return int(logits.argmax())
-    z = logits.astype(np.float64) / options["temperature"]
-    if options["top_k"] and options["top_k"] < z.size:
-        kth = np.sort(z)[-options["top_k"]]
-        z = np.where(z < kth, -np.inf, z)
-    if options["top_p"] is not None and options["top_p"] < 1.0:
-        order = np.argsort(-z, kind="stable")
-        p = np.exp(z[order] - z[order[0]])
-        p /= p.sum()
-        before = np.cumsum(p) - p
-        z[order[before >= options["top_p"]]] = -np.inf
-    p = np.exp(z - z.max())
-    p /= p.sum()
-    return int(rng.choice(z.size, p=p))
 
 
 class OnnxLanguageModel(OnnxModel):

@@ -5,12 +5,14 @@ model's codec never imports torch.
 * ``get_task(name)`` → the Task class of a recipe's ``task:`` field (a ConfigError naming the field if unknown);
 * ``data_section(name, source)`` → that task's ``data:`` dataclass, which ``load_recipe`` validates against;
 * ``load_recipe(path, overrides)`` / ``recipe_from_dict(raw, source)`` → a Recipe, its data section the task's;
+* ``summary(name, result)`` → one inference result as text, by the family's torch-free codec;
 * ``load_task(model_dir)`` → (artifact, task) of a model directory, the task's files checked against the weights.
 """
 
 from __future__ import annotations
 
 import difflib
+import json
 from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,6 +33,18 @@ TASKS: dict[str, str] = {
     "seq2seq": "seq2seq.Seq2SeqTask",
     "captioning": "captioning.CaptioningTask",
 }
+
+
+#: the families with a torch-free ``codec.py`` (what an exported model and the CLI read and answer through)
+CODECS = ("classification", "tagging", "language_model", "seq2seq")
+
+
+def summary(name: str, result: dict[str, Any]) -> str:
+    """One result of task ``name`` as text for the terminal: its family's ``codec.summary`` (torch-free)."""
+    if name not in CODECS:
+        return json.dumps(result, ensure_ascii=False)
+    folder = TASKS[name].split(".")[0]
+    return import_module(f"{__name__}.{folder}.codec").summary(result)
 
 
 def get_task(name: str, source: str | None = None) -> type[Task]:

@@ -55,3 +55,8 @@ class ClassificationCodec:
         best = max(range(len(row)), key=row.__getitem__)
         return {"text": text, "label": self.labels[best], "probability": row[best],
                 "probabilities": dict(zip(self.labels, row)), "truncated": self.truncated(text)}
+
+
+def summary(result: dict[str, Any]) -> str:
+    """label, probability and text, tab-separated."""
+    return f"{result['label']}\t{result['probability']:.3f}\t{result['text']}"

@@ -51,3 +51,8 @@ class TaggingCodec:
         """The inference JSON of one text (a text without tokens: all lists empty)."""
         tokens, tags = list(tokens), list(tags)
         return {"text": text, "tokens": tokens, "tags": tags, "spans": tag_spans(text, tokens, tags) if tokens else []}
+
+
+def summary(result: dict[str, Any]) -> str:
+    """token/TAG for every token."""
+    return " ".join(f"{token}/{tag}" for token, tag in zip(result["tokens"], result["tags"]))
