@@ -53,12 +53,8 @@ def run(args: argparse.Namespace) -> int:
     if args.show_attention:
         from ..evaluation.plots import caption_attention
 
-        if not getattr(art.model, "soft", False):
-            raise ValueError("--png: this model has no attention (attention: none)")
-        tokens = hyps[0][0].tokens
-        (alpha,) = task.attention(art.model, images[:1], widths[:1], [tokens])
-        words = [task.vocab.itos[i] for i in tokens] + ["<eos>"]
-        caption_attention(loaded[0][1], words, alpha, args.show_attention, art.model.encoder.stride)
+        words, alpha, stride = task.attention_figure(art.model, images[:1], widths[:1], hyps[0][0].tokens)
+        caption_attention(loaded[0][1], words, alpha, args.show_attention, stride)
         results[0]["attention_png"] = args.show_attention
     if args.json:
         emit_json({"results": results})

@@ -185,6 +185,16 @@ class CaptioningTask(Task):
         rows, cols = model.encoder.grid
         return [alpha[i, : len(c) + 1].reshape(-1, rows, cols) for i, c in enumerate(captions)]
 
+    def attention_figure(self, model: nn.Module, image: torch.Tensor, width: torch.Tensor,
+                         caption: list[int]) -> tuple[list[str], torch.Tensor, int]:
+        """What ``seqlab caption --png`` draws for one image [1, 1, H, W] and its caption's ids: the words (and
+        ``<eos>``), α [n + 1, rows, cols] and the pixels per grid column; a ValueError for a model without
+        attention (``model.attention: none``)."""
+        if not model.soft:
+            raise ValueError("--png: this model has no attention (attention: none)")
+        (alpha,) = self.attention(model, image, width, [caption])
+        return [self.vocab.itos[i] for i in caption] + ["<eos>"], alpha, model.encoder.stride
+
     def detokenize(self, ids: list[int]) -> str:
         return " ".join(self.vocab.itos[i] for i in ids)
 
