@@ -67,6 +67,73 @@ def _better(value: float, best: float | None, mode: str) -> bool:
     return value > best if mode == "max" else value < best
 
 
+def named_parameters(model: nn.Module, recipe: Recipe) -> dict[str, nn.Parameter]:
+    """The model's parameters by name, ``train.max_norm_params`` and ``train.freeze`` checked against them (one
+    line naming the field) and the frozen ones frozen."""
+    cfg, named = recipe.train, dict(model.named_parameters())
+    for field, names in (("max_norm_params", cfg.max_norm_params), ("freeze", cfg.freeze)):
+        for name in names:
+            if name not in named:
+                raise ValueError(f"{recipe.source}: train.{field}: no parameter {name!r} (have: {', '.join(named)})")
+    for name in cfg.freeze:
+        named[name].requires_grad_(False)
+    return named
+
+
+def layer_groups_of(model: nn.Module, model_config: dict, recipe: Recipe) -> list | None:
+    """The layer groups (bottom to top) that discriminative rates and gradual unfreezing need, or None when the
+    recipe asks for neither; a ConfigError for a model without them."""
+    cfg = recipe.train
+    if not (cfg.lr_group_decay or cfg.unfreeze == "gradual"):
+        return None
+    if "encoder_from" not in model_config:  # models that take an LM's encoder have layer groups
+        field = "lr_group_decay" if cfg.lr_group_decay else "unfreeze"
+        raise ConfigError(f"{recipe.source}: train.{field}: model {model_config['name']} has no layer groups "
+                          "(rnn_classifier and tagger have)")
+    return layer_groups(model, model.encoder_parts())
+
+
+def unfreeze_top(groups: list, epoch: int, frozen: set[int]) -> None:
+    """ULMFiT's gradual unfreezing: in epoch ``epoch`` (from 0) the top ``epoch + 1`` groups train (never a
+    parameter of ``train.freeze``)."""
+    for g, group in enumerate(groups):
+        for p in group:
+            p.requires_grad_(g >= len(groups) - 1 - epoch and id(p) not in frozen)
+
+
+def restore(ckpt_dir: Path, task: Task, model: nn.Module, optimizer: torch.optim.Optimizer, schedule: Schedule,
+            world: World, device: torch.device) -> LoopState:
+    """A checkpoint's weights (checked against the model first), optimiser, schedule, this rank's RNG and what the
+    task carried between batches; returns the loop position."""
+    restored = checkpoint.load(ckpt_dir)
+    artifact.check_weights(restored.weights, artifact.read_header(restored.weights), model)
+    load_model(model, str(restored.weights))
+    optimizer.load_state_dict(restored.optimizer_state)
+    schedule.load_state_dict(restored.schedule_state)
+    torch.set_rng_state(restored.rng_of(world.rank))
+    state = restored.loop
+    if state.batch_in_epoch:  # mid-epoch: what the task carried into the next batch
+        task.restore_training_state({k: v.to(device) for k, v in restored.task_state.items()})
+    return state
+
+
+def loss_problem(value: float, first: float | None, lr: float) -> tuple[str, str, str] | None:
+    """(what, why, hint) when a step's loss means training has failed — not finite, or over DIVERGED times the
+    first step's — else None."""
+    if not math.isfinite(value):
+        return f"loss is {value}", "", "try a lower train.lr"
+    if first is not None and value > DIVERGED * max(first, 1e-3):
+        return (f"loss {value:.3g}", f" is over {DIVERGED:g} times the first step's ({first:.3g}): training diverged",
+                f"try a lower train.lr (now {lr:g})")
+    return None
+
+
+def diverged(what: str, ckpt_dir: Path, hint: str) -> TrainingDiverged:
+    """The one-line error for a failed step; the update was not applied, so the last checkpoint is good."""
+    return TrainingDiverged(f"{what}; stopped before the update (last good checkpoint: "
+                            f"{ckpt_dir if ckpt_dir.exists() else 'none yet'}); {hint}")
+
+
 def fit(task: Task, model: nn.Module, model_config: dict, recipe: Recipe, train, dev, out_dir: Path,
         out: Console, resume: bool = False, progress: bool = True,
         after_step: Callable[[], str | None] | None = None, world: World | None = None) -> LoopState:
@@ -80,40 +147,19 @@ def fit(task: Task, model: nn.Module, model_config: dict, recipe: Recipe, train,
     main = world.main
     out_dir.mkdir(parents=True, exist_ok=True)
     ckpt_dir = out_dir / "checkpoint"
-    named = dict(model.named_parameters())
-    for name in cfg.max_norm_params:
-        if name not in named:
-            raise ValueError(f"{recipe.source}: train.max_norm_params: no parameter {name!r} (have: {', '.join(named)})")
-    for name in cfg.freeze:
-        if name not in named:
-            raise ValueError(f"{recipe.source}: train.freeze: no parameter {name!r} (have: {', '.join(named)})")
-        named[name].requires_grad_(False)
+    named = named_parameters(model, recipe)
     float64 = cfg.precision == "fp64"  # the model is float64 already (run.py); its float inputs follow
     device = device_of(model)  # batches are built on the CPU and moved where the model is (run.py: train.device)
     autocast = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if cfg.precision == "bf16" else nullcontext
     parallel = world.wrap(model)  # DDP across ranks; the model itself in one process
-    groups = None
-    if cfg.lr_group_decay or cfg.unfreeze == "gradual":  # models that take an LM's encoder have layer groups
-        if "encoder_from" not in model_config:
-            field = "lr_group_decay" if cfg.lr_group_decay else "unfreeze"
-            raise ConfigError(f"{recipe.source}: train.{field}: model {model_config['name']} has no layer groups "
-                              "(rnn_classifier and tagger have)")
-        groups = layer_groups(model, model.encoder_parts())
+    groups = layer_groups_of(model, model_config, recipe)
     optimizer = build_optimizer(discriminative_groups(groups, cfg) if groups else model.parameters(), cfg, recipe.source)
     frozen = {id(named[name]) for name in cfg.freeze}
     steps_per_epoch = math.ceil(len(train) / cfg.batch_size)
     schedule = Schedule(optimizer, cfg, steps_per_epoch * cfg.epochs, recipe.source)
     state = LoopState()
     if resume:
-        restored = checkpoint.load(ckpt_dir)
-        artifact.check_weights(restored.weights, artifact.read_header(restored.weights), model)
-        load_model(model, str(restored.weights))
-        optimizer.load_state_dict(restored.optimizer_state)
-        schedule.load_state_dict(restored.schedule_state)
-        torch.set_rng_state(restored.rng_of(world.rank))
-        state = restored.loop
-        if state.batch_in_epoch:  # mid-epoch: what the task carried into the next batch
-            task.restore_training_state({k: v.to(device) for k, v in restored.task_state.items()})
+        state = restore(ckpt_dir, task, model, optimizer, schedule, world, device)
         out.print(f"resumed from {ckpt_dir}: epoch {state.epoch + 1}, batch {state.batch_in_epoch}, step {state.step}")
     elif world.size > 1:  # each rank its own dropout draws (a resumed run restores each rank's state)
         torch.manual_seed(cfg.seed * 1_000 + world.rank)
@@ -134,9 +180,7 @@ def fit(task: Task, model: nn.Module, model_config: dict, recipe: Recipe, train,
     out_of_time = False
     for epoch in range(state.epoch, cfg.epochs):
         if groups and cfg.unfreeze == "gradual":  # ULMFiT: the top group first, one more group each epoch
-            for g, group in enumerate(groups):
-                for p in group:
-                    p.requires_grad_(g >= len(groups) - 1 - epoch and id(p) not in frozen)
+            unfreeze_top(groups, epoch, frozen)
             if main and epoch < len(groups):
                 out.print(f"epoch {epoch + 1}: training the top {min(epoch + 1, len(groups))} of {len(groups)} layer groups")
         generator = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)
@@ -164,30 +208,18 @@ def fit(task: Task, model: nn.Module, model_config: dict, recipe: Recipe, train,
                 loss = loss * (n * world.size / max(count, 1))
             else:
                 value, tokens = loss.item(), batch.n_tokens
-            if not math.isfinite(value):
+            where = f"epoch {epoch + 1}, step {state.step + 1}"
+            problem = loss_problem(value, state.first_loss, cfg.lr)
+            if problem:
                 bar.close()
-                raise TrainingDiverged(
-                    f"loss is {value} at epoch {epoch + 1}, step {state.step + 1}; stopped before the update "
-                    f"(last good checkpoint: {ckpt_dir if ckpt_dir.exists() else 'none yet'}); try a lower train.lr"
-                )
-            if state.first_loss is None:
-                state.first_loss = value
-            elif value > DIVERGED * max(state.first_loss, 1e-3):
-                bar.close()
-                raise TrainingDiverged(
-                    f"loss {value:.3g} at epoch {epoch + 1}, step {state.step + 1} is over {DIVERGED:g} times the first "
-                    f"step's ({state.first_loss:.3g}): training diverged; stopped before the update (last good "
-                    f"checkpoint: {ckpt_dir if ckpt_dir.exists() else 'none yet'}); try a lower train.lr (now {cfg.lr:g})"
-                )
+                raise diverged(f"{problem[0]} at {where}{problem[1]}", ckpt_dir, problem[2])
+            state.first_loss = value if state.first_loss is None else state.first_loss
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_norm or float("inf"))
             if not torch.isfinite(norm):
                 bar.close()
-                raise TrainingDiverged(
-                    f"gradient norm is {norm.item()} at epoch {epoch + 1}, step {state.step + 1}; stopped before the "
-                    f"update (last good checkpoint: {ckpt_dir if ckpt_dir.exists() else 'none yet'}); try train.clip_norm"
-                )
+                raise diverged(f"gradient norm is {norm.item()} at {where}", ckpt_dir, "try train.clip_norm")
             optimizer.step()
             schedule.after_batch()
             if cfg.max_norm:
