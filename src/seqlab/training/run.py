@@ -162,6 +162,59 @@ def held_out(data: Any, sizes: dict[str, int]) -> list[str]:
     return notes
 
 
+def resumable(recipe: Recipe, out_dir: Path, out: Console) -> Any:
+    """The checkpoint in ``out_dir`` that ``--resume`` continues, refused in one line when missing or when the
+    recipe changed in a field other than ``SAFE_ON_RESUME``."""
+    ckpt = out_dir / "checkpoint"
+    if not checkpoint.exists(ckpt):
+        raise FileNotFoundError(f"{ckpt}: no checkpoint to resume from (train without --resume first)")
+    restored = checkpoint.load(ckpt)
+    changed = recipe_differences(restored.recipe, recipe.to_dict())
+    unsafe = [name for name in changed if name not in SAFE_ON_RESUME]
+    if unsafe:
+        raise ConfigError(f"{recipe.source}: --resume: the recipe differs from the checkpoint's in {', '.join(unsafe)}; "
+                          f"restore them, or train into a new --out (only {', '.join(sorted(SAFE_ON_RESUME))} may change)")
+    if changed:
+        out.print(f"resuming with changed {', '.join(changed)}")
+    return restored
+
+
+def report_data(recipe: Recipe, task: Any, parts: dict[str, Any], dropped: dict[str, dict[str, int]],
+                out: Console) -> dict[str, Any]:
+    """Every split accounted for (read, skipped, used, problems), printed, and returned for results.json."""
+    data_report = account(parts, dropped, task)
+    for name, report in data_report.items():
+        for problem in report.get("problems", []):
+            out.print(f"[yellow]data {name}[/]: {problem}")
+    out.print("data: " + "; ".join(describe_accounting(name, report) for name, report in data_report.items()))
+    for note in held_out(recipe.data, {name: len(parts[name]) for name in ("dev", "test")}):
+        out.print(f"data {note}")
+    return data_report
+
+
+def pretrained_start(recipe: Recipe, task: Any, model: torch.nn.Module, model_config: dict[str, Any],
+                     out: Console) -> tuple[dict | None, dict | None]:
+    """A fresh run's pretrained start, each reported: word vectors (``data.vectors``) into the word embedding, a
+    language model's encoder (``model.encoder_from``). Returns (vectors report, encoder report)."""
+    vectors_report = encoder_report = None
+    if recipe.data.vectors:
+        if not registry.has_word_embedding(model):
+            raise ConfigError(f"{recipe.source}: data.vectors: model {model_config['name']} has no word embedding")
+        vectors_report = load_vectors(model.word_embedding(), recipe.data.vectors, task.vocab.itos)
+        registry.vectors_loaded(model)
+        out.print(f"pretrained vectors: {vectors_report['found']:,} of {vectors_report['words']:,} words found "
+                  f"({vectors_report['coverage']:.1%}); the rest keep their random initialisation")
+    if model_config.get("encoder_from"):
+        encoder_report = start_from_language_model(model, model_config["encoder_from"], task.vocab.itos,
+                                                   task.tokenizer.to_dict(), recipe.source)
+        out.print(f"encoder from {encoder_report['from']}: {encoder_report['found']:,} of {encoder_report['words']:,} "
+                  f"words found in its vocabulary, {encoder_report['mean_started']:,} start at the mean of its "
+                  f"embeddings; {encoder_report['rnn_copied']} recurrent tensors copied"
+                  + (f", {len(encoder_report['rnn_kept'])} (the backward direction) keep their initialisation"
+                     if encoder_report["rnn_kept"] else ""))
+    return vectors_report, encoder_report
+
+
 def _train(recipe: Recipe, out_dir: Path, resume: bool, out: Console, progress: bool,
            governor: cotenancy.ThreadGovernor, overwrite: bool = False,
            world: distributed.World | None = None, device: torch.device | None = None) -> dict[str, Any] | None:
@@ -177,19 +230,7 @@ def _train(recipe: Recipe, out_dir: Path, resume: bool, out: Console, progress: 
         raise ConfigError(f"{out_dir}: holds a trained model already; --resume continues its run, --overwrite "
                           "replaces it, or give another --out")
     check_out_dir(out_dir)
-    restored = None
-    if resume:
-        ckpt = out_dir / "checkpoint"
-        if not checkpoint.exists(ckpt):
-            raise FileNotFoundError(f"{ckpt}: no checkpoint to resume from (train without --resume first)")
-        restored = checkpoint.load(ckpt)
-        changed = recipe_differences(restored.recipe, recipe.to_dict())
-        unsafe = [name for name in changed if name not in SAFE_ON_RESUME]
-        if unsafe:
-            raise ConfigError(f"{recipe.source}: --resume: the recipe differs from the checkpoint's in {', '.join(unsafe)}; "
-                              f"restore them, or train into a new --out (only {', '.join(sorted(SAFE_ON_RESUME))} may change)")
-        if changed:
-            out.print(f"resuming with changed {', '.join(changed)}")
+    restored = resumable(recipe, out_dir, out) if resume else None
     out.print(f"OpenMP waiting: {WAIT_POLICY.value or 'default (active)'} ({WAIT_POLICY.reason}); "
               f"{threads} thread{'s' if threads != 1 else ''} ({'fixed by train.threads/SEQLAB_THREADS' if governor.fixed else 'adaptive' if governor.active else 'SEQLAB_COTENANCY=0'})"
               + "".join(f"; {c['reason']}" for c in governor.changes))
@@ -197,33 +238,11 @@ def _train(recipe: Recipe, out_dir: Path, resume: bool, out: Console, progress: 
     if restored is not None:
         task = task_cls.from_files(restored.files, recipe.to_dict())
     parts = splits if isinstance(splits, dict) else {"train": splits.train, "dev": splits.dev, "test": splits.test}
-    data_report = account(parts, getattr(splits, "dropped", {}), task)
-    for name, report in data_report.items():
-        for problem in report.get("problems", []):
-            out.print(f"[yellow]data {name}[/]: {problem}")
-    out.print("data: " + "; ".join(describe_accounting(name, report) for name, report in data_report.items()))
-    for note in held_out(recipe.data, {name: len(parts[name]) for name in ("dev", "test")}):
-        out.print(f"data {note}")
+    data_report = report_data(recipe, task, parts, getattr(splits, "dropped", {}), out)
     train_split, dev_split, test_split = (task.encode(parts[s]) for s in ("train", "dev", "test"))
     model, model_config = registry.build(task.model_section(recipe.model), recipe.source)
     check_free_space(out_dir, model)
-    vectors_report = None
-    if recipe.data.vectors and not resume:
-        if not registry.has_word_embedding(model):
-            raise ConfigError(f"{recipe.source}: data.vectors: model {model_config['name']} has no word embedding")
-        vectors_report = load_vectors(model.word_embedding(), recipe.data.vectors, task.vocab.itos)
-        registry.vectors_loaded(model)
-        out.print(f"pretrained vectors: {vectors_report['found']:,} of {vectors_report['words']:,} words found "
-                  f"({vectors_report['coverage']:.1%}); the rest keep their random initialisation")
-    encoder_report = None
-    if model_config.get("encoder_from") and not resume:
-        encoder_report = start_from_language_model(model, model_config["encoder_from"], task.vocab.itos,
-                                                   task.tokenizer.to_dict(), recipe.source)
-        out.print(f"encoder from {encoder_report['from']}: {encoder_report['found']:,} of {encoder_report['words']:,} "
-                  f"words found in its vocabulary, {encoder_report['mean_started']:,} start at the mean of its "
-                  f"embeddings; {encoder_report['rnn_copied']} recurrent tensors copied"
-                  + (f", {len(encoder_report['rnn_kept'])} (the backward direction) keep their initialisation"
-                     if encoder_report["rnn_kept"] else ""))
+    vectors_report, encoder_report = pretrained_start(recipe, task, model, model_config, out) if not resume else (None, None)
     if cfg.precision == "fp64":
         model.double()
     model.to(device)
