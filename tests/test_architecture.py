@@ -4,6 +4,7 @@ cancel, manifest, onnx_graph) import no other part of seqlab but each other; no 
 packages or inside one."""
 
 import ast
+import re
 from pathlib import Path
 
 import seqlab
@@ -18,11 +19,11 @@ def layer_of(module: str) -> str:
     return module.split(".")[0]
 
 
-def imported_seqlab_modules(path: Path) -> set[str]:
-    rel = path.relative_to(ROOT).with_suffix("")
-    package = list(rel.parts[:-1])
+def imported_seqlab_modules(rel: Path, source: str) -> set[str]:
+    """The seqlab modules the module at ``rel`` (relative to the package) imports, as dotted names."""
+    package = list(rel.with_suffix("").parts[:-1])
     found = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.ImportFrom):
             if node.level:
                 base = package[: len(package) - node.level + 1]
@@ -36,27 +37,34 @@ def imported_seqlab_modules(path: Path) -> set[str]:
     return found
 
 
+def upward_imports(source: str, where: str) -> list[str]:
+    """The imports of the module at ``where`` (relative to the package) that break the one-way flow."""
+    rel = Path(where)
+    own = rel.parts[0] if len(rel.parts) > 1 else rel.stem
+    problems = []
+    for target in imported_seqlab_modules(rel, source):
+        dest = layer_of(target)
+        if not dest or dest == own:
+            continue
+        if dest not in ORDER and dest not in LEAVES and not (ROOT / dest).exists() and not (ROOT / f"{dest}.py").exists():
+            dest = "__init__"  # a name of the package root itself (``from . import __version__``)
+        if own in LEAVES and own != "__init__" and dest not in LEAVES:
+            problems.append(f"{rel} (a leaf) imports seqlab.{target}")
+        elif dest in LEAVES or dest == "__init__":
+            continue
+        elif dest not in ORDER:
+            assert hasattr(seqlab, dest), f"{rel}: unknown seqlab module {target}"  # a package attribute
+        elif own in ORDER and ORDER.index(dest) > ORDER.index(own):
+            problems.append(f"{rel} imports upward: seqlab.{target}")
+    return problems
+
+
 def test_imports_flow_one_way():
     problems = []
     for path in ROOT.rglob("*.py"):
         rel = path.relative_to(ROOT)
-        own = rel.parts[0] if len(rel.parts) > 1 else rel.stem
-        if own == "__main__":
-            continue
-        for target in imported_seqlab_modules(path):
-            dest = layer_of(target)
-            if not dest or dest == own:
-                continue
-            if dest not in ORDER and dest not in LEAVES and not (ROOT / dest).exists() and not (ROOT / f"{dest}.py").exists():
-                dest = "__init__"  # a name of the package root itself (``from . import __version__``)
-            if own in LEAVES and own != "__init__" and dest not in LEAVES:
-                problems.append(f"{rel} (a leaf) imports seqlab.{target}")
-            elif dest in LEAVES or dest == "__init__":
-                continue
-            elif dest not in ORDER:
-                assert hasattr(seqlab, dest), f"{rel}: unknown seqlab module {target}"  # a package attribute
-            elif own in ORDER and ORDER.index(dest) > ORDER.index(own):
-                problems.append(f"{rel} imports upward: seqlab.{target}")
+        if rel.parts[0] != "__main__.py":
+            problems += upward_imports(path.read_text(encoding="utf-8"), str(rel))
     assert not problems, "\n".join(problems)
 
 
@@ -108,3 +116,50 @@ def test_no_import_circles_even_inside_a_package():
         if name not in state:
             visit(name, [name])
     assert not circles, "\n".join(circles)
+
+
+SUBJECTS = re.compile(r"(^|\.)(task|task_cls|model|predictor)$")  # what a probe asks about
+
+
+def task_probes(source: str, where: str, task_names: set[str]) -> list[str]:
+    """A task named by its string in a comparison (``task.name == "tagging"``, ``name in ("seq2seq", …)``), or a
+    task, model or predictor probed with ``hasattr`` / ``getattr(…, default)``: what a module outside ``tasks/``
+    must not do (it asks the task's declared capabilities instead)."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Compare):
+            operands = [node.left, *node.comparators]
+            values = [c.value for c in operands if isinstance(c, ast.Constant)]
+            values += [e.value for c in operands if isinstance(c, (ast.Tuple, ast.List, ast.Set))
+                       for e in c.elts if isinstance(e, ast.Constant)]
+            named = [v for v in values if isinstance(v, str) and v in task_names]
+            if named:
+                found.append(f"{where}:{node.lineno}: compares the task name {named[0]!r}")
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.args and (
+                node.func.id == "hasattr" or (node.func.id == "getattr" and len(node.args) == 3)):
+            subject = ast.unparse(node.args[0])
+            if SUBJECTS.search(subject):
+                found.append(f"{where}:{node.lineno}: probes {subject} with {node.func.id}")
+    return found
+
+
+def test_no_task_name_or_probe_outside_tasks():
+    from seqlab.tasks import TASKS
+
+    problems = []
+    for path in ROOT.rglob("*.py"):
+        rel = path.relative_to(ROOT)
+        if rel.parts[0] != "tasks":
+            problems += task_probes(path.read_text(encoding="utf-8"), str(rel), set(TASKS))
+    assert not problems, "\n".join(problems)
+
+
+def test_the_rules_catch_planted_violations():
+    names = {"tagging", "seq2seq"}
+    assert task_probes('if task.name == "tagging":\n    pass\n', "cli/x.py", names)
+    assert task_probes('ok = art.task in ("seq2seq", "x")\n', "cli/x.py", names)
+    assert task_probes('if hasattr(task, "vocab"):\n    pass\n', "serving/x.py", names)
+    assert task_probes('soft = getattr(art.model, "soft", False)\n', "cli/x.py", names)
+    assert not task_probes('if args.mode == "fast" and getattr(args, "device", None):\n    pass\n', "cli/x.py", names)
+    assert any("upward" in p for p in upward_imports("from ..cli import main\n", "tasks/x.py"))
+    assert any("a leaf" in p for p in upward_imports("from .tasks import get_task\n", "options.py"))

@@ -60,6 +60,8 @@ class Task(ABC):
     streams: ClassVar[bool] = False  # infer_stream(model, prompt, options, on_text) (language models)
     scores_classes: ClassVar[bool] = False  # probabilities(model, split, batch_size) over labels (classification)
     captions_images: ClassVar[bool] = False  # decode(model, images, widths, beam) and attention(…) (captioning)
+    lends_encoder: ClassVar[bool] = False  # its models' embedding and recurrent layers start another model's
+    # (``model.encoder_from``; language models)
     vocab: Any = None  # the input vocabulary (data.vocab.Vocab), where the task has one
     beam: int | None = None  # the default beam width of a task that decodes with beam search
 

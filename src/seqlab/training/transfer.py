@@ -12,6 +12,7 @@ from torch import nn
 from .. import artifact
 from ..config import ConfigError
 from ..models.transfer import TransferError, transfer_encoder
+from ..tasks import get_task
 
 
 def start_from_language_model(model: nn.Module, directory: str, target_words: list[str], tokenizer: dict[str, Any],
@@ -24,7 +25,7 @@ def start_from_language_model(model: nn.Module, directory: str, target_words: li
         lm = artifact.load(path / "model" if (path / "model" / artifact.CONFIG).is_file() else path)
     except (artifact.ArtifactError, FileNotFoundError) as err:
         raise ConfigError(f"{source}: model.encoder_from: {err}") from None
-    if lm.task != "language_model":
+    if not get_task(lm.task, str(lm.path)).lends_encoder:
         raise ConfigError(f"{source}: model.encoder_from: {directory} is a {lm.task} model, not a language model")
     lm_tokenizer = lm.files["tokenizer"]
     differs = [k for k in ("name", "lowercase") if lm_tokenizer.get(k) != tokenizer.get(k)]

@@ -204,6 +204,7 @@ class LanguageModelTask(Task):
     name = "language_model"
     data_config = LanguageModelData
     streams = True
+    lends_encoder = True
 
     def __init__(self, tokenizer: Tokenizer, vocab: Vocab, conditions: list[str] | None = None, bptt: int = 35):
         self.tokenizer, self.vocab, self.bptt = tokenizer, vocab, bptt
