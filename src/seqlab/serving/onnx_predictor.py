@@ -35,6 +35,7 @@ from ..textstream import StopStream
 from ..data.tokenizers import Tokenizer
 from ..data.vocab import Vocab
 from ..search import beam_search, hypotheses_json, viterbi
+from ..tasks import TASKS, codec_of
 from ..tasks.classification.codec import ClassificationCodec
 from ..tasks.language_model.codec import choose
 from ..tasks.tagging.codec import TaggingCodec
@@ -52,8 +53,9 @@ def read_export(path: Path) -> dict[str, Any]:
         meta = json.loads((path / EXPORT_JSON).read_text(encoding="utf-8"))
     except (OSError, ValueError) as err:
         raise ValueError(f"{path / EXPORT_JSON}: not a readable export description ({err})") from None
-    if not isinstance(meta, dict) or meta.get("format") != "onnx" or meta.get("task") not in TASKS:
-        raise ValueError(f"{path / EXPORT_JSON}: expected an ONNX export of a {', '.join(TASKS)} model")
+    if not isinstance(meta, dict) or meta.get("format") != "onnx" or runtime_of(meta.get("task")) is None:
+        raise ValueError(f"{path / EXPORT_JSON}: expected an ONNX export of a "
+                         f"{', '.join(name for name in TASKS if runtime_of(name))} model")
     if "manifest" in meta:  # every graph checked against its size and sha256 at export
         listed = meta["manifest"]
         found = checksums.problem(path, listed, sorted(listed) if isinstance(listed, dict) else [], str(path / EXPORT_JSON))
@@ -68,7 +70,12 @@ def read_export(path: Path) -> dict[str, Any]:
 def load_export(path: str | Path, limits: Limits = Limits(), name: str | None = None, threads: int = 0) -> BasePredictor:
     """The predictor for the export in ``path``, by its task."""
     meta = read_export(Path(path))
-    return TASKS[meta["task"]](path, limits, name, threads)
+    return RUNTIMES[runtime_of(meta["task"])](path, limits, name, threads)
+
+
+def runtime_of(task: Any) -> str | None:
+    """How an export of ``task`` runs: its family codec's ``RUNTIME`` (a key of ``RUNTIMES``), None if it does not."""
+    return codec_of(task).RUNTIME if isinstance(task, str) and task in TASKS else None
 
 
 def _session(path: Path, threads: int, file: str = ONNX_FILE):
@@ -87,12 +94,13 @@ class OnnxModel(BasePredictor):
 
     labels: list[str] | None = None
 
-    def __init__(self, export_dir: str | Path, limits: Limits, name: str | None, task: str):
+    def __init__(self, export_dir: str | Path, limits: Limits, name: str | None, runtime: str):
         self.path = Path(export_dir)
         self.meta = read_export(self.path)
-        if self.meta["task"] != task:
-            raise ValueError(f"{self.path / EXPORT_JSON}: a {self.meta['task']} export, not {task} (use load_export)")
-        self.limits, self.name, self.task_name = limits, name or default_name(export_dir), task
+        if runtime_of(self.meta["task"]) != runtime:
+            raise ValueError(f"{self.path / EXPORT_JSON}: a {self.meta['task']} export does not run as a {runtime} "
+                             "(use load_export)")
+        self.limits, self.name, self.task_name = limits, name or default_name(export_dir), self.meta["task"]
         self._lock = threading.Lock()
 
     def describe(self) -> dict[str, Any]:
@@ -110,9 +118,9 @@ class OnnxPredictor(OnnxModel):
     graph in between."""
 
     def __init__(self, export_dir: str | Path, limits: Limits = Limits(), name: str | None = None, threads: int = 0):
-        super().__init__(export_dir, limits, name, "classification")
+        super().__init__(export_dir, limits, name, "classifier")
         self.codec = ClassificationCodec.from_files(self.meta["files"], self.meta.get("max_length"))
-        self.labels = self.codec.labels
+        self.labels, self.vocab = self.codec.labels, self.codec.vocab
         self.session = _session(self.path, threads)
 
     def input_tokens(self, text: str) -> list[str]:
@@ -153,9 +161,9 @@ class OnnxTagger(OnnxModel):
     emissions decoded by the CRF's Viterbi in numpy (``seqlab.search``)."""
 
     def __init__(self, export_dir: str | Path, limits: Limits = Limits(), name: str | None = None, threads: int = 0):
-        super().__init__(export_dir, limits, name, "tagging")
+        super().__init__(export_dir, limits, name, "tagger")
         self.codec = TaggingCodec.from_files(self.meta["files"])
-        self.labels = self.codec.tags
+        self.labels, self.vocab = self.codec.tags, self.codec.words
         crf = self.meta.get("crf")
         self.crf = None
         if crf is not None:
@@ -358,5 +366,6 @@ class OnnxSeq2Seq(OnnxModel):
                 for text, row_ids, hyps in zip(texts, ids, found)]
 
 
-TASKS = {"classification": OnnxPredictor, "tagging": OnnxTagger, "language_model": OnnxLanguageModel,
-         "seq2seq": OnnxSeq2Seq}
+#: an exported family's runtime (its codec's ``RUNTIME``) → the class that runs it
+RUNTIMES = {"classifier": OnnxPredictor, "tagger": OnnxTagger, "language_model": OnnxLanguageModel,
+            "seq2seq": OnnxSeq2Seq}

@@ -1,6 +1,6 @@
 """The task registry. A task family is one folder here (``classification/``, ``tagging/``, …: its torch ``Task``
-in ``task.py``) and one line in ``TASKS``; nothing is imported until a task is asked for, so reading an exported
-model's codec never imports torch.
+in ``task.py``, its torch-free ``codec.py``, its ONNX graphs in ``onnx.py``) and one line in ``TASKS``; nothing is
+imported until a task is asked for, so reading an exported model's codec never imports torch.
 
 * ``get_task(name)`` → the Task class of a recipe's ``task:`` field (a ConfigError naming the field if unknown);
 * ``data_section(name, source)`` → that task's ``data:`` dataclass, which ``load_recipe`` validates against;
@@ -12,7 +12,6 @@ model's codec never imports torch.
 from __future__ import annotations
 
 import difflib
-import json
 from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,27 +23,28 @@ if TYPE_CHECKING:
     from .. import artifact
     from .base import Task
 
-#: task name → "folder.ClassName": the Task class in ``seqlab.tasks.<folder>.task``
+#: task name → "package:ClassName": a family's package (its ``task.py`` holds the Task class, its ``codec.py`` the
+#: torch-free side); a family outside seqlab registers the same way, with its own package
 TASKS: dict[str, str] = {
-    "classification": "classification.ClassificationTask",
-    "tagging": "tagging.TaggingTask",
-    "adding": "adding.AddingTask",
-    "language_model": "language_model.LanguageModelTask",
-    "seq2seq": "seq2seq.Seq2SeqTask",
-    "captioning": "captioning.CaptioningTask",
+    "classification": "seqlab.tasks.classification:ClassificationTask",
+    "tagging": "seqlab.tasks.tagging:TaggingTask",
+    "adding": "seqlab.tasks.adding:AddingTask",
+    "language_model": "seqlab.tasks.language_model:LanguageModelTask",
+    "seq2seq": "seqlab.tasks.seq2seq:Seq2SeqTask",
+    "captioning": "seqlab.tasks.captioning:CaptioningTask",
 }
 
 
-#: the families with a torch-free ``codec.py`` (what an exported model and the CLI read and answer through)
-CODECS = ("classification", "tagging", "language_model", "seq2seq")
+def codec_of(name: str) -> Any:
+    """The torch-free codec module of task ``name``'s family (``summary``, ``RUNTIME`` and its encoders)."""
+    if name not in TASKS:
+        raise ValueError(f"unknown task {short(name)} (known: {', '.join(TASKS)})")
+    return import_module(f"{TASKS[name].split(':')[0]}.codec")
 
 
 def summary(name: str, result: dict[str, Any]) -> str:
     """One result of task ``name`` as text for the terminal: its family's ``codec.summary`` (torch-free)."""
-    if name not in CODECS:
-        return json.dumps(result, ensure_ascii=False)
-    folder = TASKS[name].split(".")[0]
-    return import_module(f"{__name__}.{folder}.codec").summary(result)
+    return codec_of(name).summary(result)
 
 
 def get_task(name: str, source: str | None = None) -> type[Task]:
@@ -54,8 +54,8 @@ def get_task(name: str, source: str | None = None) -> type[Task]:
         hint = f"; did you mean {close[0]!r}?" if close else ""
         where = f"{source}: task: " if source else ""
         raise ConfigError(f"{where}unknown task {short(name)} (known: {', '.join(TASKS)}){hint}")
-    folder, cls = TASKS[name].split(".")
-    return getattr(import_module(f"{__name__}.{folder}.task"), cls)
+    package, cls = TASKS[name].split(":")
+    return getattr(import_module(f"{package}.task"), cls)
 
 
 def data_section(name: str, source: str = "<recipe>") -> type:

@@ -17,6 +17,8 @@ import numpy as np
 from ...data.tokenizers import Tokenizer
 from ...data.vocab import Vocab
 
+RUNTIME = "classifier"  # how an export of this family runs (``seqlab.serving.onnx_predictor.RUNTIMES``)
+
 
 class ClassificationCodec:
     def __init__(self, tokenizer: Tokenizer, vocab: Vocab, labels: Sequence[str], max_length: int | None = None):

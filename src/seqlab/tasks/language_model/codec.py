@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+RUNTIME = "language_model"  # how an export of this family runs (``seqlab.serving.onnx_predictor.RUNTIMES``)
+
 
 def choose(logits: np.ndarray, options: dict[str, Any], rng: np.random.Generator) -> int:
     """The next token from logits [V] under the inference options (``greedy``, ``temperature``, ``top_k``,

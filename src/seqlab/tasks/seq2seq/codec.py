@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+RUNTIME = "seq2seq"  # how an export of this family runs (``seqlab.serving.onnx_predictor.RUNTIMES``)
+
 
 def summary(result: dict[str, Any]) -> str:
     """The best hypothesis; with several (``n_best``), one line each with its score."""

@@ -16,6 +16,8 @@ from ...data.tags import tag_spans, to_bio
 from ...data.tokenizers import Tokenizer
 from ...data.vocab import Vocab
 
+RUNTIME = "tagger"  # how an export of this family runs (``seqlab.serving.onnx_predictor.RUNTIMES``)
+
 MAX_WORD_CHARS = 20  # a word's characters read by the character features; longer words are cut
 
 
