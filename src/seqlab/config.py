@@ -144,9 +144,9 @@ class DataConfig:
     dev file, ``dev_fraction`` of the remaining training examples is.
 
     Each task owns its data section: a subclass declared beside the task (``TaggingData``, ``Seq2SeqData``, …)
-    adds its own fields and is registered in ``DATA_SECTIONS`` under the task's name, so a recipe's ``data:``
-    is validated against its task's fields when it is read (``data.bptt`` in a classification recipe is an
-    unknown field). ``check()`` returns a cross-field problem, if any, as (field, message).
+    adds its own fields and the task registry gives it by the task's name (``seqlab.tasks.data_section``), so a
+    recipe's ``data:`` is validated against its task's fields when it is read (``data.bptt`` in a classification
+    recipe is an unknown field). ``check()`` returns a cross-field problem, if any, as (field, message).
     """
 
     dataset: str | None = None
