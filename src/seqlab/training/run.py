@@ -215,6 +215,48 @@ def pretrained_start(recipe: Recipe, task: Any, model: torch.nn.Module, model_co
     return vectors_report, encoder_report
 
 
+def announce(recipe: Recipe, task: Any, model: torch.nn.Module, model_config: dict[str, Any], splits: tuple,
+             threads: int, device: torch.device, world: distributed.World, out: Console) -> float:
+    """The run's one line (task, model and size, vocabulary, split sizes, padding, threads); returns the pad fraction
+    of the training batches."""
+    cfg, (train_split, dev_split, test_split) = recipe.train, splits
+    lengths = task.batch_lengths(train_split)
+    pads = pad_fraction(bucket_batches(lengths, cfg.batch_size, torch.Generator().manual_seed(cfg.seed), True, cfg.bucket), lengths)
+    vocab = f"vocabulary {len(task.vocab):,}, " if task.vocab is not None else ""
+    out.print(f"[bold]{recipe.source}[/]: {recipe.task}, model {model_config['name']} "
+              f"({count_parameters(model):,} parameters), {vocab}"
+              f"train/dev/test {len(train_split)}/{len(dev_split)}/{len(test_split)}, "
+              f"pad fraction {pads:.3f}, {threads} thread{'s' if threads != 1 else ''}" + (f", {device}" if device.type != "cpu" else "")
+              + (f" in each of {world.size} processes ({world.backend})" if world.size > 1 else ""))
+    return pads
+
+
+def train_model(recipe: Recipe, task: Any, model: torch.nn.Module, model_config: dict[str, Any], train_split: Any,
+                dev_split: Any, out_dir: Path, out: Console, resume: bool, progress: bool,
+                governor: cotenancy.ThreadGovernor, world: distributed.World) -> dict[str, Any] | None:
+    """The model fitted in closed form where its task does so (the BoW baseline), else trained by ``loop.fit``;
+    the best model saved in ``out_dir/model``. Returns what the training did (for results.json), None on a rank
+    other than 0."""
+    cfg = recipe.train
+    t0 = time.perf_counter()
+    closed = task.fit_closed_form(model, train_split)  # every rank fits alike; rank 0 saves and scores
+    if closed is not None and not world.main:
+        return None
+    if closed is not None:
+        fit_seconds = time.perf_counter() - t0  # the fit itself: dev scoring and saving are not training
+        dev_scores = task.evaluate(model, dev_split, cfg.eval_batch_size)
+        artifact.save(out_dir / "model", model, model_config, task.name, recipe.to_dict(), task.files())
+        return {"fit": "closed form (scikit-learn)", **closed, "train_seconds": fit_seconds,
+                "best": dev_scores.get(cfg.monitor), "best_epoch": None}
+    state = fit(task, model, model_config, recipe, train_split, dev_split, out_dir, out, resume, progress,
+                governor.poll, world)
+    if not world.main:
+        return None
+    loop_info = describe(state)
+    loop_info["train_tokens_per_s"] = state.tokens / max(state.train_seconds, 1e-9) if state.tokens else None
+    return loop_info
+
+
 def _train(recipe: Recipe, out_dir: Path, resume: bool, out: Console, progress: bool,
            governor: cotenancy.ThreadGovernor, overwrite: bool = False,
            world: distributed.World | None = None, device: torch.device | None = None) -> dict[str, Any] | None:
@@ -249,32 +291,11 @@ def _train(recipe: Recipe, out_dir: Path, resume: bool, out: Console, progress: 
     out_dir.mkdir(parents=True, exist_ok=True)
     if world.main:
         (out_dir / "recipe.yaml").write_text(yaml.safe_dump(recipe.to_dict(), sort_keys=False), encoding="utf-8")
-    lengths = task.batch_lengths(train_split)
-    pads = pad_fraction(bucket_batches(lengths, cfg.batch_size, torch.Generator().manual_seed(cfg.seed), True, cfg.bucket), lengths)
-    vocab = f"vocabulary {len(task.vocab):,}, " if task.vocab is not None else ""
-    out.print(f"[bold]{recipe.source}[/]: {recipe.task}, model {model_config['name']} "
-              f"({count_parameters(model):,} parameters), {vocab}"
-              f"train/dev/test {len(train_split)}/{len(dev_split)}/{len(test_split)}, "
-              f"pad fraction {pads:.3f}, {threads} thread{'s' if threads != 1 else ''}" + (f", {device}" if device.type != "cpu" else "")
-              + (f" in each of {world.size} processes ({world.backend})" if world.size > 1 else ""))
-
-    t0 = time.perf_counter()
-    closed = task.fit_closed_form(model, train_split)  # every rank fits alike; rank 0 saves and scores
-    if closed is not None and not world.main:
+    pads = announce(recipe, task, model, model_config, (train_split, dev_split, test_split), threads, device, world, out)
+    loop_info = train_model(recipe, task, model, model_config, train_split, dev_split, out_dir, out, resume, progress,
+                            governor, world)
+    if loop_info is None:  # a rank other than 0: rank 0 saves and scores
         return None
-    if closed is not None:
-        fit_seconds = time.perf_counter() - t0  # the fit itself: dev scoring and saving are not training
-        dev_scores = task.evaluate(model, dev_split, cfg.eval_batch_size)
-        artifact.save(out_dir / "model", model, model_config, task.name, recipe.to_dict(), task.files())
-        loop_info = {"fit": "closed form (scikit-learn)", **closed, "train_seconds": fit_seconds,
-                     "best": dev_scores.get(cfg.monitor), "best_epoch": None}
-    else:
-        state = fit(task, model, model_config, recipe, train_split, dev_split, out_dir, out, resume, progress,
-                    governor.poll, world)
-        if not world.main:
-            return None
-        loop_info = describe(state)
-        loop_info["train_tokens_per_s"] = state.tokens / max(state.train_seconds, 1e-9) if state.tokens else None
 
     best = artifact.load(out_dir / "model")
     best.model.to(device)
