@@ -37,7 +37,7 @@ from ..data.vocab import Vocab
 from ..search import beam_search, hypotheses_json, viterbi
 from ..tasks import TASKS, codec_of
 from ..tasks.classification.codec import ClassificationCodec
-from ..tasks.language_model.codec import choose
+from ..tasks.language_model.codec import LanguageModelCodec, choose
 from ..tasks.tagging.codec import TaggingCodec
 from .base import BasePredictor, Limits, default_name
 
@@ -220,11 +220,9 @@ class OnnxLanguageModel(OnnxModel):
     def __init__(self, export_dir: str | Path, limits: Limits = Limits(), name: str | None = None, threads: int = 0):
         super().__init__(export_dir, limits, name, "language_model")
         files = self.meta["files"]
-        self.tokenizer, self.vocab = Tokenizer.from_dict(files["tokenizer"]), Vocab.from_dict(files["vocab"])
-        self.conditions = list(files["language_model"]["conditions"])
-        self.characters = self.tokenizer.name == "character"
-        newline = self.vocab.stoi.get("\n")
-        self.line_end = newline if self.characters and newline is not None else self.vocab.eos_id
+        self.codec = LanguageModelCodec(Tokenizer.from_dict(files["tokenizer"]), Vocab.from_dict(files["vocab"]),
+                                        files["language_model"]["conditions"])
+        self.vocab, self.conditions = self.codec.vocab, self.codec.conditions
         self.state = self.meta["state"]
         self.session = _session(self.path, threads)
         self.labels = self.conditions or None
@@ -233,14 +231,7 @@ class OnnxLanguageModel(OnnxModel):
         return GENERATION
 
     def input_tokens(self, text: str) -> list[str]:
-        return self.tokenizer(text)
-
-
-    def detokenize(self, ids: list[int]) -> str:
-        parts = ["\n" if i == self.vocab.eos_id and not self.conditions else self.vocab.itos[i] for i in ids]
-        if self.characters:
-            return "".join(parts)
-        return " ".join(parts).replace(" \n ", "\n").replace(" \n", "\n")
+        return self.codec.tokens(text)
 
     def _step(self, ids: list[int], state: dict[str, np.ndarray]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         feeds = {"ids": np.array([ids], dtype=np.int64), **state}
@@ -263,13 +254,12 @@ class OnnxLanguageModel(OnnxModel):
             state["condition"] = np.array([self.conditions.index(condition)], np.int64)
         elif condition is not None:
             raise ValueError("this model is not conditional; it takes no condition")
-        start = self.vocab.bos_id if self.conditions else self.line_end
         eos = self.vocab.eos_id if (options["eos_stop"] or self.conditions) else None
         rng = np.random.default_rng(options["seed"])
         stream = StopStream(options["stop"] or [], on_text)
         produced: list[int] = []
         with self._lock:
-            logits, state = self._step([start, *self.vocab.encode(self.tokenizer(prompt))], state)
+            logits, state = self._step(self.codec.start_ids(prompt), state)
             for _ in range(options["max_tokens"]):
                 cancel.check()  # a server's request: stop here if its client left or its deadline passed
                 logits = logits.copy()
@@ -278,8 +268,7 @@ class OnnxLanguageModel(OnnxModel):
                 if token == eos:
                     break
                 produced.append(token)
-                text = self.detokenize(produced)
-                if stream.update(text if self.characters or not prompt.strip() else " " + text):
+                if stream.update(self.codec.continuation(prompt, produced)):
                     break
                 logits, state = self._step([token], state)
         return {"prompt": prompt, "text": stream.finish(), "seed": options["seed"], "condition": condition}

@@ -43,6 +43,7 @@ from ...models.language_model import detach_state
 from ...options import GENERATION
 from ...textstream import StopStream
 from ..base import Task, checked_vocab
+from .codec import LanguageModelCodec
 
 
 @dataclass
@@ -210,9 +211,8 @@ class LanguageModelTask(Task):
         self.tokenizer, self.vocab, self.bptt = tokenizer, vocab, bptt
         self.conditions = list(conditions or [])
         self.condition_ids = {c: i for i, c in enumerate(self.conditions)}
-        self.characters = tokenizer.name == "character"
-        newline = vocab.stoi.get("\n")
-        self.line_end = newline if self.characters and newline is not None else vocab.eos_id
+        self.codec = LanguageModelCodec(tokenizer, vocab, self.conditions)  # prompt ↔ ids ↔ text, torch-free
+        self.characters, self.line_end = self.codec.characters, self.codec.line_end
         self._carried = None  # training: the hidden state carried across windows
 
     @property
@@ -294,7 +294,7 @@ class LanguageModelTask(Task):
 
     # ---------------------------------------------------------------- data
     def encode_text(self, text: str) -> list[int]:
-        return self.vocab.encode(self.tokenizer(text))
+        return self.codec.ids(text)
 
     def encode(self, examples: list[TextExample] | StreamedTexts) -> StreamSplit | SentenceSplit | StreamedSplit:
         if isinstance(examples, StreamedTexts):
@@ -415,13 +415,7 @@ class LanguageModelTask(Task):
 
     # ---------------------------------------------------------------- generation
     def detokenize(self, ids: list[int]) -> str:
-        parts = []
-        for i in ids:
-            token = "\n" if i == self.vocab.eos_id and not self.conditional else self.vocab.itos[i]
-            parts.append(token)
-        if self.characters:
-            return "".join(parts)
-        return " ".join(parts).replace(" \n ", "\n").replace(" \n", "\n")
+        return self.codec.text(ids)
 
     def generate(self, model: nn.Module, prompt: str = "", max_tokens: int = 100, condition: str | None = None,
                  stop: list[str] | None = None, stop_at_eos: bool = True, on_text: Callable[[str], None] | None = None,
@@ -437,8 +431,7 @@ class LanguageModelTask(Task):
             cond = torch.tensor([self.condition_ids[condition]], device=device_of(model))
         elif condition is not None:
             raise ValueError("this model is not conditional; it takes no condition")
-        start = self.vocab.bos_id if self.conditional else self.line_end
-        prompt_ids = [start, *self.encode_text(prompt)]
+        prompt_ids = self.codec.start_ids(prompt)
         eos = self.vocab.eos_id if (stop_at_eos or self.conditional) else None
         stream = StopStream(stop or [], on_text)
         produced: list[int] = []
@@ -450,8 +443,7 @@ class LanguageModelTask(Task):
             if t == eos:
                 break
             produced.append(t)
-            text = self.detokenize(produced)
-            if stream.update(text if self.characters or not prompt.strip() else " " + text):
+            if stream.update(self.codec.continuation(prompt, produced)):
                 break
         return stream.finish()
 
