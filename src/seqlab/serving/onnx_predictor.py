@@ -13,8 +13,8 @@
   runs one step with its state, sampling runs in numpy — greedy text equals the torch model's, sampled text for
   a seed differs from torch's (another random generator), with the same distribution.
 
-The language model's and the seq2seq model's texts are still tokenised and mapped to ids here, as their tasks do in
-training (their codecs are still to come, issue #26).
+Every family's texts are read and its answers written by the family's codec (``tasks/<family>/codec.py``), the
+code its torch task uses; what is here is running the graphs (batches, state, the numpy searches).
 """
 
 from __future__ import annotations
@@ -34,10 +34,11 @@ from ..options import GENERATION, SEQ2SEQ, Option
 from ..textstream import StopStream
 from ..data.tokenizers import Tokenizer
 from ..data.vocab import Vocab
-from ..search import beam_search, hypotheses_json, viterbi
+from ..search import beam_search, viterbi
 from ..tasks import TASKS, codec_of
 from ..tasks.classification.codec import ClassificationCodec
 from ..tasks.language_model.codec import LanguageModelCodec, choose
+from ..tasks.seq2seq.codec import Seq2SeqCodec
 from ..tasks.tagging.codec import TaggingCodec
 from .base import BasePredictor, Limits, default_name
 
@@ -292,9 +293,8 @@ NEXT = {"h_n": "h0", "c_n": "c0"}  # a decoder step's output → the state it up
 class OnnxSeq2Seq(OnnxModel):
     def __init__(self, export_dir: str | Path, limits: Limits = Limits(), name: str | None = None, threads: int = 0):
         super().__init__(export_dir, limits, name, "seq2seq")
-        s = self.meta["files"]["seq2seq"]
-        self.src_tokenizer, self.tgt_tokenizer = Tokenizer.from_dict(s["source_tokenizer"]), Tokenizer.from_dict(s["target_tokenizer"])
-        self.src_vocab, self.tgt_vocab = Vocab.from_dict(s["source_vocab"]), Vocab.from_dict(s["target_vocab"])
+        self.codec = Seq2SeqCodec.from_files(self.meta["files"])
+        self.src_vocab, self.tgt_vocab = self.codec.src_vocab, self.codec.tgt_vocab
         self.decoding = self.meta["decoding"]
         self.encoder = _session(self.path, threads, "encoder.onnx")
         self.decoder = _session(self.path, threads, "decoder.onnx")
@@ -309,7 +309,7 @@ class OnnxSeq2Seq(OnnxModel):
         return SEQ2SEQ_OPTIONS
 
     def input_tokens(self, text: str) -> list[str]:
-        return self.src_tokenizer(text)
+        return self.codec.tokens(text)
 
 
     def _step(self, state: dict[str, np.ndarray], tokens: np.ndarray):
@@ -328,7 +328,7 @@ class OnnxSeq2Seq(OnnxModel):
         beam, n_best = checked["beam"] or self.decoding["beam"], checked["n_best"]
         if n_best > beam:
             raise ValueError(f"options.n_best: {n_best} needs a beam of at least {n_best} (beam is {beam})")
-        ids = [self.src_vocab.encode(self.src_tokenizer(t)) or [self.src_vocab.unk_id] for t in texts]
+        ids = [self.codec.source_ids(t) for t in texts]
         lengths = np.array([len(r) for r in ids], dtype=np.int64)
         src = np.full((len(ids), int(lengths.max())), self.src_vocab.pad_id, dtype=np.int64)
         for i, r in enumerate(ids):
@@ -350,9 +350,7 @@ class OnnxSeq2Seq(OnnxModel):
             first = np.full(len(ids), self.tgt_vocab.bos_id, dtype=np.int64)
             found = beam_search(self._step, self._reorder, state, first, beam, self.tgt_vocab.eos_id, limits,
                                 checked["penalty"], n_best, keep)
-        joiner = "" if self.tgt_tokenizer.name == "character" else " "
-        return [hypotheses_json(text, row_ids, hyps, self.src_vocab.itos, self.tgt_vocab.itos, joiner, keep)
-                for text, row_ids, hyps in zip(texts, ids, found)]
+        return self.codec.outputs(texts, ids, found, keep)
 
 
 #: an exported family's runtime (its codec's ``RUNTIME``) → the class that runs it

@@ -37,8 +37,8 @@ from ...data.vocab import Vocab
 from ...decoding import beam_search
 
 from ...options import SEQ2SEQ
-from ...search import hypotheses_json
 from ..base import Task, checked_vocab
+from .codec import Seq2SeqCodec
 
 
 @dataclass
@@ -115,6 +115,7 @@ class Seq2SeqTask(Task):
         if metric not in ("bleu", "g2p"):
             raise ValueError(f"data.metric must be bleu or g2p, got {metric!r}")
         self.src_tokenizer, self.tgt_tokenizer = src_tokenizer, tgt_tokenizer
+        self.codec = Seq2SeqCodec(src_tokenizer, tgt_tokenizer, src_vocab, tgt_vocab)  # text ↔ ids ↔ JSON, torch-free
         self.src_vocab, self.tgt_vocab = src_vocab, tgt_vocab
         self.vocab = src_vocab  # what `train` reports and pretrained vectors align to
         self.metric, self.beam, self.max_ratio = metric, beam, max_ratio
@@ -192,7 +193,7 @@ class Seq2SeqTask(Task):
 
     # ---------------------------------------------------------------- data
     def source_ids(self, text: str) -> list[int]:
-        return self.src_vocab.encode(self.src_tokenizer(text)) or [self.src_vocab.unk_id]
+        return self.codec.source_ids(text)
 
     def encode(self, examples: list[TextExample]) -> PairSplit:
         return PairSplit([ex.text for ex in examples], [ex.label or "" for ex in examples],
@@ -224,8 +225,7 @@ class Seq2SeqTask(Task):
                                label_smoothing=getattr(model.cfg, "label_smoothing", 0.0))
 
     def detokenize(self, ids: list[int]) -> str:
-        joiner = "" if self.tgt_tokenizer.name == "character" else " "
-        return joiner.join(self.tgt_vocab.itos[i] for i in ids)
+        return self.codec.text(ids)
 
     @torch.no_grad()
     def decode(self, model: nn.Module, src: torch.Tensor, lengths: torch.Tensor, beam: int | None = None,
@@ -244,7 +244,7 @@ class Seq2SeqTask(Task):
     infer_options = SEQ2SEQ
 
     def input_tokens(self, text: str) -> list[str]:
-        return self.src_tokenizer(text)
+        return self.codec.tokens(text)
 
     def infer(self, model: nn.Module, texts: list[str], options: dict[str, Any]) -> list[dict[str, Any]]:
         """``{"source", "source_tokens", "hypotheses": [{"text", "tokens", "log_prob", "score", "finished"}]}`` per
@@ -260,9 +260,7 @@ class Seq2SeqTask(Task):
         if keep and getattr(model.cfg, "attention", "transformer") == "none":
             raise ValueError("options.attention: this model has no attention")
         found = self.decode(model, src, lengths, beam, n_best, options.get("penalty", "average"), keep_alignment=keep)
-        joiner = "" if self.tgt_tokenizer.name == "character" else " "
-        return [hypotheses_json(text, row_ids, hyps, self.src_vocab.itos, self.tgt_vocab.itos, joiner, keep)
-                for text, row_ids, hyps in zip(texts, ids, found)]
+        return self.codec.outputs(texts, ids, found, keep)
 
     def predict(self, model: nn.Module, batch: PairBatch) -> list[str]:
         return [self.detokenize(h[0].tokens) for h in self.decode(model, batch.src, batch.src_lengths)]
