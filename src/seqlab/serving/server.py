@@ -95,7 +95,7 @@ def run(app: Any, host: str, port: int, header_timeout: float = 10.0, max_connec
     class Server(uvicorn.Server):
         async def startup(self, sockets: list | None = None) -> None:
             await super().startup(sockets)
-            for server in getattr(self, "servers", []):  # asyncio listened with the accept batch: the kernel's queue
+            for server in self.servers:  # asyncio listened with the accept batch: the kernel's queue
                 for listener in server.sockets or ():  # back to its full length
                     with socket.fromfd(listener.fileno(), listener.family, listener.type) as sock:
                         sock.listen(LISTEN_BACKLOG)
