@@ -27,6 +27,11 @@
   ``--minutes`` each on seqlab's CMUdict split, WER by seqlab's scorer on every checkpoint.
 * ``decode``: beam-5 decoding speed on one thread: seqlab's Transformer (torch, key/value cache; ONNX) against
   CTranslate2 running the same weights, float32 and int8 (``peers_ct2.py``; CTranslate2 4.8 cannot read Eole).
+* ``ulmfit``: fastai 2.8's ULMFiT (``peers_fastai.py``: ``language_model_learner`` / ``text_classifier_learner``
+  with ``AWD_LSTM``, ``pretrained=False``, sized as seqlab's recipes) on the same LM texts (IMDb train + unlabelled,
+  never test) and SST-2 files, in the time seqlab's LM and fine-tuning took (``--seqlab-points``: seqlab's finished
+  runs as ``LM_RUN:CLASSIFIER_RUN,...``, each point's seconds the LM's wall time plus the classifier's training
+  time); fastai's corpus cut to ``--fastai-lm-lines`` texts so its one epoch fits, its fit stopped at the budget.
 * ``multi30k``: Eole's Transformer (3 + 3 layers, 256 / 512, shared vocabulary; ``peers_eole.py``) against
   ``multi30k-de-en-transformer``, ``--minutes`` each, sacreBLEU with beam 5 on every checkpoint.
 
@@ -62,7 +67,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PEERS = ("flair==0.15.1", "keras==3.15.1", "spacy==3.8.18", "fasttext==0.9.3", "deep-phonemizer==0.0.19", "eole==0.6.4",
-         "aiohttp==3.14.5", "ctranslate2==4.8.5")  # aiohttp: eole's command line imports it without requiring it
+         "aiohttp==3.14.5", "ctranslate2==4.8.5", "fastai==2.8.12")  # aiohttp: eole's command line imports it without requiring it
 # the classification sets: seqlab's best recipe, its BoW recipe, its TextCNN recipe
 SETS = {"mr": ("mr-bilstm", "mr-bow", "mr-textcnn"), "sst2": ("sst2-bilstm", "sst2-bow", "sst2-textcnn"),
         "trec": ("trec-textcnn", "trec-bow", "trec-textcnn"), "imdb": ("imdb-bilstm", "imdb-bow", "imdb-textcnn")}
@@ -80,7 +85,8 @@ def ensure_venv(venv: Path) -> Path:
     marker = venv / "seqlab-peers.txt"
     if not marker.exists() or marker.read_text().split() != list(PEERS):
         print(f"installing {', '.join(PEERS)} in {venv}", file=sys.stderr)
-        subprocess.run(pip + list(PEERS), check=True)
+        # constrained to the CPU torch already there: fastai would otherwise pull a newer (CUDA) build
+        subprocess.run(pip + list(PEERS) + ["-c", str(ROOT / "requirements" / "cpu.txt")], check=True)
         marker.write_text("\n".join(PEERS) + "\n")
     return python
 
@@ -715,6 +721,66 @@ def decode(args, python: Path, out: Path) -> dict:
             "gap": {r["runtime"]: rows[0]["tokens_per_s"] / r["tokens_per_s"] for r in rows[2:]}}
 
 
+def write_lm_texts(path: Path) -> int:
+    """The training texts of ``recipes/imdb-lm.yaml`` (IMDb train + unlabelled, every 100th held out as seqlab's
+    dev), one per line, in seqlab's order: the corpus fastai's LM reads."""
+    from seqlab.tasks import get_task, load_recipe
+
+    recipe = load_recipe(ROOT / "recipes" / "imdb-lm.yaml")
+    _, splits = get_task("language_model").from_recipe(recipe.data, str(recipe.source))
+    texts = [" ".join(ex.text.split()) for ex in splits.train]
+    path.write_text("\n".join(texts) + "\n", encoding="utf-8")
+    return len(texts)
+
+
+def seqlab_point(lm_run: Path, classifier_run: Path) -> dict:
+    """One seqlab ULMFiT pipeline: seconds = the LM's wall time + the classifier's training time."""
+    lm = json.loads((lm_run / "results.json").read_text())
+    clas = json.loads((classifier_run / "results.json").read_text())
+    return {"lm_run": str(lm_run), "classifier_run": str(classifier_run), "lm_seconds": lm["wall_seconds"],
+            "lm_train_tokens": lm["training"]["tokens"], "lm_dev_perplexity": lm["dev"].get("perplexity"),
+            "train_seconds": clas["training"]["train_seconds"],
+            "seconds": lm["wall_seconds"] + clas["training"]["train_seconds"], "test": 100 * clas["test"]["accuracy"],
+            "test_n": clas["test"]["n"]}
+
+
+def ulmfit(args, python: Path, out: Path) -> dict:
+    """fastai's ULMFiT beside seqlab's finished runs (``--seqlab-points``) on SST-2, one thread."""
+    from seqlab.metrics import accuracy
+
+    folder = out / "sst2-data"
+    export_classification("sst2", folder, args.limit)
+    gold = gold_labels(folder)
+    texts = out / "imdb-lm-texts.txt"
+    if not texts.exists():
+        write_lm_texts(texts)
+    points = [seqlab_point(Path(a), Path(b)) for a, b in (pair.split(":") for pair in args.seqlab_points)]
+    for point in points:
+        if point["test_n"] != len(gold):
+            sys.exit(f"{point['classifier_run']}: scored {point['test_n']} test sentences, the file has {len(gold)}")
+    budget = max(point["lm_seconds"] for point in points)
+    log = out / f"fastai-sst2-s{args.seeds[0]}.jsonl"
+    lane = ["--lm-texts", str(texts), "--lm-lines", str(args.fastai_lm_lines), "--lm-seconds", str(budget),
+            "--data", str(folder), "--seed", str(args.seeds[0]), "--log", str(log)]
+    wait(peer_run(python, "peers_fastai.py", lane, args.threads, log.with_suffix(".log")))
+    records = read_jsonl(log)
+    for r in records:
+        if "pred" in r and len(r["pred"]) != len(gold):
+            sys.exit(f"{log}: {len(r['pred'])} predictions for {len(gold)} test sentences")
+    final = next(r for r in records if r.get("final"))
+    fastai = {"lm": records[0], "seconds": final["lm_seconds"] + final["train_seconds"],
+              "total_seconds": final["total_seconds"], "test": 100 * accuracy(gold, final["pred"]),
+              "stages": [{"stage": r["stage"], "seconds": r["lm_seconds"] + r["train_seconds"],
+                          "test": 100 * accuracy(gold, r["pred"]), "dev": r["dev_accuracy"]} for r in records[1:-1]]}
+    curve = sorted((p["seconds"], p["test"]) for p in points)
+    reach_seconds = time_to_reach(curve, fastai["test"] - 1e-9)
+    at_equal = [score for seconds, score in curve if seconds <= fastai["seconds"] * 1.02]
+    return {"task": "SST-2 test accuracy from an IMDb LM: seqlab's ULMFiT recipes against fastai's", "seqlab": points,
+            "fastai": fastai, "seqlab_at_fastai_seconds": at_equal[-1] if at_equal else None,
+            "seqlab_seconds_to_fastai_final": reach_seconds,
+            "ratio": None if reach_seconds is None else reach_seconds / fastai["seconds"]}
+
+
 def plot(result: dict, path: Path) -> None:
     """Test score against training seconds, every side, first seed, one panel per set."""
     import matplotlib
@@ -742,7 +808,8 @@ def plot(result: dict, path: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("which", choices=("conll2000", "mr", "spacy-textcat", "fasttext", "spacy-tagger", "spacy-infer", "g2p", "multi30k", "decode"))
+    parser.add_argument("which", choices=("conll2000", "mr", "spacy-textcat", "fasttext", "spacy-tagger", "spacy-infer", "g2p", "multi30k", "decode",
+                                          "ulmfit"))
     parser.add_argument("--sets", type=lambda text: text.split(","),
                         help=f"comma-separated; spacy-textcat, fasttext: of {', '.join(SETS)}; "
                              f"spacy-tagger: of {', '.join(TAGGING)}")
@@ -770,6 +837,10 @@ def main() -> None:
     parser.add_argument("--spacy-model", action="append",
                         help="spacy-infer: a trained spaCy MR pipeline (repeat; default: the ensemble and BOW models "
                              "spacy-textcat trained with seed 1)")
+    parser.add_argument("--seqlab-points", type=lambda text: text.split(","), default=[],
+                        help="ulmfit: seqlab's finished runs, LM_RUN:CLASSIFIER_RUN comma-separated")
+    parser.add_argument("--fastai-lm-lines", type=int, default=12000,
+                        help="ulmfit: the first N LM texts fastai reads (its one epoch sized to seqlab's LM time)")
     args = parser.parse_args()
     python = ensure_venv(Path(args.venv))
     out = Path(args.out)
@@ -777,7 +848,7 @@ def main() -> None:
     started = time.perf_counter()
     run = {"conll2000": conll2000, "mr": mr, "spacy-textcat": spacy_textcat, "fasttext": fasttext_peer,
            "spacy-tagger": spacy_tagger, "spacy-infer": spacy_infer, "g2p": g2p,
-           "multi30k": multi30k, "decode": decode}[args.which]
+           "multi30k": multi30k, "decode": decode, "ulmfit": ulmfit}[args.which]
     args.sets = args.sets or list(TAGGING if args.which == "spacy-tagger" else SETS)
     args.spacy_model = args.spacy_model or [str(out / f"spacy-mr-{arch}-s1" / "model-best") for arch in ("ensemble", "bow")]
     result = run(args, python, out)

@@ -10,7 +10,7 @@
 #        (the peers run side by side, one thread each)
 #        lsa-mr ptb-small shakespeare-char mr-conditional-lm bench-lm w2v-wikitext2 textcnn-mr-w2v (language models and
 #        the embeddings comparison run with SEQLAB_THREADS=1 in RESULTS.md, two at a time)
-#        imdb-lm imdb-ulmfit imdb-ulmfit-1k imdb-scratch-1k imdb-bilstm-1k sst2-ulmfit mr-ulmfit bench-lm-softmax (LM pretraining and transfer:
+#        imdb-lm imdb-ulmfit imdb-ulmfit-1k imdb-scratch-1k imdb-bilstm-1k sst2-ulmfit mr-ulmfit sst2-ulmfit-ablations bench-lm-softmax (LM pretraining and transfer:
 #        imdb-lm first, hours) conll2000-words serve-abuse (needs quickstart, shakespeare-char, g2p-bilstm-attn first)
 #        peers-spacy-textcat peers-fasttext peers-spacy-tagger peers-spacy-infer peers-g2p peers-multi30k peers-decode (the peers
 #        people would pick instead; see benchmarks/peers.py)
@@ -122,6 +122,18 @@ for n in "${names[@]}"; do
                         --out $OUT/imdb-bilstm-1k-seed$s --no-progress --json --set data.per_class=500 --set train.seed=$s; done ;;
     sst2-ulmfit|mr-ulmfit) for s in 1 2 3; do run $n-seed$s $BIN/seqlab train --overwrite recipes/$n.yaml \
                         --out $OUT/$n-seed$s --no-progress --json --set train.seed=$s; done ;;
+    sst2-ulmfit-ablations) for s in 1 2 3; do  # ULMFiT's table, one part off at a time (the full recipe: sst2-ulmfit)
+                        run $n-nopretrain-seed$s $BIN/seqlab train --overwrite recipes/sst2-ulmfit.yaml --out $OUT/sst2-abl-nopretrain-seed$s \
+                          --no-progress --json --set train.seed=$s --set model.encoder_from=null --set train.unfreeze=all --set train.lr_group_decay=null
+                        run $n-nodiscr-seed$s $BIN/seqlab train --overwrite recipes/sst2-ulmfit.yaml --out $OUT/sst2-abl-nodiscr-seed$s \
+                          --no-progress --json --set train.seed=$s --set train.lr_group_decay=null
+                        run $n-nostlr-seed$s $BIN/seqlab train --overwrite recipes/sst2-ulmfit.yaml --out $OUT/sst2-abl-nostlr-seed$s \
+                          --no-progress --json --set train.seed=$s --set train.schedule=constant
+                        run $n-nogradual-seed$s $BIN/seqlab train --overwrite recipes/sst2-ulmfit.yaml --out $OUT/sst2-abl-nogradual-seed$s \
+                          --no-progress --json --set train.seed=$s --set train.unfreeze=all
+                        run $n-lastpool-seed$s $BIN/seqlab train --overwrite recipes/sst2-ulmfit.yaml --out $OUT/sst2-abl-lastpool-seed$s \
+                          --no-progress --json --set train.seed=$s --set model.pooling=last
+                      done ;;
     bench-lm-softmax) run $n $BIN/python benchmarks/lm_softmax.py --steps 20 --json $OUT/lm_softmax.json ;;
     conll2000-words)  run $n $BIN/seqlab train --overwrite recipes/conll2000-bilstm-crf-words.yaml --out runs/conll2000-words --no-progress --json ;;
     serve-abuse)      run $n $BIN/python benchmarks/serve_abuse.py --classifier $OUT/quickstart --tagger runs/conll2000-words \

@@ -176,3 +176,80 @@ def test_per_class_sample_is_fixed_and_balanced():
     sample = per_class_sample(examples, 50, 1234)
     assert sorted(ex.label for ex in sample).count("pos") == 50 and len(sample) == 100
     assert sample == per_class_sample(examples, 50, 1234) and sample != per_class_sample(examples, 50, 1)
+
+
+def test_an_lm_goes_on_training_on_a_task_text_from_every_weight_of_a_run(tmp_path, capsys):
+    """ULMFiT's LM fine-tuning: ``data.vocab_from`` + ``train.init_from`` start a language model from every weight
+    of a trained one (exactly), on other text; another size or vocabulary is refused in one line naming both."""
+    from seqlab.config import ConfigError
+    from seqlab.training.transfer import start_from_run
+
+    general, task_text = tmp_path / "general.txt", tmp_path / "task.txt"
+    general.write_text("".join(t + "\n" for t, _ in make_examples(300, 5)), encoding="utf-8")
+    task_text.write_text("".join(t + "\n" for t, _ in make_examples(60, 9)), encoding="utf-8")
+    model = {"name": "rnn_lm", "embed_dim": 12, "hidden_size": 12, "num_layers": 1, "softmax": "adaptive",
+             "cutoffs": [8], "tie_weights": True}
+    lm = {"task": "language_model", "data": {"corpus": [str(general)], "tokenizer": "whitespace", "dev_fraction": 0.1,
+                                             "bptt": 10},
+          "model": model, "train": {"epochs": 1, "batch_size": 8, "lr": 0.01}}
+    (tmp_path / "lm.yaml").write_text(yaml.safe_dump(lm))
+    assert main(["train", str(tmp_path / "lm.yaml"), "--out", str(tmp_path / "lm"), "--no-progress"]) == 0
+    tuned = {**lm, "data": {**lm["data"], "corpus": [str(task_text)], "vocab_from": str(tmp_path / "lm")},
+             "train": {**lm["train"], "init_from": str(tmp_path / "lm"), "schedule": "slanted"}}
+    (tmp_path / "tuned.yaml").write_text(yaml.safe_dump(tuned))
+    capsys.readouterr()
+    assert main(["train", str(tmp_path / "tuned.yaml"), "--out", str(tmp_path / "tuned"), "--no-progress"]) == 0
+    assert "every weight from" in capsys.readouterr().err
+    source, result = artifact.load(tmp_path / "lm"), artifact.load(tmp_path / "tuned")
+    assert result.files["vocab"] == source.files["vocab"]
+    moved = [n for n, t in result.model.state_dict().items() if not torch.equal(t, source.model.state_dict()[n])]
+    assert moved  # it trained on from there
+    fresh = artifact.load(tmp_path / "tuned").model
+    for p in fresh.parameters():
+        torch.nn.init.normal_(p)
+    start_from_run(fresh, str(tmp_path / "lm"), source.files["vocab"]["itos"])
+    for name, tensor in source.model.state_dict().items():  # exactly the run's weights
+        assert torch.equal(fresh.state_dict()[name], tensor)
+    with pytest.raises(ConfigError, match="another vocabulary"):
+        start_from_run(fresh, str(tmp_path / "lm"), source.files["vocab"]["itos"][:-1])
+    for change, needle in (({"model": {**model, "hidden_size": 10}}, "no such tensor, this model [12]"),
+                           ({"data": {**lm["data"], "corpus": [str(task_text)]}}, "set data.vocab_from")):
+        bad = {**tuned, **change}
+        (tmp_path / "bad.yaml").write_text(yaml.safe_dump(bad))
+        assert main(["train", str(tmp_path / "bad.yaml"), "--out", str(tmp_path / "bad"), "--no-progress"]) == 2
+        error = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
+        assert len(error) == 1 and needle in error[0] and str(tmp_path / "lm") in error[0], error
+
+
+def test_a_tagger_starts_from_an_lm_with_its_words_lowercased_as_the_lms(tmp_path, capsys):
+    """A tagger's tokenizer keeps the case (its character features see it) while its words are lowercased: the
+    LM's words are matched against the words (``word_form``), so a cased corpus still finds them."""
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("the dog ran . a big cat sat . the man saw the dog .\n" * 40, encoding="utf-8")
+    lm = {"task": "language_model", "data": {"corpus": [str(corpus)], "tokenizer": "whitespace", "lowercase": True,
+                                             "dev_fraction": 0.1, "bptt": 10},
+          "model": {"name": "rnn_lm", "embed_dim": 12, "hidden_size": 12, "num_layers": 1},
+          "train": {"epochs": 1, "batch_size": 4, "lr": 0.01}}
+    (tmp_path / "lm.yaml").write_text(yaml.safe_dump(lm))
+    assert main(["train", str(tmp_path / "lm.yaml"), "--out", str(tmp_path / "lm"), "--no-progress"]) == 0
+    sentences = [[("The", "B-NP"), ("Dog", "I-NP"), ("ran", "B-VP")], [("a", "B-NP"), ("big", "I-NP"),
+                 ("cat", "I-NP"), ("sat", "B-VP")], [("the", "B-NP"), ("man", "I-NP"), ("saw", "B-VP")]] * 20
+    conll = tmp_path / "train.conll"
+    conll.write_text("".join("".join(f"{w} {t}\n" for w, t in s) + "\n" for s in sentences), encoding="utf-8")
+    recipe = {"task": "tagging", "data": {"train": str(conll), "format": "conll", "tokenizer": "whitespace",
+                                          "lowercase": True},
+              "model": {"name": "tagger", "embed_dim": 12, "hidden_size": 12, "char_features": "none",
+                        "encoder_from": str(tmp_path / "lm")},
+              "train": {"epochs": 2, "batch_size": 8, "lr": 0.01, "lr_group_decay": 2.6, "unfreeze": "gradual"}}
+    (tmp_path / "tagger.yaml").write_text(yaml.safe_dump(recipe))
+    capsys.readouterr()
+    assert main(["train", str(tmp_path / "tagger.yaml"), "--out", str(tmp_path / "tagger"), "--no-progress",
+                 "--json"]) == 0
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["encoder_from"]
+    assert report["found"] == report["words"] and report["rnn_kept"]  # every word, Dog and The too; backward fresh
+    assert main(["predict", str(tmp_path / "tagger"), "The big dog ran", "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out.strip().splitlines()[-1])["predictions"][0]["tags"]) == 4
+    cased = {**recipe, "data": {**recipe["data"], "lowercase": False}}
+    (tmp_path / "cased.yaml").write_text(yaml.safe_dump(cased))
+    assert main(["train", str(tmp_path / "cased.yaml"), "--out", str(tmp_path / "cased"), "--no-progress"]) == 2
+    assert "(lowercase False)" in capsys.readouterr().err

@@ -222,6 +222,8 @@ class TrainConfig:
     # the embedding, each recurrent layer, the rest (pooling, head)
     lr_group_decay: float | None = None  # discriminative rates: each group below the top gets lr ÷ this (2.6)
     unfreeze: str = "all"  # all; gradual: epoch 1 trains the top group only, each later epoch one more
+    # every weight from another run of the same model and vocabulary (ULMFiT's LM fine-tuning on a task's text)
+    init_from: str | None = None
     slanted_fraction: float = 0.1  # schedule slanted: the fraction of steps the rate rises (cut_frac)
     slanted_ratio: float = 32.0  # schedule slanted: how much smaller the lowest rate is than lr
     monitor: str | None = None  # dev metric for early stopping and the best checkpoint (default: the task's)

@@ -69,6 +69,11 @@ class Task(ABC):
         """The classes or tags a model of this task outputs, where it has a fixed set."""
         return None
 
+    def word_form(self) -> dict[str, Any]:
+        """How this task's vocabulary words are made from text (tokenizer name, lowercase): what a language model's
+        words must match for ``model.encoder_from``. The tokenizer's own, where it makes the words."""
+        return self.tokenizer.to_dict()
+
     def explain_inputs(self, text: str) -> dict[str, Any]:
         raise ValueError(f"{self.name} models cannot be explained (classifiers can)")
 

@@ -34,7 +34,7 @@ from ..models import registry
 from ..tasks import get_task
 from . import checkpoint, distributed
 from .loop import describe, fit
-from .transfer import start_from_language_model
+from .transfer import start_from_language_model, start_from_run
 from .progress import console as make_console
 
 
@@ -204,9 +204,13 @@ def pretrained_start(recipe: Recipe, task: Any, model: torch.nn.Module, model_co
         registry.vectors_loaded(model)
         out.print(f"pretrained vectors: {vectors_report['found']:,} of {vectors_report['words']:,} words found "
                   f"({vectors_report['coverage']:.1%}); the rest keep their random initialisation")
+    if recipe.train.init_from:
+        init = start_from_run(model, recipe.train.init_from, task.vocab.itos if task.vocab is not None else None,
+                              recipe.source)
+        out.print(f"every weight from {init['from']}: {init['tensors']} tensors, {init['parameters']:,} parameters")
     if model_config.get("encoder_from"):
         encoder_report = start_from_language_model(model, model_config["encoder_from"], task.vocab.itos,
-                                                   task.tokenizer.to_dict(), recipe.source)
+                                                   task.word_form(), recipe.source)
         out.print(f"encoder from {encoder_report['from']}: {encoder_report['found']:,} of {encoder_report['words']:,} "
                   f"words found in its vocabulary, {encoder_report['mean_started']:,} start at the mean of its "
                   f"embeddings; {encoder_report['rnn_copied']} recurrent tensors copied"

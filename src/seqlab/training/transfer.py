@@ -1,6 +1,8 @@
-"""``model.encoder_from: DIR``: start a classifier's or tagger's embedding and recurrent layers from a trained
-language model's run (``models.transfer`` does the copying and the checks). The LM is read as any model
-directory is (``artifact.load``: safetensors + JSON, checked); its vocabulary comes from its files."""
+"""Starting from another run's weights. ``model.encoder_from: DIR``: a classifier's or tagger's embedding and
+recurrent layers from a trained language model's run (``models.transfer`` does the copying and the checks).
+``train.init_from: DIR``: every weight from a run of the same model and vocabulary, to go on training it on other
+text (ULMFiT's LM fine-tuning on the target task's text). Either run is read as any model directory is
+(``artifact.load``: safetensors + JSON, checked); its vocabulary comes from its files."""
 
 from __future__ import annotations
 
@@ -40,3 +42,25 @@ def start_from_language_model(model: nn.Module, directory: str, target_words: li
     except TransferError as err:
         raise ConfigError(f"{source}: {err}") from None
     return {"from": str(lm.path), **report}
+
+
+def start_from_run(model: nn.Module, directory: str, words: list[str] | None, source: str = "<recipe>") -> dict[str, Any]:
+    """Copy every weight of the run at ``directory`` into ``model``. Refused in one line, naming both, when a
+    tensor's name or shape differs or the vocabularies differ (``data.vocab_from`` gives the run's)."""
+    path = Path(directory)
+    try:
+        run = artifact.load(path / "model" if (path / "model" / artifact.CONFIG).is_file() else path)
+    except (artifact.ArtifactError, FileNotFoundError) as err:
+        raise ConfigError(f"{source}: train.init_from: {err}") from None
+    theirs, ours = run.model.state_dict(), model.state_dict()
+    for name in sorted(set(theirs) | set(ours)):
+        if name not in theirs or name not in ours or theirs[name].shape != ours[name].shape:
+            shape = lambda d: list(d[name].shape) if name in d else "no such tensor"  # noqa: E731
+            raise ConfigError(f"{source}: train.init_from: {directory} has {name} {shape(theirs)}, this model "
+                              f"{shape(ours)}: give the model the run's sizes")
+    their_words = (run.files.get("vocab") or {}).get("itos")
+    if words is not None and their_words != list(words):
+        raise ConfigError(f"{source}: train.init_from: {directory} has another vocabulary ({len(their_words or []):,} "
+                          f"words, this run {len(words):,}): set data.vocab_from: {directory}")
+    model.load_state_dict(theirs)
+    return {"from": str(run.path), "tensors": len(theirs), "parameters": sum(p.numel() for p in run.model.parameters())}

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ... import artifact, metrics
+from ... import metrics
 from ...config import ConfigError, DataConfig
 from ...data.batching import bucket_batches, device_of, pad, to_device
 from ...data.datasets import Splits, load_splits
@@ -20,6 +20,7 @@ from ...data.readers import TextExample, read_examples
 from ...data.tokenizers import Tokenizer
 from ...data.vocab import Vocab
 from ..base import Task, checked_vocab
+from ..vocab_from import borrowed_vocab
 from .codec import ClassificationCodec
 
 
@@ -69,20 +70,6 @@ def per_class_sample(examples: list[TextExample], n: int, seed: int) -> list[Tex
     return kept
 
 
-def borrowed_vocab(cfg: ClassificationData, source: str) -> tuple[Tokenizer, Vocab]:
-    """``data.vocab_from``: the tokenizer and vocabulary of another run (the LM a classifier starts from, so that
-    every word it learned keeps its row); the recipe's tokenizer and lowercase must be the run's."""
-    try:
-        files = artifact.read_files(cfg.vocab_from, "tokenizer", "vocab")
-    except artifact.ArtifactError as err:
-        raise ConfigError(f"{source}: data.vocab_from: {err}") from None
-    tokenizer = Tokenizer.from_dict(files["tokenizer"])
-    if (tokenizer.name, tokenizer.lowercase) != (cfg.tokenizer, cfg.lowercase):
-        raise ConfigError(f"{source}: data.vocab_from: {cfg.vocab_from} uses tokenizer {tokenizer.name} (lowercase "
-                          f"{tokenizer.lowercase}); set data.tokenizer and data.lowercase the same")
-    return tokenizer, Vocab.from_dict(files["vocab"])
-
-
 def read_splits(cfg: DataConfig, source: str = "<recipe>") -> Splits:
     """Registry dataset or local files (``data.splits``: a missing test file is fold ``data.fold``, a missing dev
     file ``data.dev_fraction`` of train), then ``data.per_class``'s fixed sample of train."""
@@ -126,7 +113,7 @@ class ClassificationTask(Task):
         splits = read_splits(cfg, source).limited(cfg.limit, cfg.eval_limit)
         train = splits.train
         if cfg.vocab_from:
-            tokenizer, vocab = borrowed_vocab(cfg, source)
+            tokenizer, vocab = borrowed_vocab(cfg, cfg.vocab_from, source)
         elif cfg.tokenizer == "bpe":
             tokenizer = Tokenizer.train_bpe((ex.text for ex in train), cfg.bpe_vocab_size, cfg.lowercase)
         else:

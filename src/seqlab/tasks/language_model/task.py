@@ -43,6 +43,7 @@ from ...models.language_model import detach_state
 from ...options import GENERATION
 from ...textstream import StopStream
 from ..base import Task, checked_vocab
+from ..vocab_from import borrowed_vocab
 from .codec import LanguageModelCodec
 
 
@@ -159,10 +160,13 @@ class LanguageModelData(DataConfig):
     # texts to learn from instead of dataset/train: files or NAME:SPLIT, e.g. [imdb:train, imdb:unsup]
     corpus: list[str] = field(default_factory=list)
     stream: bool = False  # data.corpus read from disk as training goes: memory bounded by the batch, not the corpus
+    vocab_from: str | None = None  # a run whose tokenizer and vocabulary to use (fine-tuning that LM: train.init_from)
 
     def check(self) -> tuple[str, str] | None:
         if self.stream and not self.corpus:
             return "stream", "streaming reads data.corpus: name the corpora there"
+        if self.vocab_from and (self.tokenizer == "bpe" or self.conditional):
+            return "vocab_from", "a borrowed vocabulary needs a fixed tokenizer (not bpe) and no data.conditional"
         if self.stream and (self.tokenizer == "bpe" or self.conditional):
             return "stream", "a streamed corpus needs a fixed tokenizer (not bpe) and no data.conditional"
         return super().check()
@@ -227,12 +231,16 @@ class LanguageModelTask(Task):
             return cls.from_stream(cfg, splits.limited(None, cfg.eval_limit), source)
         splits = splits.limited(cfg.limit, cfg.eval_limit)
         train = splits.train
-        tokenizer = Tokenizer.from_config(cfg.tokenizer, cfg.lowercase, cfg.user_dict) if cfg.tokenizer != "bpe" else \
-            Tokenizer.train_bpe((ex.text for ex in train), cfg.bpe_vocab_size, cfg.lowercase)
-        tokens = [tokenizer(ex.text) for ex in train]
-        if tokenizer.name == "character":
-            tokens.append(["\n"])
-        vocab = checked_vocab(Vocab.build(tokens, cfg.min_freq, cfg.max_size), len(train), cfg, source, "training lines")
+        if cfg.vocab_from:  # ULMFiT's LM fine-tuning: the pretrained LM's words, every row kept
+            tokenizer, vocab = borrowed_vocab(cfg, cfg.vocab_from, source)
+        else:
+            tokenizer = Tokenizer.from_config(cfg.tokenizer, cfg.lowercase, cfg.user_dict) if cfg.tokenizer != "bpe" \
+                else Tokenizer.train_bpe((ex.text for ex in train), cfg.bpe_vocab_size, cfg.lowercase)
+            tokens = [tokenizer(ex.text) for ex in train]
+            if tokenizer.name == "character":
+                tokens.append(["\n"])
+            vocab = checked_vocab(Vocab.build(tokens, cfg.min_freq, cfg.max_size), len(train), cfg, source,
+                                  "training lines")
         if cfg.conditional and not splits.labels:
             raise ConfigError(f"{source}: data.conditional: the data has no labels to condition on")
         task = cls(tokenizer, vocab, splits.labels if cfg.conditional else None, cfg.bptt)
@@ -243,6 +251,8 @@ class LanguageModelTask(Task):
         """``data.stream``: the vocabulary built in one pass over the streamed texts, which also records each text's
         length in tokens (what the batches need to know their number); nothing else of the corpus is kept."""
         tokenizer = Tokenizer.from_config(cfg.tokenizer, cfg.lowercase, cfg.user_dict)
+        if cfg.vocab_from:
+            tokenizer, given = borrowed_vocab(cfg, cfg.vocab_from, source)
         lengths: list[int] = []
 
         def tokens():
@@ -251,8 +261,13 @@ class LanguageModelTask(Task):
                 lengths.append(len(words) + 1)  # and the line end
                 yield words
 
-        vocab = checked_vocab(Vocab.build(tokens(), cfg.min_freq, cfg.max_size), len(splits.train), cfg, source,
-                              "training lines")
+        if cfg.vocab_from:
+            vocab = given
+            for _ in tokens():  # the lengths still take their one pass
+                pass
+        else:
+            vocab = checked_vocab(Vocab.build(tokens(), cfg.min_freq, cfg.max_size), len(splits.train), cfg, source,
+                                  "training lines")
         task = cls(tokenizer, vocab, None, cfg.bptt)
         splits.train.lengths = lengths
         return task, splits

@@ -165,6 +165,10 @@ class TaggingTask(Task):
         cfg.format = data_format or ("conllu" if path.endswith((".conllu", ".conllu.gz")) else "conll")
         return cls.load_split(cfg, "test", path)
 
+    def word_form(self) -> dict[str, Any]:
+        """The tokenizer keeps the case (the character features see it); the words are lowercased on their own."""
+        return {**self.tokenizer.to_dict(), "lowercase": self.lowercase}
+
     def files(self) -> dict[str, Any]:
         return {"vocab": self.vocab.to_dict(), "chars": self.chars.to_dict(), "tokenizer": self.tokenizer.to_dict(),
                 "tagging": {"tags": self.tags, "scheme": self.scheme, "lowercase": self.lowercase,
