@@ -29,9 +29,10 @@
   CTranslate2 running the same weights, float32 and int8 (``peers_ct2.py``; CTranslate2 4.8 cannot read Eole).
 * ``ulmfit``: fastai 2.8's ULMFiT (``peers_fastai.py``: ``language_model_learner`` / ``text_classifier_learner``
   with ``AWD_LSTM``, ``pretrained=False``, sized as seqlab's recipes) on the same LM texts (IMDb train + unlabelled,
-  never test) and SST-2 files, in the time seqlab's LM and fine-tuning took (``--seqlab-points``: seqlab's finished
-  runs as ``LM_RUN:CLASSIFIER_RUN,...``, each point's seconds the LM's wall time plus the classifier's training
-  time); fastai's corpus cut to ``--fastai-lm-lines`` texts so its one epoch fits, its fit stopped at the budget.
+  never test) and SST-2 files, in the time seqlab's LM took (``--seqlab-points``: seqlab's runs as
+  ``LM_RUN:CLASSIFIER_RUN,...``, each point's seconds the LM's wall time plus the classifier's training time; the
+  LMs must have finished, the classifiers by the time fastai has); fastai's LM reads the first
+  ``--fastai-lm-lines`` texts, its one epoch cut to the batches that fit the longest LM's wall time.
 * ``multi30k``: Eole's Transformer (3 + 3 layers, 256 / 512, shared vocabulary; ``peers_eole.py``) against
   ``multi30k-de-en-transformer``, ``--minutes`` each, sacreBLEU with beam 5 on every checkpoint.
 
@@ -754,15 +755,16 @@ def ulmfit(args, python: Path, out: Path) -> dict:
     texts = out / "imdb-lm-texts.txt"
     if not texts.exists():
         write_lm_texts(texts)
-    points = [seqlab_point(Path(a), Path(b)) for a, b in (pair.split(":") for pair in args.seqlab_points)]
-    for point in points:
-        if point["test_n"] != len(gold):
-            sys.exit(f"{point['classifier_run']}: scored {point['test_n']} test sentences, the file has {len(gold)}")
-    budget = max(point["lm_seconds"] for point in points)
+    pairs = [pair.split(":") for pair in args.seqlab_points]
+    budget = max(json.loads((Path(lm) / "results.json").read_text())["wall_seconds"] for lm, _ in pairs)
     log = out / f"fastai-sst2-s{args.seeds[0]}.jsonl"
     lane = ["--lm-texts", str(texts), "--lm-lines", str(args.fastai_lm_lines), "--lm-seconds", str(budget),
             "--data", str(folder), "--seed", str(args.seeds[0]), "--log", str(log)]
     wait(peer_run(python, "peers_fastai.py", lane, args.threads, log.with_suffix(".log")))
+    points = [seqlab_point(Path(a), Path(b)) for a, b in pairs]  # read now: their classifiers may train meanwhile
+    for point in points:
+        if point["test_n"] != len(gold):
+            sys.exit(f"{point['classifier_run']}: scored {point['test_n']} test sentences, the file has {len(gold)}")
     records = read_jsonl(log)
     for r in records:
         if "pred" in r and len(r["pred"]) != len(gold):

@@ -10,7 +10,8 @@
 #        (the peers run side by side, one thread each)
 #        lsa-mr ptb-small shakespeare-char mr-conditional-lm bench-lm w2v-wikitext2 textcnn-mr-w2v (language models and
 #        the embeddings comparison run with SEQLAB_THREADS=1 in RESULTS.md, two at a time)
-#        imdb-lm imdb-ulmfit imdb-ulmfit-1k imdb-scratch-1k imdb-bilstm-1k sst2-ulmfit mr-ulmfit sst2-ulmfit-ablations bench-lm-softmax (LM pretraining and transfer:
+#        imdb-lm imdb-ulmfit imdb-ulmfit-1k imdb-scratch-1k imdb-bilstm-1k sst2-ulmfit mr-ulmfit sst2-ulmfit-ablations sst2-lm
+#        sst2-ulmfit-lmft conll2000-ulmfit imdb-lm-28k sst2-ulmfit-28k peers-ulmfit bench-lm-softmax (LM pretraining and transfer:
 #        imdb-lm first, hours) conll2000-words serve-abuse (needs quickstart, shakespeare-char, g2p-bilstm-attn first)
 #        peers-spacy-textcat peers-fasttext peers-spacy-tagger peers-spacy-infer peers-g2p peers-multi30k peers-decode (the peers
 #        people would pick instead; see benchmarks/peers.py)
@@ -134,6 +135,22 @@ for n in "${names[@]}"; do
                         run $n-lastpool-seed$s $BIN/seqlab train --overwrite recipes/sst2-ulmfit.yaml --out $OUT/sst2-abl-lastpool-seed$s \
                           --no-progress --json --set train.seed=$s --set model.pooling=last
                       done ;;
+    sst2-lm)          run $n $BIN/seqlab train --overwrite recipes/sst2-lm.yaml --out runs/sst2-lm --no-progress --json
+                      sha256sum runs/sst2-lm/model/model.safetensors | tee $OUT/sst2-lm.sha256 ;;
+    sst2-ulmfit-lmft) for s in 1 2 3; do run $n-seed$s $BIN/seqlab train --overwrite recipes/sst2-ulmfit.yaml \
+                        --out $OUT/$n-seed$s --no-progress --json --set train.seed=$s --set model.encoder_from=runs/sst2-lm; done ;;
+    conll2000-ulmfit) run $n-seed1 $BIN/seqlab train --overwrite recipes/conll2000-ulmfit.yaml --out $OUT/$n-seed1 --no-progress --json
+                      run conll2000-scratch512-seed1 $BIN/seqlab train --overwrite recipes/conll2000-ulmfit.yaml \
+                        --out $OUT/conll2000-scratch512-seed1 --no-progress --json --set model.encoder_from=null \
+                        --set train.unfreeze=all --set train.lr_group_decay=null ;;
+    imdb-lm-28k)      run $n $BIN/seqlab train --overwrite recipes/imdb-lm.yaml --out runs/imdb-lm-28k --no-progress --json \
+                        --set data.limit=28000 --set train.max_minutes=45
+                      sha256sum runs/imdb-lm-28k/model/model.safetensors | tee $OUT/imdb-lm-28k.sha256 ;;
+    sst2-ulmfit-28k)  for s in 1 2 3; do run $n-seed$s $BIN/seqlab train --overwrite recipes/sst2-ulmfit.yaml \
+                        --out $OUT/$n-seed$s --no-progress --json --set train.seed=$s --set model.encoder_from=runs/imdb-lm-28k \
+                        --set data.vocab_from=runs/imdb-lm-28k; done ;;
+    peers-ulmfit)     run $n $BIN/python benchmarks/peers.py ulmfit --seeds 1 --fastai-lm-lines 15000 --seqlab-points \
+                        runs/imdb-lm:$OUT/sst2-ulmfit-seed1,runs/imdb-lm-28k:$OUT/sst2-ulmfit-28k-seed1 --json $OUT/peers-ulmfit.json ;;
     bench-lm-softmax) run $n $BIN/python benchmarks/lm_softmax.py --steps 20 --json $OUT/lm_softmax.json ;;
     conll2000-words)  run $n $BIN/seqlab train --overwrite recipes/conll2000-bilstm-crf-words.yaml --out runs/conll2000-words --no-progress --json ;;
     serve-abuse)      run $n $BIN/python benchmarks/serve_abuse.py --classifier $OUT/quickstart --tagger runs/conll2000-words \
