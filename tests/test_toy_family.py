@@ -3,7 +3,11 @@ trained, evaluated, predicted from, exported and served through the existing com
 learns its name. The toy family ("toy") reads like a classifier and answers with its own one-line summary."""
 
 import json
+import socket
+import subprocess
 import sys
+import time
+import urllib.request
 
 import pytest
 import yaml
@@ -79,3 +83,50 @@ def test_a_new_family_trains_evaluates_predicts_exports_and_serves(toy_family, t
         for name in models:
             answer = http.post(f"/v1/{name}/predict", json={"inputs": texts})
             assert answer.status_code == 200 and len(answer.json()["outputs"]) == 3
+
+
+SERVE = """import sys
+sys.path.insert(0, {folder!r})
+from seqlab.tasks import TASKS
+TASKS["toy"] = "toyfam:ToyTask"  # the one registry line
+from seqlab.cli.main import main
+sys.exit(main(["serve", "toy={run}", "toyonnx={export}", "--port", "{port}", "--no-access-log"]))
+"""
+
+
+def test_the_serve_command_serves_the_new_family(toy_family, tiny_data, tmp_path, capsys):
+    """``seqlab serve`` itself (its own process, the family registered by its one line) answers for the torch
+    model and its ONNX export alike."""
+    recipe = tmp_path / "toy.yaml"
+    recipe.write_text(yaml.safe_dump({
+        "task": "toy", "data": {"train": str(tiny_data["train"]), "tokenizer": "whitespace"},
+        "model": {"name": "rnn_classifier", "embed_dim": 8, "hidden_size": 8},
+        "train": {"epochs": 1, "batch_size": 16, "lr": 0.01}}), encoding="utf-8")
+    run, export = tmp_path / "run", tmp_path / "export"
+    assert main(["train", str(recipe), "--out", str(run), "--no-progress"]) == 0
+    assert main(["export", str(run), "--out", str(export)]) == 0
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    script = SERVE.format(folder=str(tmp_path), run=run, export=export, port=port)
+    server = subprocess.Popen([sys.executable, "-c", script], stderr=open(tmp_path / "serve.log", "w"))
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                urllib.request.urlopen(base + "/health", timeout=1)
+                break
+            except OSError:
+                assert server.poll() is None, (tmp_path / "serve.log").read_text()
+                time.sleep(0.1)
+        models = json.load(urllib.request.urlopen(base + "/models", timeout=5))
+        assert {m["name"]: m["task"] for m in models} == {"toy": "toy", "toyonnx": "toy"}
+        answers = []
+        for name in ("toy", "toyonnx"):
+            request = urllib.request.Request(f"{base}/v1/{name}/predict", json.dumps({"inputs": ["a fine film"]}).encode(),
+                                             {"Content-Type": "application/json"})
+            answers.append(json.load(urllib.request.urlopen(request, timeout=10))["outputs"][0]["label"])
+        assert answers[0] == answers[1] and answers[0] in ("pos", "neg")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
