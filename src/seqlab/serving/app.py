@@ -80,36 +80,8 @@ def page() -> str:
     return resources.files("seqlab.serving").joinpath("static/index.html").read_text(encoding="utf-8")
 
 
-def create_app(predictors: list[BasePredictor], api_key: str | None = None, max_body: int = 1 << 20,
-               batching: bool = True, batch_window: float = 0.0, request_timeout: float | None = 60.0,
-               max_waiting: int = 64, body_timeout: float = 10.0, allowed_hosts: tuple[str, ...] | None = None) -> FastAPI:
-    """The app. ``allowed_hosts``: the Host names answered (a loopback server: its loopback names, against DNS
-    rebinding); None answers any."""
-    models = {p.name: p for p in predictors}
-    if len(models) != len(predictors):
-        raise ValueError("two models share a name; give each directory a distinct name (NAME=DIR)")
-    metrics = ServerMetrics(list(models))
-    batchers = {name: Batcher(p, batching, batch_window, max_waiting=max_waiting,
-                              on_batch=lambda n, name=name: metrics.batch(name, n)) for name, p in models.items()}
-    explain_pool = ThreadPoolExecutor(1, thread_name_prefix="seqlab-explain")
-    stream_pool = ThreadPoolExecutor(max(4, max_waiting), thread_name_prefix="seqlab-stream")
-    busy = {"explain": 0, "streams": {name: 0 for name in models}}
-    active: set[cancel.Token] = set()
-    state = {"draining": False}
-    for name, batcher in batchers.items():
-        metrics.queue_depth(name, lambda b=batcher: b.waiting)
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI):
-        yield
-        state["draining"] = True  # SIGTERM: /ready says so; work still running stops at its next step
-        for token in list(active):
-            token.cancel()
-
-    app = FastAPI(title="seqlab", description="Sequence models for text: predict, tag, generate, translate. "
-                  "With an API key, send `Authorization: Bearer KEY` on /models and /v1/*.", version="1",
-                  lifespan=lifespan)
-    app.state.batchers = batchers
+def install_error_handlers(app: FastAPI) -> None:
+    """Every error answers ``{"error": one line}`` with its status: ours, routing's (404, 405) and malformed bodies."""
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, err: ApiError) -> JSONResponse:
@@ -127,43 +99,48 @@ def create_app(predictors: list[BasePredictor], api_key: str | None = None, max_
         where = ".".join(str(x) for x in first.get("loc", ()) if x != "body") or "body"
         return _error(422, f"{where}: {first.get('msg', 'invalid')}"[:300])
 
-    app.add_middleware(Guard, api_key=api_key, max_body=max_body, body_timeout=body_timeout,
-                       allowed_hosts=allowed_hosts, on_request=metrics.request)
 
-    def model(name: str) -> BasePredictor:
-        if name not in models:
-            raise ApiError(404, f"no model {name[:80]!r} (serving: {', '.join(models)})")
-        return models[name]
+def busy_error(message: str) -> ApiError:
+    return ApiError(503, message, {"Retry-After": "1"})
 
-    def busy_error(message: str) -> ApiError:
-        return ApiError(503, message, {"Retry-After": "1"})
 
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    async def index() -> str:
-        return page()
+class Serving:
+    """What the routes share: the models, their batchers, the worker pools, what is running (to bound it and to
+    stop it at shutdown) and the metrics. Each route is one method."""
 
-    @app.get("/health")
-    async def health() -> dict[str, Any]:
-        return {"status": "ok", "models": list(models)}
+    def __init__(self, predictors: list[BasePredictor], batching: bool, batch_window: float,
+                 request_timeout: float | None, max_waiting: int):
+        self.models = {p.name: p for p in predictors}
+        if len(self.models) != len(predictors):
+            raise ValueError("two models share a name; give each directory a distinct name (NAME=DIR)")
+        self.metrics = ServerMetrics(list(self.models))
+        self.batchers = {name: Batcher(p, batching, batch_window, max_waiting=max_waiting,
+                                       on_batch=lambda n, name=name: self.metrics.batch(name, n))
+                         for name, p in self.models.items()}
+        for name, batcher in self.batchers.items():
+            self.metrics.queue_depth(name, lambda b=batcher: b.waiting)
+        self.explain_pool = ThreadPoolExecutor(1, thread_name_prefix="seqlab-explain")
+        self.stream_pool = ThreadPoolExecutor(max(4, max_waiting), thread_name_prefix="seqlab-stream")
+        self.request_timeout, self.max_waiting = request_timeout, max_waiting
+        self.explaining = 0
+        self.streams = {name: 0 for name in self.models}
+        self.active: set[cancel.Token] = set()
+        self.draining = False
 
-    @app.get("/ready")
-    async def ready() -> JSONResponse:
-        if state["draining"]:
-            return _error(503, "draining: shutting down")
-        return JSONResponse({"status": "ready", "models": list(models)})
+    def drain(self) -> None:
+        """SIGTERM: /ready says so; work still running stops at its next step."""
+        self.draining = True
+        for token in list(self.active):
+            token.cancel()
 
-    @app.get("/metrics", include_in_schema=False)
-    async def prometheus() -> Response:
-        body, content_type = metrics.render()
-        return Response(body, media_type=content_type)
+    def model(self, name: str) -> BasePredictor:
+        if name not in self.models:
+            raise ApiError(404, f"no model {name[:80]!r} (serving: {', '.join(self.models)})")
+        return self.models[name]
 
-    @app.get("/models")
-    async def list_models() -> list[dict[str, Any]]:
-        return [p.describe() for p in models.values()]
-
-    async def watch(request: Request, work: asyncio.Future, token: cancel.Token):
+    async def watch(self, request: Request, work: asyncio.Future, token: cancel.Token):
         """``work``'s result; cancels ``token`` when the client disconnects or the deadline passes first."""
-        active.add(token)
+        self.active.add(token)
         try:
             while True:
                 done, _ = await asyncio.wait({work}, timeout=0.25)
@@ -176,37 +153,40 @@ def create_app(predictors: list[BasePredictor], api_key: str | None = None, max_
                 if token.deadline is not None and time.monotonic() > token.deadline:
                     token.cancel()
                     work.cancel()
-                    raise ApiError(504, f"timed out: the request ran past {request_timeout:g} s (--request-timeout)")
+                    raise ApiError(504, f"timed out: the request ran past {self.request_timeout:g} s (--request-timeout)")
         finally:
-            active.discard(token)
+            self.active.discard(token)
 
-    @app.post("/v1/{name}/predict", response_model=PredictResponse,
-              responses={401: {}, 404: {}, 413: {}, 415: {}, 422: {}, 503: {}, 504: {}})
-    async def predict(name: str, body: PredictRequest, request: Request) -> dict[str, Any]:
-        predictor = model(name)
-        token = cancel.Token(request_timeout)
+    async def explain(self, request: Request, predictor: BasePredictor, texts: list[str], options: dict[str, Any],
+                      token: cancel.Token) -> list[dict[str, Any]]:
+        """Integrated gradients are slow: their own thread, ``EXPLAIN_WAITING`` running or waiting at most."""
+        if self.explaining >= EXPLAIN_WAITING:
+            raise busy_error(f"{self.explaining} explain requests are running or waiting; retry shortly")
+        self.explaining += 1
+
+        def explained():
+            with cancel.scope(token):
+                return predictor.predict(texts, options)
+
         try:
-            if body.options.get("explain") is True and busy["explain"] >= EXPLAIN_WAITING:  # refused before any work
-                raise busy_error(f"{busy['explain']} explain requests are running or waiting; retry shortly")
+            work = asyncio.get_running_loop().run_in_executor(self.explain_pool, explained)
+            return await self.watch(request, asyncio.ensure_future(work), token)
+        finally:
+            self.explaining -= 1
+
+    async def predict(self, name: str, body: PredictRequest, request: Request) -> dict[str, Any]:
+        predictor = self.model(name)
+        token = cancel.Token(self.request_timeout)
+        try:
+            if body.options.get("explain") is True and self.explaining >= EXPLAIN_WAITING:  # refused before any work
+                raise busy_error(f"{self.explaining} explain requests are running or waiting; retry shortly")
             # tokenising up to the body limit for the cost check takes a while: off the event loop, which answers /health
             texts, options = await asyncio.to_thread(predictor.checked, body.inputs, body.options)
-            if options.get("explain"):  # slow (integrated gradients): its own thread, a few waiting at most
-                if busy["explain"] >= EXPLAIN_WAITING:
-                    raise busy_error(f"{busy['explain']} explain requests are running or waiting; retry shortly")
-                busy["explain"] += 1
-
-                def explained():
-                    with cancel.scope(token):
-                        return predictor.predict(texts, body.options)
-
-                try:
-                    work = asyncio.get_running_loop().run_in_executor(explain_pool, explained)
-                    outputs = await watch(request, asyncio.ensure_future(work), token)
-                finally:
-                    busy["explain"] -= 1
+            if options.get("explain"):
+                outputs = await self.explain(request, predictor, texts, body.options, token)
             else:
-                work = asyncio.ensure_future(batchers[name].predict(texts, body.options, token))
-                outputs = await watch(request, work, token)
+                work = asyncio.ensure_future(self.batchers[name].predict(texts, body.options, token))
+                outputs = await self.watch(request, work, token)
         except QueueFull as err:
             raise busy_error(str(err)) from None
         except LimitError as err:
@@ -215,45 +195,98 @@ def create_app(predictors: list[BasePredictor], api_key: str | None = None, max_
             raise ApiError(504 if err.timed_out else 499, str(err)) from None
         except ValueError as err:
             raise ApiError(422, str(err).splitlines()[0][:300]) from None
-        metrics.generated(predictor, outputs)
+        self.metrics.generated(predictor, outputs)
         return {"outputs": outputs}
 
-    @app.post("/v1/{name}/generate", responses={401: {}, 404: {}, 413: {}, 415: {}, 422: {}, 503: {}},
-              response_class=StreamingResponse)
-    async def generate(name: str, body: GenerateRequest) -> StreamingResponse:
-        predictor = model(name)
-        if busy["streams"][name] >= max_waiting:
-            raise busy_error(f"{busy['streams'][name]} generations of model {name} are running or waiting; retry shortly")
-        token = cancel.Token(request_timeout)
+    def generate(self, name: str, body: GenerateRequest) -> StreamingResponse:
+        predictor = self.model(name)
+        if self.streams[name] >= self.max_waiting:
+            raise busy_error(f"{self.streams[name]} generations of model {name} are running or waiting; retry shortly")
+        token = cancel.Token(self.request_timeout)
         try:
             events = predictor.stream(body.input, body.options, token)
         except LimitError as err:
             raise ApiError(413, str(err)) from None
         except ValueError as err:
             raise ApiError(422, str(err).splitlines()[0][:300]) from None
-        busy["streams"][name] += 1
-        active.add(token)
+        self.streams[name] += 1
+        self.active.add(token)
+        return StreamingResponse(self.events(name, predictor, events, token), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache"})
 
-        async def sse():
-            loop = asyncio.get_running_loop()
-            try:
-                while True:
-                    event = await loop.run_in_executor(stream_pool, next, events, None)
-                    if event is None:
-                        return
-                    kind = "token" if "text" in event else "done" if "result" in event else "error"
-                    data = event.get("result", event) if kind == "done" else event
-                    if kind == "done":
-                        metrics.generated(predictor, [data])
-                    if kind == "error":
-                        data = {"error": event["error"]}
-                    yield f"event: {kind}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
-            finally:  # finished, or the client left: stop the work at its next token
-                token.cancel()
-                active.discard(token)
-                busy["streams"][name] -= 1
+    async def events(self, name: str, predictor: BasePredictor, events: Any, token: cancel.Token):
+        """The generation as server-sent events: ``token`` per piece of text, then ``done`` (or ``error``)."""
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                event = await loop.run_in_executor(self.stream_pool, next, events, None)
+                if event is None:
+                    return
+                kind = "token" if "text" in event else "done" if "result" in event else "error"
+                data = event.get("result", event) if kind == "done" else event
+                if kind == "done":
+                    self.metrics.generated(predictor, [data])
+                if kind == "error":
+                    data = {"error": event["error"]}
+                yield f"event: {kind}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+        finally:  # finished, or the client left: stop the work at its next token
+            token.cancel()
+            self.active.discard(token)
+            self.streams[name] -= 1
 
-        return StreamingResponse(sse(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+
+def create_app(predictors: list[BasePredictor], api_key: str | None = None, max_body: int = 1 << 20,
+               batching: bool = True, batch_window: float = 0.0, request_timeout: float | None = 60.0,
+               max_waiting: int = 64, body_timeout: float = 10.0, allowed_hosts: tuple[str, ...] | None = None) -> FastAPI:
+    """The app: the guard (key, sizes, hosts, slow bodies) around the routes. ``allowed_hosts``: the Host names
+    answered (a loopback server: its loopback names, against DNS rebinding); None answers any."""
+    serving = Serving(predictors, batching, batch_window, request_timeout, max_waiting)
+    models = serving.models
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        serving.drain()
+
+    app = FastAPI(title="seqlab", description="Sequence models for text: predict, tag, generate, translate. "
+                  "With an API key, send `Authorization: Bearer KEY` on /models and /v1/*.", version="1",
+                  lifespan=lifespan)
+    app.state.batchers = serving.batchers
+    install_error_handlers(app)
+    app.add_middleware(Guard, api_key=api_key, max_body=max_body, body_timeout=body_timeout,
+                       allowed_hosts=allowed_hosts, on_request=serving.metrics.request)
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def index() -> str:
+        return page()
+
+    @app.get("/health")
+    async def health() -> dict[str, Any]:
+        return {"status": "ok", "models": list(models)}
+
+    @app.get("/ready")
+    async def ready() -> JSONResponse:
+        if serving.draining:
+            return _error(503, "draining: shutting down")
+        return JSONResponse({"status": "ready", "models": list(models)})
+
+    @app.get("/metrics", include_in_schema=False)
+    async def prometheus() -> Response:
+        body, content_type = serving.metrics.render()
+        return Response(body, media_type=content_type)
+
+    @app.get("/models")
+    async def list_models() -> list[dict[str, Any]]:
+        return [p.describe() for p in models.values()]
+
+    @app.post("/v1/{name}/predict", response_model=PredictResponse,
+              responses={401: {}, 404: {}, 413: {}, 415: {}, 422: {}, 503: {}, 504: {}})
+    async def predict(name: str, body: PredictRequest, request: Request) -> dict[str, Any]:
+        return await serving.predict(name, body, request)
+
+    @app.post("/v1/{name}/generate", responses={401: {}, 404: {}, 413: {}, 415: {}, 422: {}, 503: {}},
+              response_class=StreamingResponse)
+    async def generate(name: str, body: GenerateRequest) -> StreamingResponse:
+        return serving.generate(name, body)
 
     return app
-
