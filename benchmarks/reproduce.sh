@@ -10,7 +10,7 @@
 #        (the peers run side by side, one thread each)
 #        lsa-mr ptb-small shakespeare-char mr-conditional-lm bench-lm w2v-wikitext2 textcnn-mr-w2v (language models and
 #        the embeddings comparison run with SEQLAB_THREADS=1 in RESULTS.md, two at a time)
-#        imdb-lm imdb-ulmfit imdb-ulmfit-1k imdb-ulmfit-1k-allunfrozen imdb-scratch-1k imdb-bilstm-1k sst2-ulmfit mr-ulmfit sst2-ulmfit-ablations sst2-lm
+#        imdb-lm imdb-ulmfit imdb-ulmfit-1k imdb-ulmfit-1k-allunfrozen imdb-scratch-1k imdb-bilstm-1k sst2-ulmfit mr-ulmfit sst2-ulmfit-ablations sst2-lm imdb-lm-stream
 #        sst2-ulmfit-lmft conll2000-ulmfit imdb-lm-28k sst2-ulmfit-28k peers-ulmfit bench-lm-softmax (LM pretraining and transfer:
 #        imdb-lm first, hours) conll2000-words serve-abuse (needs quickstart, shakespeare-char, g2p-bilstm-attn first)
 #        peers-spacy-textcat peers-fasttext peers-spacy-tagger peers-spacy-infer peers-g2p peers-multi30k peers-decode (the peers
@@ -137,6 +137,9 @@ for n in "${names[@]}"; do
                         run $n-lastpool-seed$s $BIN/seqlab train --overwrite recipes/sst2-ulmfit.yaml --out $OUT/sst2-abl-lastpool-seed$s \
                           --no-progress --json --set train.seed=$s --set model.pooling=last
                       done ;;
+    imdb-lm-stream)   for mode in true false; do  # tokens/s and peak memory (GNU time's maximum resident set), 5 minutes each
+                        run $n-$mode /usr/bin/time -v $BIN/seqlab train --overwrite recipes/imdb-lm.yaml --out runs/imdb-lm-stream-$mode \
+                          --no-progress --json --set data.stream=$mode --set train.max_minutes=5; done ;;
     sst2-lm)          run $n $BIN/seqlab train --overwrite recipes/sst2-lm.yaml --out runs/sst2-lm --no-progress --json
                       sha256sum runs/sst2-lm/model/model.safetensors | tee $OUT/sst2-lm.sha256 ;;
     sst2-ulmfit-lmft) for s in 1 2 3; do run $n-seed$s $BIN/seqlab train --overwrite recipes/sst2-ulmfit.yaml \
