@@ -10,7 +10,7 @@
 #        (the peers run side by side, one thread each)
 #        lsa-mr ptb-small shakespeare-char mr-conditional-lm bench-lm w2v-wikitext2 textcnn-mr-w2v (language models and
 #        the embeddings comparison run with SEQLAB_THREADS=1 in RESULTS.md, two at a time)
-#        imdb-lm imdb-ulmfit imdb-ulmfit-1k imdb-ulmfit-1k-allunfrozen imdb-scratch-1k imdb-bilstm-1k sst2-ulmfit mr-ulmfit sst2-ulmfit-ablations sst2-lm imdb-lm-stream
+#        imdb-lm imdb-ulmfit imdb-ulmfit-1k imdb-ulmfit-1k-allunfrozen imdb-ulmfit-nodiscr imdb-scratch-1k imdb-bilstm-1k sst2-ulmfit mr-ulmfit sst2-ulmfit-ablations sst2-lm imdb-lm-stream
 #        sst2-ulmfit-lmft conll2000-ulmfit imdb-lm-28k sst2-ulmfit-28k peers-ulmfit bench-lm-softmax (LM pretraining and transfer:
 #        imdb-lm first, hours) conll2000-words serve-abuse (needs quickstart, shakespeare-char, g2p-bilstm-attn first)
 #        peers-spacy-textcat peers-fasttext peers-spacy-tagger peers-spacy-infer peers-g2p peers-multi30k peers-decode (the peers
@@ -118,6 +118,8 @@ for n in "${names[@]}"; do
                         --out $OUT/imdb-ulmfit-1k-seed$s --no-progress --json --set data.per_class=500 --set train.seed=$s; done ;;
     imdb-ulmfit-1k-allunfrozen) for s in 1 2 3; do run $n-seed$s $BIN/seqlab train --overwrite recipes/imdb-ulmfit.yaml \
                         --out $OUT/$n-seed$s --no-progress --json --set data.per_class=500 --set train.seed=$s --set train.unfreeze=all; done ;;
+    imdb-ulmfit-nodiscr) for s in ${SEEDS:-1 2 3}; do run $n-seed$s $BIN/seqlab train --overwrite recipes/imdb-ulmfit.yaml \
+                        --out $OUT/$n-seed$s --no-progress --json --set train.seed=$s --set train.lr_group_decay=null; done ;;
     imdb-scratch-1k)  for s in 1 2 3; do run $n-seed$s $BIN/seqlab train --overwrite recipes/imdb-ulmfit.yaml \
                         --out $OUT/imdb-scratch-1k-seed$s --no-progress --json --set data.per_class=500 --set train.seed=$s \
                         --set model.encoder_from=null --set train.unfreeze=all --set train.lr_group_decay=null; done ;;
