@@ -35,6 +35,7 @@ def main() -> None:
     parser.add_argument("--lm-texts", required=True)
     parser.add_argument("--lm-lines", type=int, help="read the first N texts only (the LM's corpus sized to the budget)")
     parser.add_argument("--lm-seconds", type=float, default=float("inf"), help="stop the LM's fit after this long")
+    parser.add_argument("--budget-every", type=int, default=100, help="batches between the budget's estimates")
     parser.add_argument("--data", required=True)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--log", required=True)
@@ -55,7 +56,7 @@ def main() -> None:
     started = time.perf_counter()
 
     class Budget(Callback):
-        """fastai has no time budget; this gives its LM one: every 100 batches it re-estimates how many batches fit
+        """fastai has no time budget; this gives its LM one: every ``--budget-every`` batches it re-estimates how many batches fit
         before ``--lm-seconds`` (counted from the script's start, tokenization included) and shortens the epoch to
         them, moving the one-cycle schedule's position (``pct_train``) so that it still ends at its lowest rate."""
         order = 1  # after TrainEvalCallback has counted the batch
@@ -68,7 +69,7 @@ def main() -> None:
             if not self.training:
                 return
             done = self.learn.train_iter
-            if done % 100 == 0:
+            if done % args.budget_every == 0:
                 now, (then, before) = time.perf_counter(), self.mark
                 fits = done + int((started + args.lm_seconds - now) / ((now - then) / (done - before)))
                 if fits < self.learn.n_iter:
