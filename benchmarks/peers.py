@@ -783,6 +783,26 @@ def ulmfit(args, python: Path, out: Path) -> dict:
             "ratio": None if reach_seconds is None else reach_seconds / fastai["seconds"]}
 
 
+def plot_ulmfit(result: dict, path: Path) -> None:
+    """SST-2 test accuracy against the seconds spent (LM + classifier): seqlab's pipelines, fastai's stages."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ours = sorted((p["seconds"], p["test"]) for p in result["seqlab"])
+    ax.plot(*zip(*ours), marker="o", label="seqlab (LM + fine-tuning), one thread")
+    theirs = [(s["seconds"], s["test"]) for s in result["fastai"]["stages"]]
+    ax.plot(*zip(*theirs), marker="s", label="fastai ULMFiT (its stages), one thread")
+    ax.set_xlabel("seconds, language model included")
+    ax.set_ylabel("SST-2 test accuracy %")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    print(f"plot: {path}", file=sys.stderr)
+
+
 def plot(result: dict, path: Path) -> None:
     """Test score against training seconds, every side, first seed, one panel per set."""
     import matplotlib
@@ -862,6 +882,8 @@ def main() -> None:
         Path(args.json).write_text(text + "\n", encoding="utf-8")
         if "sets" in result:
             plot(result, Path(args.json).with_suffix(".png"))
+        elif args.which == "ulmfit":
+            plot_ulmfit(result, Path(args.json).with_suffix(".png"))
 
 
 if __name__ == "__main__":
