@@ -204,6 +204,10 @@ def test_an_lm_goes_on_training_on_a_task_text_from_every_weight_of_a_run(tmp_pa
     assert result.files["vocab"] == source.files["vocab"]
     moved = [n for n, t in result.model.state_dict().items() if not torch.equal(t, source.model.state_dict()[n])]
     assert moved  # it trained on from there
+    streamed = {**tuned, "data": {**tuned["data"], "stream": True}}  # the streamed reader borrows the words too
+    (tmp_path / "streamed.yaml").write_text(yaml.safe_dump(streamed))
+    assert main(["train", str(tmp_path / "streamed.yaml"), "--out", str(tmp_path / "streamed"), "--no-progress"]) == 0
+    assert artifact.load(tmp_path / "streamed").files["vocab"] == source.files["vocab"]
     fresh = artifact.load(tmp_path / "tuned").model
     for p in fresh.parameters():
         torch.nn.init.normal_(p)
