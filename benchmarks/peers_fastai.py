@@ -24,10 +24,7 @@ import json
 import time
 from pathlib import Path
 
-
-def read_tsv(path: Path) -> list[tuple[str, str]]:
-    lines = path.read_text(encoding="utf-8").splitlines()[1:]
-    return [tuple(line.split("\t", 1)) for line in lines if line]
+from peer_files import read_tsv
 
 
 def main() -> None:
@@ -90,6 +87,7 @@ def main() -> None:
     lm = language_model_learner(dls_lm, AWD_LSTM, config=lm_config, drop_mult=0.3, pretrained=False,
                                 metrics=[accuracy, Perplexity()], cbs=[Budget()])
     lm.remove_cb(ProgressCallback)  # a line per epoch in the log, no bars
+    lm.path = Path(args.log).parent  # its encoder goes to models/ beside the log, never into the working directory
     lm.fit_one_cycle(1, 2e-2)
     lm_seconds = time.perf_counter() - started
     valid_loss = float(lm.validate()[0])

@@ -19,17 +19,14 @@ import re
 import time
 from pathlib import Path
 
+from peer_files import read_tsv
+
 SETTINGS = {"default": {"wordNgrams": 2}, "tutorial": {"lr": 1.0, "epoch": 25, "wordNgrams": 2}}
 
 
 def normalise(text: str) -> str:
     """The tutorial's ``sed -e "s/\\([.\\!?,'/()]\\)/ \\1 /g" | tr "[:upper:]" "[:lower:]"``."""
     return " ".join(re.sub(r"([.!?,'/()])", r" \1 ", text).lower().split())
-
-
-def read_tsv(path: Path) -> list[tuple[str, str]]:
-    lines = path.read_text(encoding="utf-8").splitlines()[1:]
-    return [tuple(line.split("\t", 1)) for line in lines if line]
 
 
 def main() -> None:

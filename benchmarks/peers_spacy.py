@@ -29,14 +29,11 @@ import sys
 import time
 from pathlib import Path
 
+from peer_files import read_tsv
+
 
 class TimeUp(Exception):
     """Raised by the logger after the evaluation that passed ``--max-minutes``."""
-
-
-def read_tsv(path: Path) -> list[tuple[str, str]]:
-    lines = path.read_text(encoding="utf-8").splitlines()[1:]
-    return [tuple(line.split("\t", 1)) for line in lines if line]
 
 
 def read_jsonl(path: Path) -> list[dict]:

@@ -59,12 +59,14 @@ def upward_imports(source: str, where: str) -> list[str]:
     return problems
 
 
+def sources(outside: str) -> list[tuple[str, str]]:
+    """(path relative to the package, text) of every module whose first path part is not ``outside``."""
+    return [(str(path.relative_to(ROOT)), path.read_text(encoding="utf-8")) for path in ROOT.rglob("*.py")
+            if path.relative_to(ROOT).parts[0] != outside]
+
+
 def test_imports_flow_one_way():
-    problems = []
-    for path in ROOT.rglob("*.py"):
-        rel = path.relative_to(ROOT)
-        if rel.parts[0] != "__main__.py":
-            problems += upward_imports(path.read_text(encoding="utf-8"), str(rel))
+    problems = [p for rel, text in sources("__main__.py") for p in upward_imports(text, rel)]
     assert not problems, "\n".join(problems)
 
 
@@ -146,11 +148,7 @@ def task_probes(source: str, where: str, task_names: set[str]) -> list[str]:
 def test_no_task_name_or_probe_outside_tasks():
     from seqlab.tasks import TASKS
 
-    problems = []
-    for path in ROOT.rglob("*.py"):
-        rel = path.relative_to(ROOT)
-        if rel.parts[0] != "tasks":
-            problems += task_probes(path.read_text(encoding="utf-8"), str(rel), set(TASKS))
+    problems = [p for rel, text in sources("tasks") for p in task_probes(text, rel, set(TASKS))]
     assert not problems, "\n".join(problems)
 
 

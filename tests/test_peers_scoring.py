@@ -12,10 +12,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def load(name: str):
+    """A benchmark script as ``python benchmarks/NAME.py`` loads it: its own folder first on the path."""
     spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
-    spec.loader.exec_module(module)
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
     return module
 
 
