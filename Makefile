@@ -19,7 +19,7 @@ demo: setup
 	$(BIN)/seqlab quickstart
 
 # the web page's browser test drives Debian's Chromium (Playwright's own download is not reachable here);
-# Chinese plots need a CJK font (WenQuanYi Micro Hei, 5 MB)
+# Chinese plots need a CJK font (WenQuanYi Micro Hei, 5 MB); the server's listen-queue test reads iproute2's ss
 browser:
 	@command -v chromium >/dev/null 2>&1 || apt-get install -y -q chromium >/dev/null 2>&1 || \
 		(apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1) || \
@@ -27,6 +27,9 @@ browser:
 	@test -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc || apt-get install -y -q fonts-wqy-microhei >/dev/null 2>&1 || \
 		(apt-get update -q >/dev/null 2>&1 && apt-get install -y -q fonts-wqy-microhei >/dev/null 2>&1) || \
 		echo "note: could not install fonts-wqy-microhei; Chinese in plots will show as boxes"
+	@command -v ss >/dev/null 2>&1 || apt-get install -y -q iproute2 >/dev/null 2>&1 || \
+		(apt-get update -q >/dev/null 2>&1 && apt-get install -y -q iproute2 >/dev/null 2>&1) || \
+		echo "note: could not install iproute2; the server's listen-queue test (it reads ss) will skip and say so"
 
 test: setup browser
 	$(BIN)/ruff check -q src tests benchmarks
