@@ -6,7 +6,6 @@ text (ULMFiT's LM fine-tuning on the target task's text). Either run is read as 
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from torch import nn
@@ -22,9 +21,8 @@ def start_from_language_model(model: nn.Module, directory: str, target_words: li
     """Copy the LM run at ``directory`` (its ``model/`` or the model directory itself) into ``model``; the
     report says how many words were found and what was kept. Refused with one line when the LM is not a
     language model, its sizes differ, or its tokenizer differs from the recipe's (the words would not match)."""
-    path = Path(directory)
     try:
-        lm = artifact.load(path / "model" if (path / "model" / artifact.CONFIG).is_file() else path)
+        lm = artifact.load(directory)  # a run directory or its model/
     except (artifact.ArtifactError, FileNotFoundError) as err:
         raise ConfigError(f"{source}: model.encoder_from: {err}") from None
     if not get_task(lm.task, str(lm.path)).lends_encoder:
@@ -47,17 +45,16 @@ def start_from_language_model(model: nn.Module, directory: str, target_words: li
 def start_from_run(model: nn.Module, directory: str, words: list[str] | None, source: str = "<recipe>") -> dict[str, Any]:
     """Copy every weight of the run at ``directory`` into ``model``. Refused in one line, naming both, when a
     tensor's name or shape differs or the vocabularies differ (``data.vocab_from`` gives the run's)."""
-    path = Path(directory)
     try:
-        run = artifact.load(path / "model" if (path / "model" / artifact.CONFIG).is_file() else path)
+        run = artifact.load(directory)
     except (artifact.ArtifactError, FileNotFoundError) as err:
         raise ConfigError(f"{source}: train.init_from: {err}") from None
     theirs, ours = run.model.state_dict(), model.state_dict()
     for name in sorted(set(theirs) | set(ours)):
-        if name not in theirs or name not in ours or theirs[name].shape != ours[name].shape:
-            shape = lambda d: list(d[name].shape) if name in d else "no such tensor"  # noqa: E731
-            raise ConfigError(f"{source}: train.init_from: {directory} has {name} {shape(theirs)}, this model "
-                              f"{shape(ours)}: give the model the run's sizes")
+        shapes = [list(d[name].shape) if name in d else "no such tensor" for d in (theirs, ours)]
+        if shapes[0] != shapes[1]:
+            raise ConfigError(f"{source}: train.init_from: {directory} has {name} {shapes[0]}, this model "
+                              f"{shapes[1]}: give the model the run's sizes")
     their_words = (run.files.get("vocab") or {}).get("itos")
     if words is not None and their_words != list(words):
         raise ConfigError(f"{source}: train.init_from: {directory} has another vocabulary ({len(their_words or []):,} "
